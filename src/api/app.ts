@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Config } from '../config/config.js';
+import type { Database } from '../db/database.js';
+import { AppError } from '../domain/errors.js';
+import type { Logger } from '../lib/logger.js';
+import { findUnstorableText } from '../lib/text-safety.js';
+import type { Dispatcher } from '../queue/dispatcher.js';
+import type { DeadLettersService } from '../services/dead-letters.service.js';
+import type { EmailsService } from '../services/emails.service.js';
+import type { SendService } from '../services/send.service.js';
+import type { TemplatesService } from '../services/templates.service.js';
+import type { TenancyService } from '../services/tenancy.service.js';
+import { tenantAuth } from './plugins/auth.js';
+import { registerErrorHandling } from './plugins/errors.js';
+import { adminRoutes } from './routes/admin.routes.js';
+import { deadLettersRoutes } from './routes/dead-letters.routes.js';
+import { emailsRoutes } from './routes/emails.routes.js';
+import { healthRoutes } from './routes/health.routes.js';
+import { sendRoutes } from './routes/send.routes.js';
+import { templatesRoutes } from './routes/templates.routes.js';
+import { validatorCompiler } from './validation.js';
+
+export interface ApiDeps {
+  config: Pick<Config, 'http' | 'adminApiToken'>;
+  logger?: Logger;
+  db: Database;
+  dispatcher: Dispatcher;
+  services: {
+    tenancy: TenancyService;
+    templates: TemplatesService;
+    send: SendService;
+    emails: EmailsService;
+    deadLetters: DeadLettersService;
+  };
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The HTTP API, ready to `listen()` or to `inject()` in tests. */
+export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
+  const opts: FastifyServerOptions = {
+    bodyLimit: deps.config.http.bodyLimitBytes,
+    requestTimeout: 60_000,
+    connectionTimeout: 0,
+    keepAliveTimeout: 65_000,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { allErrors: true } },
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+  };
+  const app = Fastify(opts).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  registerErrorHandling(app);
+  app.decorateRequest('tenant', null);
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  app.addHook('preValidation', async (req) => {
+    for (const [part, value] of [
+      ['body', req.body],
+      ['query', req.query],
+      ['params', req.params],
+    ] as const) {
+      const bad = findUnstorableText(value);
+      if (bad) {
+        throw new AppError('validation_failed', undefined, [
+          {
+            field: `${part === 'body' ? '' : `${part}.`}${bad}`,
+            message: 'contains NUL or an unpaired surrogate',
+          },
+        ]);
+      }
+    }
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Mailsystem API',
+        version: '1.0.0',
+        description:
+          'Multi-tenant transactional and bulk email. Errors: {"error": {"code", "message", "details"}}.',
+      },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'A tenant API key (ms_…)' },
+          adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_API_TOKEN' },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  const { services } = deps;
+  await app.register(healthRoutes({ db: deps.db, dispatcher: deps.dispatcher }));
+  await app.register(adminRoutes({ tenancy: services.tenancy, adminApiToken: deps.config.adminApiToken }));
+  await app.register(async (tenantScope) => {
+    tenantScope.addHook('onRequest', tenantAuth(services.tenancy));
+    await tenantScope.register(templatesRoutes({ templates: services.templates }));
+    await tenantScope.register(sendRoutes({ send: services.send }));
+    await tenantScope.register(emailsRoutes({ emails: services.emails }));
+    await tenantScope.register(deadLettersRoutes({ deadLetters: services.deadLetters }));
+  });
+  return app;
+}

@@ -1,0 +1,42 @@
+import type { FastifyRequest } from 'fastify';
+import { AppError } from '../../domain/errors.js';
+import {
+  type AuthenticatedTenant,
+  adminTokenMatches,
+  type TenancyService,
+} from '../../services/tenancy.service.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    tenant: AuthenticatedTenant | null;
+  }
+}
+
+export const bearer = (req: FastifyRequest): string | undefined => {
+  const h = req.headers.authorization;
+  if (!h) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  return m?.[1];
+};
+
+/** onRequest hook for tenant routes: the API key decides the tenant. */
+export const tenantAuth = (tenancy: TenancyService) => async (req: FastifyRequest) => {
+  req.tenant = await tenancy.authenticate(bearer(req));
+};
+
+/** onRequest hook for /admin routes. */
+export const adminAuth = (token: string | null) => async (req: FastifyRequest) => {
+  if (token === null) throw new AppError('admin_disabled');
+  if (!adminTokenMatches(token, bearer(req))) throw new AppError('admin_unauthorized');
+};
+
+/**
+ * The tenant of an authenticated request. A `tenant_id` in the body or query (the original
+ * contract had one) must name the key's own tenant.
+ */
+export function tenantOf(req: FastifyRequest, claimed?: string | undefined): string {
+  const t = req.tenant;
+  if (!t) throw new AppError('unauthorized');
+  if (claimed !== undefined && claimed !== t.tenantId) throw new AppError('tenant_mismatch');
+  return t.tenantId;
+}

@@ -1,0 +1,37 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Database } from '../../db/database.js';
+import type { Dispatcher } from '../../queue/dispatcher.js';
+import { sendError } from '../plugins/errors.js';
+
+export const healthRoutes =
+  (deps: { db: Database; dispatcher: Dispatcher }): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    app.get('/health/live', { schema: { tags: ['operations'], summary: 'The process runs' } }, async () => ({
+      status: 'ok',
+    }));
+
+    app.get(
+      '/health/ready',
+      {
+        schema: {
+          tags: ['operations'],
+          summary: '200 when PostgreSQL and Redis answer, else 503 naming what is down',
+        },
+      },
+      async (_req, reply) => {
+        const [pg, redis] = await Promise.allSettled([deps.db.ping(2000), deps.dispatcher.ping(2000)]);
+        const checks = {
+          postgres: pg.status === 'fulfilled' ? 'up' : 'down',
+          [deps.dispatcher.kind === 'bullmq' ? 'redis' : 'dispatcher']:
+            redis.status === 'fulfilled' ? 'up' : 'down',
+        };
+        const down = Object.entries(checks)
+          .filter(([, v]) => v === 'down')
+          .map(([k]) => k);
+        if (down.length > 0) {
+          return sendError(reply, 'service_unavailable', `Not ready: ${down.join(' and ')} down`, { checks });
+        }
+        return { status: 'ok', checks };
+      },
+    );
+  };

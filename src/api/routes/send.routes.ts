@@ -1,0 +1,60 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { SendService } from '../../services/send.service.js';
+import { tenantOf } from '../plugins/auth.js';
+import { JsonObject } from '../schemas/common.js';
+
+export const SendBody = Type.Object(
+  {
+    tenant_id: Type.Optional(Type.String({ maxLength: 64 })),
+    recipient: Type.Object(
+      {
+        email: Type.String({ minLength: 3, maxLength: 254 }),
+        name: Type.Optional(Type.String({ maxLength: 200 })),
+      },
+      { additionalProperties: false },
+    ),
+    template_id: Type.String({ minLength: 1, maxLength: 100 }),
+    variables: Type.Optional(JsonObject()),
+    metadata: Type.Optional(JsonObject({ maxProperties: 50 })),
+    idempotency_key: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    send_at: Type.Optional(
+      Type.String({ format: 'date-time', description: 'RFC 3339 time; in the future → scheduled' }),
+    ),
+    tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 20 })),
+    headers: Type.Optional(
+      Type.Record(Type.String({ maxLength: 76 }), Type.String({ maxLength: 998 }), { maxProperties: 50 }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const sendRoutes =
+  (deps: { send: SendService }): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    app.post(
+      '/send',
+      {
+        schema: {
+          tags: ['sending'],
+          summary: 'Send one email from a stored template',
+          headers: Type.Object({
+            'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+          }),
+          body: SendBody,
+          response: {
+            202: Type.Object({
+              email_id: Type.String(),
+              status: Type.String(),
+              idempotency_reused: Type.Boolean(),
+            }),
+          },
+        },
+      },
+      async (req, reply) => {
+        const tenantId = tenantOf(req, req.body.tenant_id);
+        const result = await deps.send.accept(tenantId, req.body, req.headers['idempotency-key']);
+        return reply.code(202).send(result);
+      },
+    );
+  };

@@ -1,0 +1,174 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { decodeCursor, page } from '../../db/cursor.js';
+import type { TemplateVersionRow } from '../../db/templates.repository.js';
+import type { TemplatesService } from '../../services/templates.service.js';
+import { tenantOf } from '../plugins/auth.js';
+import { JsonObject, PageQuery, TenantIdQuery } from '../schemas/common.js';
+
+const LIMIT = 100_000;
+const TemplateFields = {
+  tenant_id: Type.Optional(Type.String({ maxLength: 64 })),
+  subject_template: Type.String({ minLength: 1, maxLength: 2000 }),
+  html_template: Type.String({ minLength: 1, maxLength: LIMIT }),
+  text_template: Type.Optional(Type.Union([Type.String({ maxLength: LIMIT }), Type.Null()])),
+};
+
+export const templateView = (t: TemplateVersionRow) => ({
+  id: t.id,
+  name: t.name,
+  version: t.version,
+  latest_version: t.latest_version,
+  is_active: t.is_active,
+  subject_template: t.subject_template,
+  html_template: t.html_template,
+  text_template: t.text_template,
+  created_at: t.created_at.toISOString(),
+  updated_at: t.updated_at.toISOString(),
+  version_created_at: t.version_created_at.toISOString(),
+});
+
+export const templatesRoutes =
+  (deps: { templates: TemplatesService }): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    const svc = deps.templates;
+    const Params = Type.Object({ id: Type.String({ maxLength: 200 }) });
+
+    app.post(
+      '/templates',
+      {
+        schema: {
+          tags: ['templates'],
+          summary: 'Create a template (version 1)',
+          body: Type.Object(
+            { name: Type.String({ minLength: 1, maxLength: 200 }), ...TemplateFields },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (req, reply) => {
+        const tenantId = tenantOf(req, req.body.tenant_id);
+        return reply.code(201).send(templateView(await svc.create(tenantId, req.body)));
+      },
+    );
+
+    app.put(
+      '/templates/:id',
+      {
+        schema: {
+          tags: ['templates'],
+          summary: 'Add a new immutable version of a template',
+          params: Params,
+          body: Type.Object(
+            { name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), ...TemplateFields },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (req) => {
+        const tenantId = tenantOf(req, req.body.tenant_id);
+        return templateView(await svc.update(tenantId, req.params.id, req.body));
+      },
+    );
+
+    app.get(
+      '/templates',
+      {
+        schema: {
+          tags: ['templates'],
+          summary: 'List templates (latest versions), newest first',
+          querystring: Type.Object(
+            { ...TenantIdQuery.properties, ...PageQuery },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (req) => {
+        const tenantId = tenantOf(req, req.query.tenant_id);
+        const rows = await svc.list(tenantId, req.query.limit, decodeCursor(req.query.cursor));
+        return page(rows, req.query.limit, (r) => r.id, templateView);
+      },
+    );
+
+    app.get(
+      '/templates/:id',
+      {
+        schema: {
+          tags: ['templates'],
+          summary: 'Get a template: the latest version, or ?version=N',
+          params: Params,
+          querystring: Type.Object(
+            {
+              ...TenantIdQuery.properties,
+              version: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+            },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (req) => {
+        const tenantId = tenantOf(req, req.query.tenant_id);
+        return templateView(await svc.get(tenantId, req.params.id, req.query.version));
+      },
+    );
+
+    app.get(
+      '/templates/:id/versions',
+      {
+        schema: {
+          tags: ['templates'],
+          summary: "List a template's versions",
+          params: Params,
+          querystring: TenantIdQuery,
+        },
+      },
+      async (req) => {
+        const tenantId = tenantOf(req, req.query.tenant_id);
+        const rows = await svc.versions(tenantId, req.params.id);
+        return {
+          items: rows.map((r) => ({ version: r.version, created_at: r.created_at.toISOString() })),
+          next_cursor: null,
+        };
+      },
+    );
+
+    app.delete(
+      '/templates/:id',
+      {
+        schema: {
+          tags: ['templates'],
+          summary: 'Deactivate a template (versions are kept; sends are refused)',
+          params: Params,
+          querystring: TenantIdQuery,
+        },
+      },
+      async (req, reply) => {
+        const tenantId = tenantOf(req, req.query.tenant_id);
+        await svc.deactivate(tenantId, req.params.id);
+        return reply.code(204).send();
+      },
+    );
+
+    app.post(
+      '/templates/:id/preview',
+      {
+        schema: {
+          tags: ['templates'],
+          summary: 'Render a template with variables, storing nothing',
+          params: Params,
+          body: Type.Object(
+            {
+              tenant_id: Type.Optional(Type.String({ maxLength: 64 })),
+              variables: Type.Optional(JsonObject()),
+              version: Type.Optional(Type.Integer({ minimum: 1 })),
+            },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (req) => {
+        const tenantId = tenantOf(req, req.body?.tenant_id);
+        return svc.preview(tenantId, req.params.id, req.body?.variables ?? {}, req.body?.version);
+      },
+    );
+  };

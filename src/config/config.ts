@@ -1,0 +1,148 @@
+import { ConfigError, type Env, EnvReader } from './env.js';
+
+export const PROVIDER_NAMES = ['smtp', 'mock'] as const;
+export const QUEUE_ROLES = ['send', 'scheduled', 'bulk', 'dlq'] as const;
+export type QueueRole = (typeof QUEUE_ROLES)[number];
+
+export interface SmtpConfig {
+  /** null: no relay configured — `npm start` then runs the local capture server. */
+  host: string | null;
+  port: number;
+  user: string | null;
+  password: string | null;
+  secure: boolean;
+  from: string;
+  poolSize: number;
+  timeoutMs: number;
+  /** Deliveries per second across all workers; 0 = unlimited. */
+  maxPerSecond: number;
+}
+
+export interface Config {
+  env: 'production' | 'development' | 'test';
+  http: {
+    host: string;
+    port: number;
+    publicBaseUrl: string;
+    bodyLimitBytes: number;
+    bulkBodyLimitBytes: number;
+  };
+  databaseUrl: string;
+  redisUrl: string;
+  queuePrefix: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  adminApiToken: string | null;
+  defaultProvider: string;
+  smtp: SmtpConfig;
+  capture: { dir: string | null };
+  delivery: {
+    maxRetries: number;
+    retryBaseSeconds: number;
+    retryMaxSeconds: number;
+    leaseSeconds: number;
+    concurrency: number;
+    messageIdDomain: string;
+  };
+  recovery: { intervalSeconds: number; graceSeconds: number; batchSize: number };
+  rateLimit: { perSecond: number; burst: number };
+  webhookSecrets: Record<string, string>;
+  worker: { queues: QueueRole[] };
+  unsubscribe: { secret: string | null; mailto: string | null };
+}
+
+const DEFAULT_PORT = 8000;
+
+/** Parse the environment once into a frozen Config; throws ConfigError naming every bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const r = new EnvReader(env);
+  const port = r.int('PORT', DEFAULT_PORT, { min: 0, max: 65535 });
+  const host = r.string('HOST', '127.0.0.1');
+  const publicBaseUrl = r.url('PUBLIC_BASE_URL', `http://localhost:${port}`, ['http:', 'https:']) as string;
+  const nodeEnv = r.oneOf('NODE_ENV', ['production', 'development', 'test'] as const, 'development');
+
+  const smtpHost = r.optionalString('SMTP_HOST');
+  const smtpSecure = r.bool('SMTP_SECURE', false);
+  const config: Config = {
+    env: nodeEnv,
+    http: {
+      host,
+      port,
+      publicBaseUrl: publicBaseUrl.replace(/\/+$/, ''),
+      bodyLimitBytes: r.int('BODY_LIMIT_BYTES', 1024 * 1024, { min: 1024 }),
+      bulkBodyLimitBytes: r.int('BULK_BODY_LIMIT_BYTES', 64 * 1024 * 1024, { min: 1024 }),
+    },
+    databaseUrl: r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/mailsystem', [
+      'postgres:',
+      'postgresql:',
+    ]) as string,
+    redisUrl: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']) as string,
+    queuePrefix: r.string('QUEUE_PREFIX', 'mailsystem'),
+    logLevel: r.oneOf(
+      'LOG_LEVEL',
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
+      nodeEnv === 'test' ? 'silent' : 'info',
+    ),
+    adminApiToken: r.optionalString('ADMIN_API_TOKEN'),
+    defaultProvider: r.oneOf('DEFAULT_PROVIDER', PROVIDER_NAMES, 'smtp'),
+    smtp: {
+      host: smtpHost,
+      port: r.int('SMTP_PORT', smtpHost ? (smtpSecure ? 465 : 587) : 2525, { min: 1, max: 65535 }),
+      user: r.optionalString('SMTP_USER'),
+      password: r.optionalString('SMTP_PASSWORD'),
+      secure: smtpSecure,
+      from: r.string('SMTP_FROM', 'Mailsystem <no-reply@mailsystem.local>'),
+      poolSize: r.int('SMTP_POOL_SIZE', 5, { min: 1, max: 100 }),
+      timeoutMs: r.int('SMTP_TIMEOUT_MS', 30_000, { min: 100 }),
+      maxPerSecond: r.number('SMTP_MAX_PER_SECOND', 0, { min: 0 }),
+    },
+    capture: {
+      dir: r.optionalString('CAPTURE_DIR'),
+    },
+    delivery: {
+      maxRetries: r.int('MAX_RETRIES', 5, { min: 0, max: 100 }),
+      retryBaseSeconds: r.number('RETRY_BASE_SECONDS', 30, { min: 0 }),
+      retryMaxSeconds: r.number('RETRY_MAX_SECONDS', 3600, { min: 0 }),
+      leaseSeconds: r.number('LEASE_SECONDS', 120, { min: 1 }),
+      concurrency: r.int('WORKER_CONCURRENCY', 20, { min: 1, max: 1000 }),
+      messageIdDomain: r.string('MESSAGE_ID_DOMAIN', 'mailsystem.local'),
+    },
+    recovery: {
+      intervalSeconds: r.number('RECOVERY_INTERVAL_SECONDS', 5, { min: 0.1 }),
+      graceSeconds: r.number('RECOVERY_GRACE_SECONDS', 60, { min: 0 }),
+      batchSize: r.int('RECOVERY_BATCH_SIZE', 1000, { min: 1 }),
+    },
+    rateLimit: {
+      perSecond: r.number('RATE_LIMIT_PER_SECOND', 100, { min: 0 }),
+      burst: r.int('RATE_LIMIT_BURST', 200, { min: 0 }),
+    },
+    webhookSecrets: r.withPrefix('WEBHOOK_SECRET_'),
+    worker: {
+      queues: r.list('WORKER_QUEUES', [...QUEUE_ROLES]).filter((q): q is QueueRole => {
+        if ((QUEUE_ROLES as readonly string[]).includes(q)) return true;
+        r.problems.push(`WORKER_QUEUES must list some of ${QUEUE_ROLES.join(', ')} (got "${q}")`);
+        return false;
+      }),
+    },
+    unsubscribe: {
+      secret: r.optionalString('UNSUBSCRIBE_SECRET'),
+      mailto: r.optionalString('UNSUBSCRIBE_MAILTO'),
+    },
+  };
+
+  if (config.delivery.retryMaxSeconds < config.delivery.retryBaseSeconds) {
+    r.problems.push('RETRY_MAX_SECONDS must be >= RETRY_BASE_SECONDS');
+  }
+  if (config.adminApiToken !== null && config.adminApiToken.length < 16) {
+    r.problems.push('ADMIN_API_TOKEN must be at least 16 characters');
+  }
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

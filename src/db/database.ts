@@ -1,0 +1,34 @@
+/**
+ * Database port. Repositories speak plain SQL through this interface only, so a `pg` pool and an
+ * embedded PostgreSQL (PGlite) can stand behind it without touching a repository or a service.
+ *
+ * Contract: `query` runs one statement with positional parameters ($1…) and returns its rows;
+ * `transaction` runs `fn` on one connection between BEGIN and COMMIT, rolls back when `fn` throws
+ * and rethrows; nested calls on a transaction's Queryable are not supported.
+ */
+export interface QueryResult<R> {
+  rows: R[];
+  rowCount: number;
+}
+
+export interface Queryable {
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+}
+
+export interface Database extends Queryable {
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Resolves when the server answers within `timeoutMs`. */
+  ping(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** SQLSTATEs the services react to. */
+export const PG_UNIQUE_VIOLATION = '23505';
+export const PG_FOREIGN_KEY_VIOLATION = '23503';
+export const PG_SERIALIZATION_FAILURE = '40001';
+
+export function pgErrorCode(e: unknown): string | undefined {
+  return typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string'
+    ? e.code
+    : undefined;
+}

@@ -1,0 +1,393 @@
+import type { EmailEventType, EmailStatus } from '../domain/email-status.js';
+import type { CursorKey } from './cursor.js';
+import type { Database, Queryable } from './database.js';
+
+export interface EmailRow {
+  id: string;
+  tenant_id: string;
+  template_id: string;
+  template_version: number;
+  bulk_job_id: string | null;
+  recipient_email: string;
+  recipient_name: string | null;
+  variables: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  tags: string[];
+  headers: Record<string, string>;
+  subject: string | null;
+  status: EmailStatus;
+  idempotency_key: string | null;
+  request_fingerprint: string | null;
+  send_at: Date | null;
+  attempts: number;
+  next_attempt_at: Date | null;
+  lease_until: Date | null;
+  last_error: string | null;
+  provider: string;
+  provider_message_id: string | null;
+  message_id: string;
+  created_at: Date;
+  updated_at: Date;
+  sent_at: Date | null;
+  cursor_ts: string;
+}
+
+export interface EmailEventRow {
+  id: number;
+  type: EmailEventType;
+  at: Date;
+  data: Record<string, unknown>;
+}
+
+export interface NewEmail {
+  id: string;
+  tenantId: string;
+  templateId: string;
+  templateVersion: number;
+  recipientEmail: string;
+  recipientName: string | null;
+  variables: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  tags: string[];
+  headers: Record<string, string>;
+  subject: string | null;
+  status: 'queued' | 'scheduled';
+  idempotencyKey: string | null;
+  fingerprint: string | null;
+  sendAt: Date | null;
+  provider: string;
+  messageId: string;
+}
+
+/** The claimed email with everything a delivery needs. */
+export interface ClaimedEmail extends EmailRow {
+  subject_template: string;
+  html_template: string;
+  text_template: string | null;
+}
+
+export interface EmailFilters {
+  status?: EmailStatus;
+  recipient?: string;
+  from?: Date;
+  to?: Date;
+  bulkJobId?: string;
+}
+
+const SELECT = 'SELECT e.*, e.created_at::text AS cursor_ts FROM emails e';
+
+/**
+ * Appends one event for every row `source` returns; used inside the statements below so that a
+ * status change and its event are one statement. `type` is an event type or a SQL expression.
+ */
+const eventsFrom = (source: string, type: EmailEventType | { sql: string }, data: string) =>
+  `INSERT INTO email_events (email_id, tenant_id, type, data)
+   SELECT id, tenant_id, ${typeof type === 'string' ? `'${type}'` : type.sql}, ${data} FROM ${source}`;
+
+export function emailsRepository(db: Database) {
+  return {
+    /**
+     * Inserts the email and its first event in one statement (one transaction). With an
+     * idempotency key that is already taken, inserts nothing and returns the existing email.
+     */
+    async insert(
+      e: NewEmail,
+    ): Promise<{ inserted: boolean; row: Pick<EmailRow, 'id' | 'status' | 'request_fingerprint'> }> {
+      const { rows } = await db.query<{
+        id: string;
+        status: EmailStatus;
+        request_fingerprint: string | null;
+      }>(
+        `WITH ins AS (
+           INSERT INTO emails (id, tenant_id, template_id, template_version, recipient_email, recipient_name,
+                               variables, metadata, tags, headers, subject, status, idempotency_key,
+                               request_fingerprint, send_at, provider, message_id, next_attempt_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                   CASE WHEN $12 = 'queued' THEN now() END)
+           ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+           RETURNING id, tenant_id, status, request_fingerprint, send_at
+         ), ev AS (
+           ${eventsFrom('ins', { sql: 'ins.status' }, "jsonb_strip_nulls(jsonb_build_object('send_at', ins.send_at))")}
+         )
+         SELECT id, status, request_fingerprint FROM ins`,
+        [
+          e.id,
+          e.tenantId,
+          e.templateId,
+          e.templateVersion,
+          e.recipientEmail,
+          e.recipientName,
+          e.variables,
+          e.metadata,
+          e.tags,
+          e.headers,
+          e.subject,
+          e.status,
+          e.idempotencyKey,
+          e.fingerprint,
+          e.sendAt,
+          e.provider,
+          e.messageId,
+        ],
+      );
+      if (rows[0]) return { inserted: true, row: rows[0] };
+      // The key is taken (possibly by a request that committed while we waited on the conflict).
+      const existing = await this.findByIdempotencyKey(e.tenantId, e.idempotencyKey as string);
+      if (!existing) throw new Error('idempotency conflict without a visible row');
+      return { inserted: false, row: existing };
+    },
+
+    async findByIdempotencyKey(tenantId: string, key: string) {
+      const { rows } = await db.query<{
+        id: string;
+        status: EmailStatus;
+        request_fingerprint: string | null;
+      }>('SELECT id, status, request_fingerprint FROM emails WHERE tenant_id = $1 AND idempotency_key = $2', [
+        tenantId,
+        key,
+      ]);
+      return rows[0] ?? null;
+    },
+
+    async get(tenantId: string, id: string): Promise<EmailRow | null> {
+      const { rows } = await db.query<EmailRow>(`${SELECT} WHERE e.tenant_id = $1 AND e.id = $2`, [
+        tenantId,
+        id,
+      ]);
+      return rows[0] ?? null;
+    },
+
+    async events(tenantId: string, id: string): Promise<EmailEventRow[]> {
+      const { rows } = await db.query<EmailEventRow>(
+        'SELECT id, type, at, data FROM email_events WHERE tenant_id = $1 AND email_id = $2 ORDER BY at, id',
+        [tenantId, id],
+      );
+      return rows;
+    },
+
+    async list(
+      tenantId: string,
+      f: EmailFilters,
+      limit: number,
+      after: CursorKey | null,
+    ): Promise<EmailRow[]> {
+      const { rows } = await db.query<EmailRow>(
+        `${SELECT}
+          WHERE e.tenant_id = $1
+            AND ($2::text IS NULL OR e.status = $2)
+            AND ($3::text IS NULL OR e.recipient_email = $3)
+            AND ($4::timestamptz IS NULL OR e.created_at >= $4)
+            AND ($5::timestamptz IS NULL OR e.created_at < $5)
+            AND ($6::uuid IS NULL OR e.bulk_job_id = $6)
+            AND ($7::timestamptz IS NULL OR (e.created_at, e.id) < ($7::timestamptz, $8::uuid))
+          ORDER BY e.created_at DESC, e.id DESC
+          LIMIT $9`,
+        [
+          tenantId,
+          f.status ?? null,
+          f.recipient ?? null,
+          f.from ?? null,
+          f.to ?? null,
+          f.bulkJobId ?? null,
+          after?.ts ?? null,
+          after?.id ?? null,
+          limit + 1,
+        ],
+      );
+      return rows;
+    },
+
+    /**
+     * Claims the email for one delivery attempt: only a queued email that is due, or a processing
+     * email whose lease ran out (its worker died), can be claimed. Returns null when another worker
+     * holds it or it has moved on — the caller then does nothing. `attempts` after the claim is the
+     * fencing token for recording the outcome.
+     */
+    async claim(id: string, leaseSeconds: number): Promise<ClaimedEmail | null> {
+      const { rows } = await db.query<ClaimedEmail>(
+        `WITH claimed AS (
+           UPDATE emails
+              SET status = 'processing', attempts = attempts + 1, updated_at = now(),
+                  lease_until = now() + make_interval(secs => $2)
+            WHERE id = $1
+              AND ((status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= now() + interval '2 seconds'))
+                   OR (status = 'processing' AND lease_until < now()))
+            RETURNING *
+         ), ev AS (
+           ${eventsFrom('claimed', 'processing', "jsonb_build_object('attempt', claimed.attempts)")}
+         )
+         SELECT c.*, c.created_at::text AS cursor_ts, v.subject_template, v.html_template, v.text_template
+           FROM claimed c JOIN template_versions v ON v.template_id = c.template_id AND v.version = c.template_version`,
+        [id, leaseSeconds],
+      );
+      return rows[0] ?? null;
+    },
+
+    /** Records a send accepted by the provider; false when the claim was lost (lease expired). */
+    async markSent(
+      id: string,
+      attempt: number,
+      r: { providerMessageId: string; subject: string; response?: string | undefined },
+    ): Promise<boolean> {
+      const { rowCount } = await db.query(
+        `WITH upd AS (
+           UPDATE emails SET status = 'sent', provider_message_id = $3, subject = $4, sent_at = now(),
+                  lease_until = NULL, next_attempt_at = NULL, last_error = NULL, updated_at = now()
+            WHERE id = $1 AND attempts = $2 AND status = 'processing'
+            RETURNING id, tenant_id, provider, attempts
+         )
+         ${eventsFrom('upd', 'sent', "jsonb_build_object('provider', upd.provider, 'provider_message_id', $3::text, 'attempt', upd.attempts, 'response', $5::text)")}`,
+        [id, attempt, r.providerMessageId, r.subject, r.response ?? null],
+      );
+      return rowCount > 0;
+    },
+
+    /** Puts the email back in the queue after a transient failure. */
+    async markRetry(id: string, attempt: number, error: string, delayMs: number): Promise<boolean> {
+      const { rowCount } = await db.query(
+        `WITH upd AS (
+           UPDATE emails SET status = 'queued', last_error = $3, lease_until = NULL,
+                  next_attempt_at = now() + make_interval(secs => $4 / 1000.0), updated_at = now()
+            WHERE id = $1 AND attempts = $2 AND status = 'processing'
+            RETURNING id, tenant_id, attempts, next_attempt_at
+         )
+         ${eventsFrom('upd', 'deferred', "jsonb_build_object('attempt', upd.attempts, 'error', $3::text, 'next_attempt_at', upd.next_attempt_at)")}`,
+        [id, attempt, error, delayMs],
+      );
+      return rowCount > 0;
+    },
+
+    /**
+     * Terminal failure: the email becomes `failed` and a dead letter is written in the same
+     * statement. Returns the dead letter id, or null when the claim was lost.
+     */
+    async markFailed(
+      id: string,
+      attempt: number,
+      error: string,
+      reason: 'permanent' | 'retries_exhausted',
+      deadLetterId: string,
+    ): Promise<string | null> {
+      const { rows } = await db.query<{ id: string }>(
+        `WITH upd AS (
+           UPDATE emails SET status = 'failed', last_error = $3, lease_until = NULL, next_attempt_at = NULL,
+                  updated_at = now()
+            WHERE id = $1 AND attempts = $2 AND status = 'processing'
+            RETURNING id, tenant_id, attempts
+         ), ev AS (
+           ${eventsFrom('upd', 'failed', "jsonb_build_object('attempt', upd.attempts, 'error', $3::text, 'reason', $4::text)")}
+         )
+         INSERT INTO dead_letters (id, tenant_id, email_id, reason, last_error, attempts)
+         SELECT $5, tenant_id, id, $4, $3, attempts FROM upd
+         RETURNING id`,
+        [id, attempt, error, reason, deadLetterId],
+      );
+      return rows[0]?.id ?? null;
+    },
+
+    /** The recipient was suppressed after the email was accepted: nothing is sent. */
+    async markSuppressed(id: string, attempt: number, reason: string): Promise<boolean> {
+      const { rowCount } = await db.query(
+        `WITH upd AS (
+           UPDATE emails SET status = 'suppressed', lease_until = NULL, next_attempt_at = NULL, updated_at = now(),
+                  last_error = 'recipient suppressed: ' || $3
+            WHERE id = $1 AND attempts = $2 AND status = 'processing'
+            RETURNING id, tenant_id
+         )
+         ${eventsFrom('upd', 'suppressed', "jsonb_build_object('reason', $3::text)")}`,
+        [id, attempt, reason],
+      );
+      return rowCount > 0;
+    },
+
+    /** Moves a scheduled email whose time has come to `queued`; true when this call moved it. */
+    async promoteScheduled(id: string): Promise<boolean> {
+      const { rowCount } = await db.query(
+        `WITH upd AS (
+           UPDATE emails SET status = 'queued', next_attempt_at = now(), updated_at = now()
+            WHERE id = $1 AND status = 'scheduled' AND send_at <= now()
+            RETURNING id, tenant_id
+         )
+         ${eventsFrom('upd', 'queued', "jsonb_build_object('from', 'scheduled')")}`,
+        [id],
+      );
+      return rowCount > 0;
+    },
+
+    /** Cancels a scheduled email. Returns the status the email has afterwards, or null if unknown. */
+    async cancelScheduled(
+      tenantId: string,
+      id: string,
+    ): Promise<{ cancelled: boolean; status: EmailStatus } | null> {
+      return db.transaction(async (tx: Queryable) => {
+        const { rows } = await tx.query<{ status: EmailStatus }>(
+          'SELECT status FROM emails WHERE tenant_id = $1 AND id = $2 FOR UPDATE',
+          [tenantId, id],
+        );
+        const current = rows[0]?.status;
+        if (current === undefined) return null;
+        if (current !== 'scheduled') return { cancelled: false, status: current };
+        await tx.query(
+          `WITH upd AS (
+             UPDATE emails SET status = 'cancelled', updated_at = now() WHERE id = $1 RETURNING id, tenant_id
+           )
+           ${eventsFrom('upd', 'cancelled', "'{}'::jsonb")}`,
+          [id],
+        );
+        return { cancelled: true, status: 'cancelled' };
+      });
+    },
+
+    /**
+     * What the recovery loop must re-dispatch: queued and due for longer than `graceSeconds` (its
+     * job should have run by now), processing past its lease (its worker died), scheduled past
+     * send_at. Ordered by due time; `after` pages through a large backlog.
+     */
+    async findDue(graceSeconds: number, limit: number, after: { dueAt: Date; id: string } | null = null) {
+      const { rows } = await db.query<{
+        id: string;
+        status: EmailStatus;
+        attempts: number;
+        bulk: boolean;
+        due_at: Date;
+      }>(
+        `SELECT * FROM (
+           (SELECT id, status, attempts, bulk_job_id IS NOT NULL AS bulk, next_attempt_at AS due_at FROM emails
+             WHERE status = 'queued' AND next_attempt_at <= now() - make_interval(secs => $1)
+               AND ($3::timestamptz IS NULL OR (next_attempt_at, id) > ($3, $4::uuid))
+             ORDER BY next_attempt_at, id LIMIT $2)
+           UNION ALL
+           (SELECT id, status, attempts, bulk_job_id IS NOT NULL, lease_until FROM emails
+             WHERE status = 'processing' AND lease_until < now()
+               AND ($3::timestamptz IS NULL OR (lease_until, id) > ($3, $4::uuid))
+             ORDER BY lease_until, id LIMIT $2)
+           UNION ALL
+           (SELECT id, status, attempts, bulk_job_id IS NOT NULL, send_at FROM emails
+             WHERE status = 'scheduled' AND send_at <= now()
+               AND ($3::timestamptz IS NULL OR (send_at, id) > ($3, $4::uuid))
+             ORDER BY send_at, id LIMIT $2)
+         ) due ORDER BY due_at, id LIMIT $2`,
+        [graceSeconds, limit, after?.dueAt ?? null, after?.id ?? null],
+      );
+      return rows;
+    },
+
+    /** Promotes every scheduled email in `ids` whose time has come; returns the ids moved. */
+    async promoteScheduledMany(ids: string[]): Promise<string[]> {
+      if (ids.length === 0) return [];
+      const { rows } = await db.query<{ id: string }>(
+        `WITH upd AS (
+           UPDATE emails SET status = 'queued', next_attempt_at = now(), updated_at = now()
+            WHERE id = ANY($1::uuid[]) AND status = 'scheduled' AND send_at <= now()
+            RETURNING id, tenant_id
+         ), ev AS (
+           ${eventsFrom('upd', 'queued', "jsonb_build_object('from', 'scheduled')")}
+         )
+         SELECT id FROM upd`,
+        [ids],
+      );
+      return rows.map((r) => r.id);
+    },
+  };
+}
+export type EmailsRepository = ReturnType<typeof emailsRepository>;

@@ -1,0 +1,57 @@
+import pg from 'pg';
+import { withTimeout } from '../lib/time.js';
+import type { Database, Queryable, QueryResult } from './database.js';
+
+// Return int8 (bigserial ids, count(*)) as JS numbers: our counts stay far below 2^53.
+pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
+
+export interface PgOptions {
+  max?: number;
+  statementTimeoutMs?: number;
+  applicationName?: string;
+}
+
+/** A `pg` connection pool behind the Database port. */
+export function createPgDatabase(url: string, opts: PgOptions = {}): Database {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 20,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 5_000,
+    application_name: opts.applicationName ?? 'mailsystem',
+    ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
+  });
+  // A dropped idle connection (PostgreSQL restart) must not crash the process; the next query
+  // gets a fresh connection.
+  pool.on('error', () => {});
+
+  const run = async <R>(c: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]) => {
+    const res = await c.query(sql, params as unknown[] | undefined);
+    return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 } satisfies QueryResult<R>;
+  };
+
+  return {
+    query: (sql, params) => run(pool, sql, params),
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const tx: Queryable = { query: (sql, params) => run(client, sql, params) };
+        const result = await fn(tx);
+        await client.query('COMMIT');
+        return result;
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw e;
+      } finally {
+        client.release();
+      }
+    },
+    async ping(timeoutMs = 2000) {
+      await withTimeout(pool.query('SELECT 1'), timeoutMs, 'PostgreSQL did not answer');
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,117 @@
+import type { CursorKey } from './cursor.js';
+import type { Database, Queryable } from './database.js';
+
+export interface TemplateVersionRow {
+  id: string;
+  tenant_id: string;
+  name: string;
+  is_active: boolean;
+  latest_version: number;
+  version: number;
+  subject_template: string;
+  html_template: string;
+  text_template: string | null;
+  created_at: Date;
+  updated_at: Date;
+  version_created_at: Date;
+  cursor_ts: string;
+}
+
+export interface TemplateContent {
+  subject_template: string;
+  html_template: string;
+  text_template: string | null;
+}
+
+const SELECT_VERSION = `
+  SELECT t.id, t.tenant_id, t.name, t.is_active, t.latest_version, v.version,
+         v.subject_template, v.html_template, v.text_template,
+         t.created_at, t.updated_at, v.created_at AS version_created_at, t.created_at::text AS cursor_ts
+    FROM templates t JOIN template_versions v ON v.template_id = t.id`;
+
+export function templatesRepository(db: Database) {
+  const getVersion = async (q: Queryable, tenantId: string, id: string, version?: number) => {
+    const { rows } = await q.query<TemplateVersionRow>(
+      `${SELECT_VERSION} WHERE t.tenant_id = $1 AND t.id = $2 AND v.version = coalesce($3::int, t.latest_version)`,
+      [tenantId, id, version ?? null],
+    );
+    return rows[0] ?? null;
+  };
+
+  return {
+    getVersion: (tenantId: string, id: string, version?: number) => getVersion(db, tenantId, id, version),
+
+    async create(
+      tenantId: string,
+      id: string,
+      name: string,
+      c: TemplateContent,
+    ): Promise<TemplateVersionRow> {
+      return db.transaction(async (tx) => {
+        await tx.query('INSERT INTO templates (id, tenant_id, name) VALUES ($1, $2, $3)', [
+          id,
+          tenantId,
+          name,
+        ]);
+        await tx.query(
+          `INSERT INTO template_versions (template_id, version, tenant_id, subject_template, html_template, text_template)
+           VALUES ($1, 1, $2, $3, $4, $5)`,
+          [id, tenantId, c.subject_template, c.html_template, c.text_template],
+        );
+        return (await getVersion(tx, tenantId, id)) as TemplateVersionRow;
+      });
+    },
+
+    /** Adds version latest+1; the row lock serialises concurrent PUTs. Null when unknown. */
+    async addVersion(
+      tenantId: string,
+      id: string,
+      name: string | undefined,
+      c: TemplateContent,
+    ): Promise<TemplateVersionRow | null> {
+      return db.transaction(async (tx) => {
+        const { rows } = await tx.query<{ latest_version: number }>(
+          `UPDATE templates SET latest_version = latest_version + 1, name = coalesce($3, name), updated_at = now()
+            WHERE tenant_id = $1 AND id = $2 RETURNING latest_version`,
+          [tenantId, id, name ?? null],
+        );
+        const latest = rows[0]?.latest_version;
+        if (latest === undefined) return null;
+        await tx.query(
+          `INSERT INTO template_versions (template_id, version, tenant_id, subject_template, html_template, text_template)
+           VALUES ($1, $2, $3, $4, $5, $6)`,
+          [id, latest, tenantId, c.subject_template, c.html_template, c.text_template],
+        );
+        return getVersion(tx, tenantId, id);
+      });
+    },
+
+    async list(tenantId: string, limit: number, after: CursorKey | null): Promise<TemplateVersionRow[]> {
+      const { rows } = await db.query<TemplateVersionRow>(
+        `${SELECT_VERSION}
+          WHERE t.tenant_id = $1 AND v.version = t.latest_version
+            AND ($2::timestamptz IS NULL OR (t.created_at, t.id) < ($2::timestamptz, $3::uuid))
+          ORDER BY t.created_at DESC, t.id DESC LIMIT $4`,
+        [tenantId, after?.ts ?? null, after?.id ?? null, limit + 1],
+      );
+      return rows;
+    },
+
+    async listVersions(tenantId: string, id: string): Promise<{ version: number; created_at: Date }[]> {
+      const { rows } = await db.query<{ version: number; created_at: Date }>(
+        `SELECT version, created_at FROM template_versions WHERE tenant_id = $1 AND template_id = $2 ORDER BY version`,
+        [tenantId, id],
+      );
+      return rows;
+    },
+
+    async setActive(tenantId: string, id: string, active: boolean): Promise<boolean> {
+      const { rowCount } = await db.query(
+        'UPDATE templates SET is_active = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2',
+        [tenantId, id, active],
+      );
+      return rowCount > 0;
+    },
+  };
+}
+export type TemplatesRepository = ReturnType<typeof templatesRepository>;

@@ -1,0 +1,86 @@
+/**
+ * Email statuses and the order they move in. Statuses only move forward: a later event for an
+ * earlier stage (a `delivered` that arrives after `opened`) is recorded but does not move the status.
+ */
+export const EMAIL_STATUSES = [
+  'queued',
+  'scheduled',
+  'processing',
+  'sent',
+  'delivered',
+  'opened',
+  'failed',
+  'bounced',
+  'complained',
+  'suppressed',
+  'cancelled',
+] as const;
+export type EmailStatus = (typeof EMAIL_STATUSES)[number];
+
+/** Statuses after which nothing is sent any more. */
+export const TERMINAL_STATUSES: readonly EmailStatus[] = [
+  'sent',
+  'delivered',
+  'opened',
+  'failed',
+  'bounced',
+  'complained',
+  'suppressed',
+  'cancelled',
+];
+
+/** Statuses from which no later event moves the email (SPEC §5: bounced, complained, failed…). */
+export const FINAL_STATUSES: readonly EmailStatus[] = [
+  'failed',
+  'bounced',
+  'complained',
+  'suppressed',
+  'cancelled',
+];
+
+const RANK: Record<EmailStatus, number> = {
+  scheduled: 0,
+  queued: 0,
+  processing: 1,
+  sent: 2,
+  delivered: 3,
+  opened: 4,
+  // Final outcomes outrank the delivery path: a bounce after `delivered` still means the address is bad.
+  bounced: 5,
+  complained: 5,
+  failed: 5,
+  suppressed: 5,
+  cancelled: 5,
+};
+
+/**
+ * The status an email should have after an event that points at `next`. Returns `current` when the
+ * event does not move the email forward.
+ */
+export function advanceStatus(current: EmailStatus, next: EmailStatus): EmailStatus {
+  if (FINAL_STATUSES.includes(current)) return current;
+  return RANK[next] > RANK[current] ? next : current;
+}
+
+export const isEmailStatus = (s: string): s is EmailStatus =>
+  (EMAIL_STATUSES as readonly string[]).includes(s);
+
+/** Types of rows in `email_events`. */
+export const EMAIL_EVENT_TYPES = [
+  'queued',
+  'scheduled',
+  'processing',
+  'sent',
+  'deferred',
+  'failed',
+  'delivered',
+  'opened',
+  'clicked',
+  'bounced',
+  'complained',
+  'suppressed',
+  'cancelled',
+  'unsubscribed',
+  'retried',
+] as const;
+export type EmailEventType = (typeof EMAIL_EVENT_TYPES)[number];

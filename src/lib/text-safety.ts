@@ -1,0 +1,24 @@
+// NUL and unpaired UTF-16 surrogates cannot be stored by PostgreSQL (text or jsonb): refuse them at
+// the door instead of failing deep inside a query.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching NUL is the point
+const UNSAFE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** The dotted path of the first string (or key) that PostgreSQL could not store, or null. */
+export function findUnstorableText(value: unknown, path = '', depth = 0): string | null {
+  if (typeof value === 'string') return UNSAFE.test(value) ? path || '(value)' : null;
+  if (value === null || typeof value !== 'object' || depth > 100) return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findUnstorableText(value[i], path ? `${path}.${i}` : String(i), depth + 1);
+      if (found) return found;
+    }
+    return null;
+  }
+  for (const [k, v] of Object.entries(value)) {
+    const p = path ? `${path}.${k}` : k;
+    if (UNSAFE.test(k)) return p;
+    const found = findUnstorableText(v, p, depth + 1);
+    if (found) return found;
+  }
+  return null;
+}

@@ -1,0 +1,55 @@
+import { randomBytes } from 'node:crypto';
+import { createLogger } from '../lib/logger.js';
+import { CaptureSmtpServer } from '../providers/smtp/capture-server.js';
+import { seedDemo } from './demo.js';
+import { ensureDatabase } from './ensure-database.js';
+import { configOrExit, fatal, onShutdown } from './run.js';
+import { createSystem } from './system.js';
+
+// Everything in one process: migrations, the API, the workers with the recovery loop, and — when
+// no SMTP relay is configured — a local SMTP server that captures every message sent.
+let config = configOrExit();
+const logger = createLogger(config.logLevel);
+try {
+  if (await ensureDatabase(config.databaseUrl)) logger.info('created the database named in DATABASE_URL');
+
+  let capture: CaptureSmtpServer | null = null;
+  if (config.smtp.host === null) {
+    capture = new CaptureSmtpServer({ port: config.smtp.port, dir: config.capture.dir, logger });
+    await capture.start();
+  }
+  const generatedAdminToken = config.adminApiToken === null ? randomBytes(24).toString('base64url') : null;
+  if (generatedAdminToken) config = { ...config, adminApiToken: generatedAdminToken };
+
+  const system = await createSystem({ config, logger, roles: { api: true, worker: true }, migrate: true });
+  onShutdown(logger, async () => {
+    await system.stop();
+    await capture?.stop();
+  });
+  const address = await system.listen();
+  const demo = await seedDemo(system);
+  const base = config.http.publicBaseUrl;
+  const lines = [
+    '',
+    `  Mailsystem is running at ${base} (listening on ${address})`,
+    `  Console:        ${base}/`,
+    `  API docs:       ${base}/docs`,
+    `  Demo tenant:    ${demo.tenantId}`,
+    `  Demo API key:   ${demo.apiKey}`,
+    `  Template:       ${demo.templateId} (welcome)`,
+    generatedAdminToken
+      ? `  Admin token:    ${generatedAdminToken} (generated for this run; set ADMIN_API_TOKEN to keep one)`
+      : '  Admin token:    from ADMIN_API_TOKEN',
+    capture
+      ? `  Mail capture:   SMTP on 127.0.0.1:${config.smtp.port}${config.capture.dir ? `, saved in ${config.capture.dir}` : ''}`
+      : `  SMTP relay:     ${config.smtp.host}:${config.smtp.port}`,
+    '',
+    '  Try it:',
+    `    curl -X POST ${base}/send -H "Authorization: Bearer ${demo.apiKey}" -H "Content-Type: application/json" \\`,
+    `      -d '{"recipient":{"email":"alice@example.com","name":"Alice"},"template_id":"${demo.templateId}","variables":{"name":"Alice"}}'`,
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+} catch (err) {
+  fatal(err, logger);
+}

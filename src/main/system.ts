@@ -1,0 +1,203 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../api/app.js';
+import type { Config } from '../config/config.js';
+import { apiKeysRepository } from '../db/api-keys.repository.js';
+import type { Database } from '../db/database.js';
+import { deadLettersRepository } from '../db/dead-letters.repository.js';
+import { emailsRepository } from '../db/emails.repository.js';
+import { migrate } from '../db/migrator.js';
+import { createPgDatabase } from '../db/pg.database.js';
+import { suppressionsRepository } from '../db/suppressions.repository.js';
+import { templatesRepository } from '../db/templates.repository.js';
+import { tenantsRepository } from '../db/tenants.repository.js';
+import { createLogger, type Logger } from '../lib/logger.js';
+import type { EmailProvider } from '../providers/email-provider.js';
+import { createProviderRegistry } from '../providers/registry.js';
+import { createBullmqDispatcher } from '../queue/bullmq.dispatcher.js';
+import type { Consumer, Dispatcher } from '../queue/dispatcher.js';
+import { deadLettersService } from '../services/dead-letters.service.js';
+import { type DeliveryHooks, deliveryService } from '../services/delivery.service.js';
+import { emailsService } from '../services/emails.service.js';
+import { recoveryService } from '../services/recovery.service.js';
+import { sendService } from '../services/send.service.js';
+import { templatesService } from '../services/templates.service.js';
+import { tenancyService } from '../services/tenancy.service.js';
+import { TemplateRenderer } from '../templates/renderer.js';
+import { jobHandlers } from '../worker/handlers.js';
+import { startRecoveryLoop } from '../worker/recovery-loop.js';
+
+export interface SystemOptions {
+  config: Config;
+  roles: { api: boolean; worker: boolean };
+  logger?: Logger;
+  /** Providers added to (or replacing) the built-ins by name. */
+  providers?: EmailProvider[];
+  db?: Database;
+  dispatcher?: Dispatcher;
+  deliveryHooks?: DeliveryHooks;
+  migrate?: boolean;
+}
+
+export interface System {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  dispatcher: Dispatcher;
+  app: FastifyInstance | null;
+  services: ReturnType<typeof buildServices>;
+  /** Starts the HTTP listener (api role); resolves to the bound address. */
+  listen(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+function buildServices(opts: {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  dispatcher: Dispatcher;
+  providers?: EmailProvider[];
+  deliveryHooks?: DeliveryHooks;
+}) {
+  const { config, logger, db, dispatcher } = opts;
+  const repos = {
+    tenants: tenantsRepository(db),
+    apiKeys: apiKeysRepository(db),
+    templates: templatesRepository(db),
+    emails: emailsRepository(db),
+    deadLetters: deadLettersRepository(db),
+    suppressions: suppressionsRepository(db),
+  };
+  const renderer = new TemplateRenderer();
+  const providers = createProviderRegistry({
+    defaultProvider: config.defaultProvider,
+    smtp: config.smtp,
+    ...(opts.providers ? { extra: opts.providers } : {}),
+  });
+  const onDispatchError = (err: unknown) =>
+    logger.warn({ err }, 'dispatch failed; the recovery loop will dispatch again');
+  return {
+    repos,
+    renderer,
+    providers,
+    tenancy: tenancyService({ tenants: repos.tenants, apiKeys: repos.apiKeys }),
+    templates: templatesService({ templates: repos.templates, renderer }),
+    send: sendService({
+      emails: repos.emails,
+      templates: repos.templates,
+      suppressions: repos.suppressions,
+      renderer,
+      dispatcher,
+      defaultProvider: config.defaultProvider,
+      messageIdDomain: config.delivery.messageIdDomain,
+      onDispatchError,
+    }),
+    emails: emailsService({ emails: repos.emails }),
+    deadLetters: deadLettersService({ deadLetters: repos.deadLetters, dispatcher, onDispatchError }),
+    delivery: deliveryService({
+      emails: repos.emails,
+      suppressions: repos.suppressions,
+      renderer,
+      providers,
+      dispatcher,
+      retry: {
+        maxRetries: config.delivery.maxRetries,
+        baseSeconds: config.delivery.retryBaseSeconds,
+        maxSeconds: config.delivery.retryMaxSeconds,
+      },
+      leaseSeconds: config.delivery.leaseSeconds,
+      from: config.smtp.from,
+      ...(opts.deliveryHooks ? { hooks: opts.deliveryHooks } : {}),
+      onDispatchError,
+    }),
+    recovery: recoveryService({
+      db,
+      emails: repos.emails,
+      dispatcher,
+      graceSeconds: config.recovery.graceSeconds,
+      batchSize: config.recovery.batchSize,
+    }),
+  };
+}
+
+/**
+ * The composition root: builds every part from the config and runs the roles asked for (the HTTP
+ * API, the workers with the recovery loop, or both in one process).
+ */
+export async function createSystem(opts: SystemOptions): Promise<System> {
+  const { config } = opts;
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const db = opts.db ?? createPgDatabase(config.databaseUrl, { applicationName: 'mailsystem' });
+  const dispatcher =
+    opts.dispatcher ??
+    createBullmqDispatcher({
+      redisUrl: config.redisUrl,
+      prefix: config.queuePrefix,
+      onError: (err, where) => logger.debug({ err, where }, 'redis error'),
+    });
+  if (opts.migrate) {
+    const r = await migrate(db);
+    if (r.applied.length > 0) logger.info({ applied: r.applied }, 'migrations applied');
+  }
+  const services = buildServices({
+    config,
+    logger,
+    db,
+    dispatcher,
+    ...(opts.providers ? { providers: opts.providers } : {}),
+    ...(opts.deliveryHooks ? { deliveryHooks: opts.deliveryHooks } : {}),
+  });
+
+  const app = opts.roles.api
+    ? await buildApp({ config, logger: logger.child({ role: 'api' }), db, dispatcher, services })
+    : null;
+
+  let consumer: Consumer | null = null;
+  let recoveryLoop: { stop(): Promise<void> } | null = null;
+  if (opts.roles.worker) {
+    const roles = new Set(config.worker.queues);
+    const handlers = jobHandlers({ delivery: services.delivery, logger: logger.child({ role: 'worker' }) });
+    consumer = dispatcher.consume(
+      {
+        ...(roles.has('send') ? { 'mail.send': handlers['mail.send'] } : {}),
+        ...(roles.has('scheduled') ? { 'mail.scheduled': handlers['mail.scheduled'] } : {}),
+        ...(roles.has('bulk') && handlers['mail.bulk'] ? { 'mail.bulk': handlers['mail.bulk'] } : {}),
+        ...(roles.has('dlq') ? { 'mail.dlq': handlers['mail.dlq'] } : {}),
+      },
+      {
+        concurrency: {
+          'mail.send': config.delivery.concurrency,
+          'mail.scheduled': 5,
+          'mail.bulk': 1,
+          'mail.dlq': 2,
+        },
+      },
+    );
+    recoveryLoop = startRecoveryLoop(services.recovery, config.recovery.intervalSeconds * 1000, logger);
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    config,
+    logger,
+    db,
+    dispatcher,
+    app,
+    services,
+    async listen() {
+      if (!app) throw new Error('this process does not run the api role');
+      return app.listen({ host: config.http.host, port: config.http.port });
+    },
+    stop() {
+      // Order matters: stop taking requests, let running jobs finish, then close connections.
+      stopping ??= (async () => {
+        await app?.close();
+        await consumer?.close();
+        await recoveryLoop?.stop();
+        await services.providers.closeAll().catch(() => {});
+        await dispatcher.close();
+        if (!opts.db) await db.close();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,12 @@
+import { configOrExit, fatal, onShutdown } from './run.js';
+import { createSystem } from './system.js';
+
+// Workers alone (WORKER_QUEUES picks the queues); run as many as the provider allows.
+const config = configOrExit();
+try {
+  const system = await createSystem({ config, roles: { api: false, worker: true }, migrate: true });
+  onShutdown(system.logger, () => system.stop());
+  system.logger.info({ queues: config.worker.queues }, 'worker started');
+} catch (err) {
+  fatal(err);
+}

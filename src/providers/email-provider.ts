@@ -1,0 +1,41 @@
+/**
+ * EmailProvider — the port every delivery transport implements.
+ *
+ * Contract:
+ * - `send()` hands ONE fully rendered message to the transport and resolves with an outcome; it
+ *   never throws for a delivery problem. Connection errors, timeouts, SMTP 4xx and HTTP 429/5xx are
+ *   `transient` (worth retrying later); SMTP 5xx, HTTP 4xx other than 408/429 and addresses the
+ *   transport refuses are `permanent`. Only programming errors may throw.
+ * - The message's `messageId` is set by the caller and must be sent as the `Message-ID` header
+ *   unchanged; `providerMessageId` in the outcome is the transport's own id for the message
+ *   (for SMTP, the queue id from the server's 250 reply when it gives one, else the Message-ID).
+ * - A `sent` outcome means the transport accepted responsibility for the message. The provider does
+ *   not retry on its own: retries, backoff and dead-lettering belong to the caller.
+ * - Headers in `headers` were validated by the caller (no CR/LF/NUL, no reserved names); the
+ *   provider adds them verbatim.
+ * - Implementations may pool connections; `close()` releases them and is safe to call twice.
+ * Not promised: delivery to the mailbox (that arrives later through webhooks), ordering between
+ * messages, or rate limiting (the caller paces sends per provider).
+ */
+export interface OutgoingMessage {
+  /** RFC 5322 Message-ID including angle brackets, e.g. `<uuid@mailsystem.local>`. */
+  messageId: string;
+  from: string;
+  to: { email: string; name?: string | null };
+  subject: string;
+  html: string;
+  text: string;
+  /** Extra header lines (custom headers, List-Unsubscribe, …) by name. */
+  headers: Record<string, string>;
+}
+
+export type SendOutcome =
+  | { kind: 'sent'; providerMessageId: string; response?: string }
+  | { kind: 'transient'; error: string; code?: string; retryAfterMs?: number }
+  | { kind: 'permanent'; error: string; code?: string };
+
+export interface EmailProvider {
+  readonly name: string;
+  send(message: OutgoingMessage): Promise<SendOutcome>;
+  close(): Promise<void>;
+}

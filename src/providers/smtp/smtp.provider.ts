@@ -1,0 +1,111 @@
+import { createTransport, type Mail } from 'nodemailer';
+import type { SMTPPoolOptions, SMTPPoolSentMessageInfo } from 'nodemailer/lib/smtp-pool';
+import type { SmtpConfig } from '../../config/config.js';
+import type { EmailProvider, OutgoingMessage, SendOutcome } from '../email-provider.js';
+import { classifySmtpError } from './classify.js';
+
+export interface SmtpProviderOptions {
+  /** Receives transport-level errors that belong to no send (nodemailer emits few, but some). */
+  logger?: { warn(obj: object, msg?: string): void };
+}
+
+/**
+ * Pooled SMTP delivery through one relay. With `host: null` (no relay configured) it talks to
+ * 127.0.0.1 on the configured port, which is where `npm start` runs the local capture server.
+ */
+export class SmtpProvider implements EmailProvider {
+  readonly name = 'smtp';
+  readonly #transport: Mail<SMTPPoolSentMessageInfo, SMTPPoolOptions>;
+  readonly #inFlight = new Set<Promise<SendOutcome>>();
+  #closing: Promise<void> | undefined;
+
+  constructor(config: SmtpConfig, options: SmtpProviderOptions = {}) {
+    this.#transport = createTransport({
+      pool: true,
+      host: config.host ?? '127.0.0.1',
+      port: config.port,
+      secure: config.secure,
+      ...(config.user ? { auth: { user: config.user, pass: config.password ?? '' } } : {}),
+      maxConnections: config.poolSize,
+      // Recycle a connection now and then: some relays cap messages per session, and a fresh
+      // session costs one handshake per thousand messages.
+      maxMessages: 1000,
+      connectionTimeout: config.timeoutMs,
+      greetingTimeout: config.timeoutMs,
+      socketTimeout: config.timeoutMs,
+      dnsTimeout: config.timeoutMs,
+      // Message content comes from tenants' templates: it must never make the worker read a
+      // local file or fetch a URL. nodemailer forces these transport options onto every message.
+      disableFileAccess: true,
+      disableUrlAccess: true,
+      logger: false,
+    });
+    this.#transport.on('error', (err: Error) => {
+      // An unhandled 'error' event would crash the process; per-send errors arrive via sendMail.
+      options.logger?.warn(
+        { err: { message: err.message, code: (err as { code?: unknown }).code } },
+        'smtp transport error',
+      );
+    });
+  }
+
+  send(message: OutgoingMessage): Promise<SendOutcome> {
+    const p = this.#send(message);
+    this.#inFlight.add(p);
+    void p.finally(() => this.#inFlight.delete(p));
+    return p;
+  }
+
+  async #send(message: OutgoingMessage): Promise<SendOutcome> {
+    // nodemailer re-cases header names ("X-Tenant-Id" → "X-Tenant-ID"); the contract says the
+    // caller's headers go out verbatim, so give them back the caller's spelling.
+    const spelling = new Map(Object.keys(message.headers).map((k) => [k.toLowerCase(), k]));
+    try {
+      const info = await this.#transport.sendMail({
+        messageId: message.messageId,
+        from: message.from,
+        to: { name: message.to.name ?? '', address: message.to.email },
+        subject: message.subject,
+        html: message.html,
+        text: message.text,
+        headers: { ...message.headers },
+        normalizeHeaderKey: (key) => spelling.get(key.toLowerCase()) ?? key,
+      });
+      const response = typeof info.response === 'string' ? info.response : undefined;
+      return {
+        kind: 'sent',
+        providerMessageId: parseQueueId(response) ?? stripAngleBrackets(message.messageId),
+        ...(response === undefined ? {} : { response }),
+      };
+    } catch (err) {
+      return classifySmtpError(err);
+    }
+  }
+
+  /**
+   * Stops taking messages, lets deliveries already on a connection finish (queued ones fail as
+   * transient) and resolves once every send() has settled.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#transport.close();
+      await Promise.allSettled([...this.#inFlight]);
+    })();
+    return this.#closing;
+  }
+}
+
+/**
+ * The relay's queue id from its final 250 reply, when it names one:
+ * "250 2.0.0 Ok: queued as ABC123" (Postfix, smtp-server) → "ABC123",
+ * "250 OK id=1abc-000123-XY" (Exim) → "1abc-000123-XY".
+ */
+export function parseQueueId(response: string | undefined): string | undefined {
+  if (!response) return undefined;
+  const m =
+    /\bqueued as:?\s+<?([^\s<>;,]+?)>?(?=[\s;,]|$)/i.exec(response) ??
+    /\bid=<?([^\s<>;,]+)>?/i.exec(response);
+  return m?.[1] || undefined;
+}
+
+const stripAngleBrackets = (id: string): string => id.trim().replace(/^<|>$/g, '');

@@ -1,0 +1,144 @@
+import { type JobsOptions, Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { withTimeout } from '../lib/time.js';
+import type {
+  ConsumeOptions,
+  Consumer,
+  Dispatcher,
+  JobHandler,
+  JobHandlers,
+  QueueStats,
+} from './dispatcher.js';
+import { type DispatchRequest, QUEUE_NAMES, type QueueName } from './jobs.js';
+import { redisOptionsFromUrl } from './redis-options.js';
+
+export interface BullmqDispatcherOptions {
+  redisUrl: string;
+  prefix: string;
+  /** How long a dispatch may wait for Redis before it gives up (recovery re-dispatches later). */
+  dispatchTimeoutMs?: number;
+  onError?: (err: Error, where: string) => void;
+}
+
+const DEFAULT_JOB_OPTIONS: JobsOptions = {
+  // Handler exceptions are infrastructure faults (database briefly away); business retries live
+  // in PostgreSQL (`next_attempt_at`).
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: true,
+  removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+};
+
+/** Dispatcher on BullMQ. Queues and workers are created lazily, one per queue name. */
+export function createBullmqDispatcher(opts: BullmqDispatcherOptions): Dispatcher {
+  const base = redisOptionsFromUrl(opts.redisUrl);
+  const onError = opts.onError ?? (() => {});
+  const timeoutMs = opts.dispatchTimeoutMs ?? 3000;
+  // Producers give up after one reconnection attempt (and `dispatchTimeoutMs`) while Redis is away
+  // instead of waiting for it: the API must answer, and the rows are already safe in PostgreSQL.
+  const producerConnection = { ...base, maxRetriesPerRequest: 1 };
+  const queues = new Map<QueueName, Queue>();
+  const control = new Redis({ ...base, lazyConnect: true, maxRetriesPerRequest: 1 });
+  control.on('error', (e) => onError(e, 'redis'));
+  const epochKey = `${opts.prefix}:epoch`;
+
+  const queue = (name: QueueName): Queue => {
+    let q = queues.get(name);
+    if (!q) {
+      q = new Queue(name, {
+        connection: producerConnection,
+        prefix: opts.prefix,
+        defaultJobOptions: DEFAULT_JOB_OPTIONS,
+        skipWaitingForReady: true,
+      });
+      q.on('error', (e) => onError(e, `queue ${name}`));
+      queues.set(name, q);
+    }
+    return q;
+  };
+
+  const ensureControl = async () => {
+    if (control.status === 'wait' || control.status === 'end') await control.connect().catch(() => {});
+  };
+
+  return {
+    kind: 'bullmq',
+
+    async dispatch(name, jobs) {
+      if (jobs.length === 0) return;
+      const q = queue(name);
+      const bulk = jobs.map((j: DispatchRequest<typeof name>) => ({
+        name,
+        data: j.payload,
+        opts: {
+          jobId: j.jobId,
+          ...(j.delayMs && j.delayMs > 0 ? { delay: Math.ceil(j.delayMs) } : {}),
+          ...(j.priority ? { priority: j.priority } : {}),
+        },
+      }));
+      await withTimeout(q.addBulk(bulk), timeoutMs, `Redis did not take ${name} jobs in ${timeoutMs} ms`);
+    },
+
+    consume(handlers: JobHandlers, consumeOpts: ConsumeOptions): Consumer {
+      const workers: Worker[] = [];
+      for (const name of Object.values(QUEUE_NAMES)) {
+        const handler = handlers[name] as JobHandler<typeof name> | undefined;
+        if (!handler) continue;
+        const worker = new Worker(name, async (job) => handler(job.data, { jobId: job.id ?? '' }), {
+          connection: { ...base, maxRetriesPerRequest: null },
+          prefix: opts.prefix,
+          concurrency: consumeOpts.concurrency[name] ?? 1,
+          // A job whose worker died is handed out again after this long; the claim in PostgreSQL
+          // decides whether anything is actually sent again.
+          lockDuration: 30_000,
+          maxStalledCount: 10,
+        });
+        worker.on('error', (e) => onError(e, `worker ${name}`));
+        workers.push(worker);
+      }
+      return {
+        async close() {
+          await Promise.all(workers.map((w) => w.close()));
+        },
+      };
+    },
+
+    async brokerWasReset() {
+      await ensureControl();
+      // NX: the key is only missing when Redis lost its data (or on the very first start).
+      const set = await withTimeout(
+        control.set(epochKey, String(Date.now()), 'NX'),
+        timeoutMs,
+        'Redis timeout',
+      );
+      return set === 'OK';
+    },
+
+    async stats(name): Promise<QueueStats> {
+      const q = queue(name);
+      const counts = await withTimeout(
+        q.getJobCounts('waiting', 'prioritized', 'delayed', 'active'),
+        timeoutMs,
+        'Redis timeout',
+      );
+      const oldest = await q.getJobs(['waiting', 'prioritized'], 0, 0, true);
+      const ts = oldest[0]?.timestamp;
+      return {
+        waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
+        delayed: counts.delayed ?? 0,
+        active: counts.active ?? 0,
+        oldestWaitingAgeMs: ts ? Math.max(0, Date.now() - ts) : 0,
+      };
+    },
+
+    async ping(ms = 2000) {
+      await ensureControl();
+      await withTimeout(control.ping(), ms, 'Redis did not answer');
+    },
+
+    async close() {
+      await Promise.all([...queues.values()].map((q) => q.close().catch(() => {})));
+      control.disconnect();
+    },
+  };
+}

@@ -1,0 +1,161 @@
+import type { ClaimedEmail, EmailsRepository } from '../db/emails.repository.js';
+import type { SuppressionsRepository } from '../db/suppressions.repository.js';
+import { isAppError } from '../domain/errors.js';
+import { canRetry, type RetryPolicy, retryDelayMs } from '../domain/retry-policy.js';
+import { newId } from '../lib/ids.js';
+import type { OutgoingMessage, SendOutcome } from '../providers/email-provider.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import type { Dispatcher } from '../queue/dispatcher.js';
+import { BULK_PRIORITY, sendJobId } from '../queue/jobs.js';
+import type { TemplateRenderer } from '../templates/renderer.js';
+import { renderChecked } from './rendering.js';
+
+export type DeliveryResult =
+  | { kind: 'skipped' }
+  | { kind: 'sent'; attempt: number }
+  | { kind: 'retry'; attempt: number; delayMs: number }
+  | { kind: 'failed'; attempt: number; deadLetterId: string }
+  | { kind: 'suppressed' }
+  | { kind: 'lost_claim' };
+
+/** Hooks for metrics and pacing; every member is optional. */
+export interface DeliveryHooks {
+  /** Waits until the provider may take one more message (per-provider rate limit). */
+  beforeSend?(provider: string): Promise<void>;
+  /** Extra headers for this email (List-Unsubscribe for bulk mail, …). */
+  extraHeaders?(email: ClaimedEmail): Record<string, string> | Promise<Record<string, string>>;
+  onOutcome?(email: ClaimedEmail, result: DeliveryResult, outcome?: SendOutcome): void;
+}
+
+export function deliveryService(deps: {
+  emails: EmailsRepository;
+  suppressions: SuppressionsRepository;
+  renderer: TemplateRenderer;
+  providers: ProviderRegistry;
+  dispatcher: Dispatcher;
+  retry: RetryPolicy;
+  leaseSeconds: number;
+  from: string;
+  hooks?: DeliveryHooks;
+  onDispatchError?: (e: unknown) => void;
+}) {
+  const hooks = deps.hooks ?? {};
+
+  const dispatchQuietly = async (fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (e) {
+      deps.onDispatchError?.(e);
+    }
+  };
+
+  const fail = async (email: ClaimedEmail, error: string, reason: 'permanent' | 'retries_exhausted') => {
+    const deadLetterId = await deps.emails.markFailed(email.id, email.attempts, error, reason, newId());
+    if (!deadLetterId) return { kind: 'lost_claim' } as const;
+    await dispatchQuietly(() =>
+      deps.dispatcher.dispatch('mail.dlq', [
+        { payload: { deadLetterId, emailId: email.id, tenantId: email.tenant_id }, jobId: deadLetterId },
+      ]),
+    );
+    return { kind: 'failed', attempt: email.attempts, deadLetterId } as const;
+  };
+
+  const record = async (
+    email: ClaimedEmail,
+    subject: string,
+    outcome: SendOutcome,
+  ): Promise<DeliveryResult> => {
+    if (outcome.kind === 'sent') {
+      const ok = await deps.emails.markSent(email.id, email.attempts, {
+        providerMessageId: outcome.providerMessageId,
+        subject,
+        response: outcome.response,
+      });
+      return ok ? { kind: 'sent', attempt: email.attempts } : { kind: 'lost_claim' };
+    }
+    if (outcome.kind === 'permanent') return fail(email, outcome.error, 'permanent');
+    if (!canRetry(deps.retry, email.attempts)) return fail(email, outcome.error, 'retries_exhausted');
+    const delayMs = retryDelayMs(deps.retry, email.attempts, Math.random, outcome.retryAfterMs);
+    if (!(await deps.emails.markRetry(email.id, email.attempts, outcome.error, delayMs)))
+      return { kind: 'lost_claim' };
+    await dispatchQuietly(() =>
+      deps.dispatcher.dispatch('mail.send', [
+        {
+          payload: { emailId: email.id },
+          jobId: sendJobId(email.id, email.attempts),
+          delayMs,
+          ...(email.bulk_job_id ? { priority: BULK_PRIORITY } : {}),
+        },
+      ]),
+    );
+    return { kind: 'retry', attempt: email.attempts, delayMs };
+  };
+
+  return {
+    /**
+     * One delivery attempt of one email: claim → suppression check → render → send → record.
+     * Safe to call any number of times for the same id: only the holder of the claim sends.
+     */
+    async deliver(emailId: string): Promise<DeliveryResult> {
+      const email = await deps.emails.claim(emailId, deps.leaseSeconds);
+      if (!email) return { kind: 'skipped' };
+
+      const suppressed = await deps.suppressions.find(email.tenant_id, email.recipient_email);
+      if (suppressed) {
+        const ok = await deps.emails.markSuppressed(email.id, email.attempts, suppressed.reason);
+        const result: DeliveryResult = ok ? { kind: 'suppressed' } : { kind: 'lost_claim' };
+        hooks.onOutcome?.(email, result);
+        return result;
+      }
+
+      let message: OutgoingMessage;
+      try {
+        const rendered = await renderChecked(
+          deps.renderer,
+          { ...email, version: email.template_version },
+          email.variables,
+        );
+        const extra = (await hooks.extraHeaders?.(email)) ?? {};
+        message = {
+          messageId: email.message_id,
+          from: deps.from,
+          to: { email: email.recipient_email, name: email.recipient_name },
+          subject: rendered.subject,
+          html: rendered.html,
+          text: rendered.text,
+          headers: { ...email.headers, ...extra },
+        };
+      } catch (e) {
+        // Versions are immutable and were rendered at acceptance; a failure here is the data's
+        // fault (a bulk recipient's variables), so retrying cannot help.
+        if (!isAppError(e)) throw e;
+        const result = await fail(email, `render failed: ${e.message}`, 'permanent');
+        hooks.onOutcome?.(email, result);
+        return result;
+      }
+
+      const provider = deps.providers.get(email.provider);
+      const outcome: SendOutcome = provider
+        ? await (async () => {
+            await hooks.beforeSend?.(provider.name);
+            return provider.send(message);
+          })()
+        : { kind: 'transient', error: `provider "${email.provider}" is not configured in this worker` };
+      const result = await record(email, message.subject, outcome);
+      hooks.onOutcome?.(email, result, outcome);
+      return result;
+    },
+
+    /** Promotes a scheduled email whose time has come and dispatches its send. */
+    async promote(emailId: string): Promise<boolean> {
+      const moved = await deps.emails.promoteScheduled(emailId);
+      if (moved) {
+        await dispatchQuietly(() =>
+          deps.dispatcher.dispatch('mail.send', [{ payload: { emailId }, jobId: sendJobId(emailId, 0) }]),
+        );
+      }
+      return moved;
+    },
+  };
+}
+export type DeliveryService = ReturnType<typeof deliveryService>;

@@ -1,0 +1,83 @@
+import { decodeCursor, page } from '../db/cursor.js';
+import type { EmailEventRow, EmailFilters, EmailRow, EmailsRepository } from '../db/emails.repository.js';
+import { AppError } from '../domain/errors.js';
+import { isUuid } from '../lib/ids.js';
+
+export interface EmailView {
+  email_id: string;
+  status: string;
+  recipient: { email: string; name: string | null };
+  template_id: string;
+  template_version: number;
+  bulk_job_id: string | null;
+  subject: string | null;
+  metadata: Record<string, unknown>;
+  tags: string[];
+  attempts: number;
+  last_error: string | null;
+  provider: string;
+  provider_message_id: string | null;
+  message_id: string;
+  send_at: string | null;
+  next_attempt_at: string | null;
+  sent_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export const emailView = (e: EmailRow): EmailView => ({
+  email_id: e.id,
+  status: e.status,
+  recipient: { email: e.recipient_email, name: e.recipient_name },
+  template_id: e.template_id,
+  template_version: e.template_version,
+  bulk_job_id: e.bulk_job_id,
+  subject: e.subject,
+  metadata: e.metadata,
+  tags: e.tags,
+  attempts: e.attempts,
+  last_error: e.last_error,
+  provider: e.provider,
+  provider_message_id: e.provider_message_id,
+  message_id: e.message_id,
+  send_at: iso(e.send_at),
+  next_attempt_at: e.status === 'queued' ? iso(e.next_attempt_at) : null,
+  sent_at: iso(e.sent_at),
+  created_at: e.created_at.toISOString(),
+  updated_at: e.updated_at.toISOString(),
+});
+
+const eventView = (ev: EmailEventRow) => ({ type: ev.type, at: ev.at.toISOString(), data: ev.data });
+
+export function emailsService(deps: { emails: EmailsRepository }) {
+  const find = async (tenantId: string, id: string) => {
+    // Another tenant's id and a malformed id answer exactly like an unknown one.
+    const row = isUuid(id) ? await deps.emails.get(tenantId, id) : null;
+    if (!row) throw new AppError('email_not_found');
+    return row;
+  };
+
+  return {
+    async get(tenantId: string, id: string) {
+      const row = await find(tenantId, id);
+      const events = await deps.emails.events(tenantId, id);
+      return { ...emailView(row), events: events.map(eventView) };
+    },
+
+    async list(tenantId: string, filters: EmailFilters, limit: number, cursor: string | undefined) {
+      const rows = await deps.emails.list(tenantId, filters, limit, decodeCursor(cursor));
+      return page(rows, limit, (r) => r.id, emailView);
+    },
+
+    async cancel(tenantId: string, id: string) {
+      if (!isUuid(id)) throw new AppError('email_not_found');
+      const r = await deps.emails.cancelScheduled(tenantId, id);
+      if (!r) throw new AppError('email_not_found');
+      if (!r.cancelled) throw new AppError('email_not_cancellable', undefined, { status: r.status });
+      return { email_id: id, status: r.status };
+    },
+  };
+}
+export type EmailsService = ReturnType<typeof emailsService>;

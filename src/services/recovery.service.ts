@@ -1,0 +1,78 @@
+import type { Database } from '../db/database.js';
+import type { EmailsRepository } from '../db/emails.repository.js';
+import type { Dispatcher } from '../queue/dispatcher.js';
+import { BULK_PRIORITY, type DispatchRequest, sendJobId } from '../queue/jobs.js';
+
+/** Any fixed number shared by every worker process: the recovery loop's leader lock. */
+export const RECOVERY_LOCK_KEY = 4_242_002;
+const MAX_PAGES_PER_TICK = 500;
+
+export interface RecoveryTickResult {
+  leader: boolean;
+  brokerReset: boolean;
+  redispatched: number;
+  promoted: number;
+}
+
+/**
+ * Re-dispatches what is due and not in flight, so that Redis is an accelerator and never the only
+ * copy of anything. One process at a time does it: each tick runs inside a transaction holding a
+ * PostgreSQL advisory lock (`pg_try_advisory_xact_lock`), so the leader is whoever holds the lock
+ * for that tick, and a dead leader is replaced on the next tick by any other worker.
+ *
+ * "Not in flight" is judged by time: a queued email whose job should have run more than
+ * `graceSeconds` ago has most likely lost its job. Dispatching it again is harmless when the job
+ * still exists (same deterministic job id → no-op) or runs twice (the claim lets one through).
+ * When the broker reports that it lost its data, the grace is dropped and the whole backlog is
+ * re-dispatched in pages at once.
+ */
+export function recoveryService(deps: {
+  db: Database;
+  emails: EmailsRepository;
+  dispatcher: Dispatcher;
+  graceSeconds: number;
+  batchSize: number;
+  /** More recoverable work (bulk fan-outs, …) that runs under the same lock. */
+  extra?: (brokerReset: boolean) => Promise<number>;
+}) {
+  return {
+    async tick(): Promise<RecoveryTickResult> {
+      return deps.db.transaction(async (tx) => {
+        const { rows } = await tx.query<{ locked: boolean }>(
+          'SELECT pg_try_advisory_xact_lock($1) AS locked',
+          [RECOVERY_LOCK_KEY],
+        );
+        if (!rows[0]?.locked) return { leader: false, brokerReset: false, redispatched: 0, promoted: 0 };
+
+        const brokerReset = await deps.dispatcher.brokerWasReset();
+        const grace = brokerReset ? 0 : deps.graceSeconds;
+        let redispatched = 0;
+        let promoted = 0;
+        let after: { dueAt: Date; id: string } | null = null;
+        for (let pages = 0; pages < MAX_PAGES_PER_TICK; pages++) {
+          const due = await deps.emails.findDue(grace, deps.batchSize, after);
+          if (due.length === 0) break;
+          const scheduled = due.filter((r) => r.status === 'scheduled').map((r) => r.id);
+          const promotedIds = new Set(await deps.emails.promoteScheduledMany(scheduled));
+          promoted += promotedIds.size;
+          const send: DispatchRequest<'mail.send'>[] = due
+            .filter((r) => r.status !== 'scheduled' || promotedIds.has(r.id))
+            .map((r) => ({
+              payload: { emailId: r.id },
+              jobId: sendJobId(r.id, r.attempts),
+              ...(r.bulk ? { priority: BULK_PRIORITY } : {}),
+            }));
+          await deps.dispatcher.dispatch('mail.send', send);
+          redispatched += send.length;
+          const last = due[due.length - 1];
+          // Outside a reset one page per tick is enough: what is left is due again next tick.
+          if (!brokerReset || !last || due.length < deps.batchSize) break;
+          after = { dueAt: last.due_at, id: last.id };
+        }
+        if (deps.extra) redispatched += await deps.extra(brokerReset);
+        return { leader: true, brokerReset, redispatched, promoted };
+      });
+    },
+  };
+}
+export type RecoveryService = ReturnType<typeof recoveryService>;

@@ -1,0 +1,32 @@
+import type { TemplateVersionRow } from '../db/templates.repository.js';
+import { hasHeaderBreak } from '../domain/address.js';
+import { AppError } from '../domain/errors.js';
+import type { TemplateRenderer } from '../templates/renderer.js';
+import type { RenderedEmail, TemplateSource } from '../templates/renderer.port.js';
+
+type VersionLike = Pick<TemplateVersionRow, 'subject_template' | 'html_template' | 'text_template'> & {
+  template_id: string;
+  version: number;
+};
+
+export const templateSource = (v: VersionLike): TemplateSource => ({
+  cacheKey: `${v.template_id}@${v.version}`,
+  subject: v.subject_template,
+  html: v.html_template,
+  text: v.text_template,
+});
+
+/**
+ * Renders one email and checks what becomes a header: the rendered subject may not carry a line
+ * break (it would end the Subject header and start another).
+ */
+export async function renderChecked(
+  renderer: TemplateRenderer,
+  v: VersionLike,
+  variables: Record<string, unknown>,
+): Promise<RenderedEmail> {
+  const rendered = await renderer.render(templateSource(v), variables);
+  if (hasHeaderBreak(rendered.subject))
+    throw new AppError('invalid_rendered_header', undefined, { field: 'subject' });
+  return rendered;
+}

@@ -1,0 +1,183 @@
+import type { EmailsRepository } from '../db/emails.repository.js';
+import type { SuppressionsRepository } from '../db/suppressions.repository.js';
+import type { TemplatesRepository } from '../db/templates.repository.js';
+import {
+  checkCustomHeaders,
+  hasHeaderBreak,
+  isValidEmailAddress,
+  normalizeEmailAddress,
+} from '../domain/address.js';
+import { AppError } from '../domain/errors.js';
+import { fingerprint } from '../lib/canonical-json.js';
+import { isUuid, newId } from '../lib/ids.js';
+import type { Dispatcher } from '../queue/dispatcher.js';
+import { sendJobId } from '../queue/jobs.js';
+import type { TemplateRenderer } from '../templates/renderer.js';
+import { renderChecked } from './rendering.js';
+
+export interface SendRequest {
+  recipient: { email: string; name?: string | undefined };
+  template_id: string;
+  variables?: Record<string, unknown> | undefined;
+  metadata?: Record<string, unknown> | undefined;
+  idempotency_key?: string | undefined;
+  send_at?: string | undefined;
+  tags?: string[] | undefined;
+  headers?: Record<string, string> | undefined;
+}
+
+export interface SendResult {
+  email_id: string;
+  status: string;
+  idempotency_reused: boolean;
+}
+
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/** Checks every header-bound value of a request: 400 naming each bad field. */
+export function checkHeaderBoundFields(
+  recipient: { email: string; name?: string | undefined },
+  headers: Record<string, string> | undefined,
+  prefix = '',
+): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  if (!isValidEmailAddress(recipient.email)) {
+    problems.push({ field: `${prefix}recipient.email`, message: 'is not a valid email address' });
+  }
+  if (recipient.name !== undefined && hasHeaderBreak(recipient.name)) {
+    problems.push({ field: `${prefix}recipient.name`, message: 'must not contain CR, LF or NUL' });
+  }
+  for (const p of checkCustomHeaders(headers ?? {})) {
+    const why = {
+      invalid_name: 'is not a valid header name',
+      reserved: 'is set by Mailsystem and cannot be overridden',
+      line_break: 'must not contain CR, LF or NUL',
+      too_long: 'is longer than 998 characters',
+    }[p.problem];
+    problems.push({ field: `headers.${p.header}`, message: why });
+  }
+  return problems;
+}
+
+export function sendService(deps: {
+  emails: EmailsRepository;
+  templates: TemplatesRepository;
+  suppressions: SuppressionsRepository;
+  renderer: TemplateRenderer;
+  dispatcher: Dispatcher;
+  defaultProvider: string;
+  messageIdDomain: string;
+  onDispatchError?: (e: unknown) => void;
+}) {
+  return {
+    /**
+     * Accepts one email. Everything a client can get wrong is refused before anything is stored;
+     * the row and its first event are committed before the caller answers 202; dispatching
+     * afterwards is best effort (the recovery loop covers a lost dispatch).
+     */
+    async accept(tenantId: string, req: SendRequest, headerKey: string | undefined): Promise<SendResult> {
+      const problems = checkHeaderBoundFields(req.recipient, req.headers);
+      if (req.idempotency_key !== undefined && headerKey !== undefined && req.idempotency_key !== headerKey) {
+        problems.push({ field: 'idempotency_key', message: 'differs from the Idempotency-Key header' });
+      }
+      const sendAt = req.send_at === undefined ? null : new Date(req.send_at);
+      if (sendAt && Number.isNaN(sendAt.getTime()))
+        problems.push({ field: 'send_at', message: 'is not a valid time' });
+      if (problems.length > 0) throw new AppError('validation_failed', undefined, problems);
+
+      const recipientEmail = normalizeEmailAddress(req.recipient.email);
+      const idempotencyKey = req.idempotency_key ?? headerKey ?? null;
+      // What "the same request" means: its content, not where the key came from.
+      const requestFingerprint = idempotencyKey
+        ? fingerprint({
+            recipient: { email: recipientEmail, name: req.recipient.name ?? null },
+            template_id: req.template_id,
+            variables: req.variables ?? {},
+            metadata: req.metadata ?? {},
+            send_at: sendAt?.toISOString() ?? null,
+            headers: req.headers ?? {},
+            tags: req.tags ?? [],
+          })
+        : null;
+
+      if (idempotencyKey) {
+        const existing = await deps.emails.findByIdempotencyKey(tenantId, idempotencyKey);
+        if (existing) return reuse(existing, requestFingerprint);
+      }
+
+      const template = isUuid(req.template_id)
+        ? await deps.templates.getVersion(tenantId, req.template_id)
+        : null;
+      if (!template) throw new AppError('unknown_template', undefined, { template_id: req.template_id });
+      if (!template.is_active)
+        throw new AppError('template_inactive', undefined, { template_id: req.template_id });
+
+      const suppressed = await deps.suppressions.find(tenantId, recipientEmail);
+      if (suppressed) {
+        throw new AppError('recipient_suppressed', undefined, {
+          email: recipientEmail,
+          reason: suppressed.reason,
+        });
+      }
+
+      const variables = req.variables ?? {};
+      const rendered = await renderChecked(
+        deps.renderer,
+        { ...template, template_id: template.id },
+        variables,
+      );
+
+      const id = newId();
+      const scheduled = sendAt !== null && sendAt.getTime() > Date.now();
+      const { inserted, row } = await deps.emails.insert({
+        id,
+        tenantId,
+        templateId: template.id,
+        templateVersion: template.version,
+        recipientEmail,
+        recipientName: req.recipient.name ?? null,
+        variables,
+        metadata: req.metadata ?? {},
+        tags: req.tags ?? [],
+        headers: req.headers ?? {},
+        subject: rendered.subject,
+        status: scheduled ? 'scheduled' : 'queued',
+        idempotencyKey,
+        fingerprint: requestFingerprint,
+        sendAt,
+        provider: deps.defaultProvider,
+        messageId: `<${id}@${deps.messageIdDomain}>`,
+      });
+      if (!inserted) return reuse(row, requestFingerprint);
+
+      try {
+        if (scheduled && sendAt) {
+          await deps.dispatcher.dispatch('mail.scheduled', [
+            { payload: { emailId: id }, jobId: id, delayMs: sendAt.getTime() - Date.now() },
+          ]);
+        } else {
+          await deps.dispatcher.dispatch('mail.send', [
+            { payload: { emailId: id }, jobId: sendJobId(id, 0) },
+          ]);
+        }
+      } catch (e) {
+        deps.onDispatchError?.(e);
+      }
+      return { email_id: id, status: row.status, idempotency_reused: false };
+    },
+  };
+}
+export type SendService = ReturnType<typeof sendService>;
+
+function reuse(
+  existing: { id: string; status: string; request_fingerprint: string | null },
+  requestFingerprint: string | null,
+): SendResult {
+  if (existing.request_fingerprint !== requestFingerprint) {
+    throw new AppError('idempotency_key_reused', undefined, { email_id: existing.id });
+  }
+  return { email_id: existing.id, status: existing.status, idempotency_reused: true };
+}

@@ -1,0 +1,66 @@
+import type { CursorKey } from '../db/cursor.js';
+import type { TemplateContent, TemplatesRepository, TemplateVersionRow } from '../db/templates.repository.js';
+import { AppError } from '../domain/errors.js';
+import { isUuid, newId } from '../lib/ids.js';
+import type { TemplateRenderer } from '../templates/renderer.js';
+import { renderChecked } from './rendering.js';
+
+export interface TemplateInput {
+  name: string;
+  subject_template: string;
+  html_template: string;
+  text_template?: string | null | undefined;
+}
+
+export function templatesService(deps: { templates: TemplatesRepository; renderer: TemplateRenderer }) {
+  const content = (input: Omit<TemplateInput, 'name'>): TemplateContent => {
+    const c = {
+      subject_template: input.subject_template,
+      html_template: input.html_template,
+      text_template: input.text_template ?? null,
+    };
+    deps.renderer.validate({ subject: c.subject_template, html: c.html_template, text: c.text_template });
+    return c;
+  };
+
+  const get = async (tenantId: string, id: string, version?: number): Promise<TemplateVersionRow> => {
+    const row = isUuid(id) ? await deps.templates.getVersion(tenantId, id, version) : null;
+    if (!row) throw new AppError('template_not_found');
+    return row;
+  };
+
+  return {
+    create: (tenantId: string, input: TemplateInput) =>
+      deps.templates.create(tenantId, newId(), input.name, content(input)),
+
+    async update(tenantId: string, id: string, input: Partial<TemplateInput> & Omit<TemplateInput, 'name'>) {
+      const c = content(input);
+      const row = isUuid(id) ? await deps.templates.addVersion(tenantId, id, input.name, c) : null;
+      if (!row) throw new AppError('template_not_found');
+      return row;
+    },
+
+    get,
+
+    async versions(tenantId: string, id: string) {
+      await get(tenantId, id);
+      return deps.templates.listVersions(tenantId, id);
+    },
+
+    list: (tenantId: string, limit: number, after: CursorKey | null) =>
+      deps.templates.list(tenantId, limit, after),
+
+    async deactivate(tenantId: string, id: string): Promise<void> {
+      if (!isUuid(id) || !(await deps.templates.setActive(tenantId, id, false))) {
+        throw new AppError('template_not_found');
+      }
+    },
+
+    /** Renders a version exactly as a send would, without storing anything. */
+    async preview(tenantId: string, id: string, variables: Record<string, unknown>, version?: number) {
+      const v = await get(tenantId, id, version);
+      return renderChecked(deps.renderer, { ...v, template_id: v.id }, variables);
+    },
+  };
+}
+export type TemplatesService = ReturnType<typeof templatesService>;

@@ -1,0 +1,111 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { ApiKeysRepository, KeyOwner } from '../db/api-keys.repository.js';
+import type { TenantPatch, TenantRow, TenantsRepository } from '../db/tenants.repository.js';
+import { AppError } from '../domain/errors.js';
+import { newId, randomToken } from '../lib/ids.js';
+
+const KEY_PREFIX = 'ms_';
+/** 32 random bytes = 256 bits, base64url. */
+const KEY_BYTES = 32;
+const SHOWN_PREFIX_LENGTH = KEY_PREFIX.length + 8;
+/** Suspensions and revocations must take effect within a second, caches included. */
+const AUTH_CACHE_TTL_MS = 500;
+const AUTH_CACHE_MAX = 10_000;
+
+export interface AuthenticatedTenant {
+  tenantId: string;
+  keyId: string;
+  rateLimitPerSecond: number | null;
+  rateLimitBurst: number | null;
+}
+
+export const hashApiKey = (key: string): Buffer => createHash('sha256').update(key).digest();
+
+export function tenancyService(deps: { tenants: TenantsRepository; apiKeys: ApiKeysRepository }) {
+  const cache = new Map<string, { owner: KeyOwner | null; expires: number }>();
+
+  const lookup = async (hash: Buffer): Promise<KeyOwner | null> => {
+    const k = hash.toString('base64');
+    const hit = cache.get(k);
+    const now = Date.now();
+    if (hit && hit.expires > now) return hit.owner;
+    const owner = await deps.apiKeys.findOwner(hash);
+    if (cache.size >= AUTH_CACHE_MAX) cache.clear();
+    cache.set(k, { owner, expires: now + AUTH_CACHE_TTL_MS });
+    if (owner) deps.apiKeys.touch(owner.key_id).catch(() => {});
+    return owner;
+  };
+
+  return {
+    /** The tenant a bearer key belongs to; 401 for an unknown or revoked key, 403 when suspended. */
+    async authenticate(key: string | undefined): Promise<AuthenticatedTenant> {
+      if (!key?.startsWith(KEY_PREFIX) || key.length > 200) throw new AppError('unauthorized');
+      const owner = await lookup(hashApiKey(key));
+      if (!owner) throw new AppError('unauthorized');
+      if (owner.tenant_status !== 'active') throw new AppError('tenant_suspended');
+      return {
+        tenantId: owner.tenant_id,
+        keyId: owner.key_id,
+        rateLimitPerSecond: owner.rate_limit_per_second,
+        rateLimitBurst: owner.rate_limit_burst,
+      };
+    },
+
+    async createTenant(input: { id?: string | undefined; name: string }): Promise<TenantRow> {
+      const id = input.id ?? `tenant_${randomToken(9)}`;
+      const row = await deps.tenants.create(id, input.name);
+      if (!row) throw new AppError('tenant_exists', undefined, { id });
+      return row;
+    },
+
+    async getTenant(id: string): Promise<TenantRow> {
+      const row = await deps.tenants.get(id);
+      if (!row) throw new AppError('tenant_not_found');
+      return row;
+    },
+
+    listTenants: (limit: number, after: string | null) => deps.tenants.list(limit, after),
+
+    async updateTenant(id: string, patch: TenantPatch): Promise<TenantRow> {
+      const row = await deps.tenants.update(id, patch);
+      if (!row) throw new AppError('tenant_not_found');
+      cache.clear();
+      return row;
+    },
+
+    /** Creates a key and returns it in full — the only time it is ever shown. */
+    async createApiKey(tenantId: string, name: string) {
+      if (!(await deps.tenants.get(tenantId))) throw new AppError('tenant_not_found');
+      const key = `${KEY_PREFIX}${randomToken(KEY_BYTES)}`;
+      const row = await deps.apiKeys.create({
+        id: newId(),
+        tenantId,
+        name,
+        prefix: key.slice(0, SHOWN_PREFIX_LENGTH),
+        hash: hashApiKey(key),
+      });
+      return { ...row, key };
+    },
+
+    async listApiKeys(tenantId: string) {
+      if (!(await deps.tenants.get(tenantId))) throw new AppError('tenant_not_found');
+      return deps.apiKeys.listByTenant(tenantId);
+    },
+
+    async revokeApiKey(tenantId: string, keyId: string) {
+      const row = await deps.apiKeys.revoke(tenantId, keyId);
+      if (!row) throw new AppError('api_key_not_found');
+      cache.clear();
+      return row;
+    },
+  };
+}
+export type TenancyService = ReturnType<typeof tenancyService>;
+
+/** Constant-time comparison of the admin token. */
+export function adminTokenMatches(expected: string, given: string | undefined): boolean {
+  if (!given) return false;
+  const a = createHash('sha256').update(expected).digest();
+  const b = createHash('sha256').update(given).digest();
+  return timingSafeEqual(a, b);
+}

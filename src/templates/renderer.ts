@@ -1,0 +1,400 @@
+import { convert, type HtmlToTextOptions } from 'html-to-text';
+import { Context, type Emitter, type FS, Liquid, type Template, toPromise, toValue } from 'liquidjs';
+import { AppError } from '../domain/errors.js';
+import type { RenderedEmail, TemplateSource } from './renderer.port.js';
+
+export interface TemplateRendererOptions {
+  /** Longest accepted template, per field, in characters. */
+  parseLimitChars?: number;
+  /** Wall-clock budget for rendering all three parts of one email. */
+  renderTimeLimitMs?: number;
+  /** Largest accepted email: subject + html + text, in UTF-8 bytes. */
+  outputLimitBytes?: number;
+  /** How many parsed template versions to keep. */
+  cacheSize?: number;
+  /**
+   * LiquidJS allocation budget for one email (roughly characters and array slots created by
+   * ranges and filters). It stops `(1..100000000)` or runaway `append` loops before they eat the heap.
+   */
+  memoryLimit?: number;
+}
+
+type TemplateField = 'subject_template' | 'html_template' | 'text_template';
+
+interface ParsedSource {
+  subject: Template[];
+  html: Template[];
+  text: Template[] | null;
+  /** Top-level names the templates expect from the caller; computed only when a variable is missing. */
+  globals?: string[];
+}
+
+const DEFAULTS = {
+  parseLimitChars: 100_000,
+  renderTimeLimitMs: 1000,
+  outputLimitBytes: 2_000_000,
+  cacheSize: 500,
+  memoryLimit: 20_000_000,
+} as const;
+
+// Deeper than any sane email payload; the bound also stops cyclic objects from recursing forever.
+const MAX_VARIABLE_DEPTH = 64;
+const MAX_ERROR_MESSAGE_CHARS = 300;
+
+const HTML_TO_TEXT_OPTIONS: HtmlToTextOptions = {
+  wordwrap: 100,
+  selectors: [
+    { selector: 'a', options: { hideLinkHrefIfSameAsText: true } },
+    // Tracking pixels and logos are noise in the plain-text part.
+    { selector: 'img', format: 'skip' },
+    ...(['h1', 'h2', 'h3', 'h4', 'h5', 'h6'] as const).map((selector) => ({
+      selector,
+      options: { uppercase: false },
+    })),
+  ],
+};
+
+const noFileSystem = (): never => {
+  throw new Error('templates cannot read files');
+};
+
+// Tenants' templates must never reach the disk: every entry point refuses, even though the tag
+// overrides below mean LiquidJS should never get this far.
+const REFUSING_FS: FS = {
+  exists: async () => noFileSystem(),
+  existsSync: noFileSystem,
+  readFile: async () => noFileSystem(),
+  readFileSync: noFileSystem,
+  resolve: noFileSystem,
+  contains: async () => noFileSystem(),
+  containsSync: noFileSystem,
+  dirname: noFileSystem,
+  sep: '/',
+  fallback: () => undefined,
+};
+
+const FILE_TAGS = ['include', 'render', 'layout'] as const;
+
+function createLiquid(parseLimit: number, escapeOutput: boolean): Liquid {
+  const liquid = new Liquid({
+    strictVariables: true,
+    strictFilters: true,
+    ownPropertyOnly: true,
+    // lenientIf would let `{% if x %}` and `| default` swallow a missing `x`; a missing variable is
+    // always the caller's error, and the static analysis would list such names anyway.
+    lenientIf: false,
+    jsTruthy: false,
+    fs: REFUSING_FS,
+    relativeReference: false,
+    dynamicPartials: false,
+    cache: false,
+    parseLimit,
+    ...(escapeOutput ? { outputEscape: 'escape' as const } : {}),
+  });
+  for (const name of FILE_TAGS) {
+    // Refusing at parse time makes validate() reject the template, so it is never stored.
+    liquid.registerTag(name, {
+      parse() {
+        throw new Error(`the "${name}" tag is not allowed: templates cannot load other templates or files`);
+      },
+      render() {
+        throw new Error(`the "${name}" tag is not allowed`);
+      },
+    });
+  }
+  return liquid;
+}
+
+/** Thrown by BoundedEmitter; LiquidJS wraps it, so it is recognised by walking `originalError`. */
+class OutputLimitError extends Error {
+  constructor() {
+    super('the rendered email exceeds the output size limit');
+    this.name = 'OutputLimitError';
+  }
+}
+
+function stringifyOutput(value: unknown): string {
+  const v: unknown = toValue(value);
+  if (typeof v === 'string') return v;
+  if (v === null || v === undefined) return '';
+  if (Array.isArray(v)) return v.map(stringifyOutput).join('');
+  return String(v);
+}
+
+/**
+ * Collects output like LiquidJS's own emitter but stops as soon as the part cannot fit, so a
+ * loop that prints a large variable a million times fails early instead of building a huge string.
+ * A UTF-8 byte count is never smaller than the UTF-16 length, so comparing `length` is safe.
+ */
+class BoundedEmitter implements Emitter {
+  buffer = '';
+  constructor(private readonly maxChars: number) {}
+
+  write(html: unknown): void {
+    this.buffer += stringifyOutput(html);
+    if (this.buffer.length > this.maxChars) throw new OutputLimitError();
+  }
+}
+
+class LruCache<V> {
+  private readonly entries = new Map<string, V>();
+  constructor(private readonly max: number) {}
+
+  get(key: string): V | undefined {
+    const value = this.entries.get(key);
+    if (value !== undefined) {
+      // Map keeps insertion order; re-inserting marks the entry as most recently used.
+      this.entries.delete(key);
+      this.entries.set(key, value);
+    }
+    return value;
+  }
+
+  set(key: string, value: V): void {
+    if (this.max <= 0) return;
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    while (this.entries.size > this.max) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done) break;
+      this.entries.delete(oldest.value);
+    }
+  }
+}
+
+interface ErrorChainLink {
+  name?: unknown;
+  variableName?: unknown;
+  originalError?: unknown;
+}
+
+/** LiquidJS wraps the real cause in `originalError`, sometimes more than once. */
+function errorChain(e: unknown): ErrorChainLink[] {
+  const chain: ErrorChainLink[] = [];
+  let current: unknown = e;
+  while (typeof current === 'object' && current !== null && chain.length < 10) {
+    const link = current as ErrorChainLink;
+    chain.push(link);
+    current = link.originalError;
+  }
+  return chain;
+}
+
+function undefinedVariableOf(e: unknown): string | null {
+  const chain = errorChain(e);
+  if (!chain.some((link) => link.name === 'UndefinedVariableError')) return null;
+  for (const link of chain) {
+    if (link.name === 'InternalUndefinedVariableError' && typeof link.variableName === 'string') {
+      return link.variableName;
+    }
+  }
+  return '';
+}
+
+/** First line of the message only: LiquidJS puts source excerpts and stacks on later lines. */
+function shortMessage(e: unknown): string {
+  const raw = e instanceof Error ? e.message : String(e);
+  const firstLine = raw.split('\n', 1)[0] ?? '';
+  return firstLine.length > MAX_ERROR_MESSAGE_CHARS
+    ? `${firstLine.slice(0, MAX_ERROR_MESSAGE_CHARS)}…`
+    : firstLine;
+}
+
+function isPlainObject(value: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Copies the caller's variables into plain data. Functions, class instances (Drops, Maps, Buffers)
+ * and symbols are dropped, so a template can only read data, never call code; keys are defined,
+ * not assigned, so a JSON `__proto__` key stays an ordinary property.
+ */
+function toTemplateData(value: unknown, depth: number): unknown {
+  if (
+    value === null ||
+    typeof value === 'string' ||
+    typeof value === 'number' ||
+    typeof value === 'boolean'
+  ) {
+    return value;
+  }
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value !== 'object') return undefined;
+  if (depth >= MAX_VARIABLE_DEPTH) {
+    throw new AppError('template_render_failed', 'The variables are nested too deeply', {
+      error: `variables nested deeper than ${MAX_VARIABLE_DEPTH} levels`,
+    });
+  }
+  if (value instanceof Date) return new Date(value.getTime());
+  if (Array.isArray(value)) {
+    return Array.from(value, (item: unknown) => toTemplateData(item, depth + 1) ?? null);
+  }
+  if (!isPlainObject(value)) return undefined;
+  const copy: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    const data = toTemplateData(item, depth + 1);
+    if (data !== undefined) {
+      Object.defineProperty(copy, key, { value: data, enumerable: true, writable: true, configurable: true });
+    }
+  }
+  return copy;
+}
+
+interface RenderState {
+  parsed: ParsedSource;
+  scope: Record<string, unknown>;
+  /** Shared by the parts so that time and allocation budgets cover the whole email. */
+  limits: Pick<Context, 'memoryLimit' | 'renderLimit'> | undefined;
+}
+
+/**
+ * Renders tenant-supplied Liquid templates in a sandbox: no file system, no access to JavaScript
+ * prototypes, strict variables and filters, and bounded parse size, render time, allocations and output.
+ */
+export class TemplateRenderer {
+  private readonly renderTimeLimitMs: number;
+  private readonly outputLimitBytes: number;
+  private readonly memoryLimit: number;
+  private readonly plainLiquid: Liquid;
+  private readonly htmlLiquid: Liquid;
+  private readonly cache: LruCache<ParsedSource>;
+
+  constructor(options: TemplateRendererOptions = {}) {
+    const parseLimit = options.parseLimitChars ?? DEFAULTS.parseLimitChars;
+    this.renderTimeLimitMs = options.renderTimeLimitMs ?? DEFAULTS.renderTimeLimitMs;
+    this.outputLimitBytes = options.outputLimitBytes ?? DEFAULTS.outputLimitBytes;
+    this.memoryLimit = options.memoryLimit ?? DEFAULTS.memoryLimit;
+    this.cache = new LruCache(options.cacheSize ?? DEFAULTS.cacheSize);
+    // LiquidJS applies outputEscape when a template is parsed, so HTML needs its own instance.
+    this.plainLiquid = createLiquid(parseLimit, false);
+    this.htmlLiquid = createLiquid(parseLimit, true);
+  }
+
+  validate(source: { subject: string; html: string; text: string | null }): void {
+    this.parseAll(source, (field, error) => {
+      return new AppError('template_invalid', `The ${field} does not parse: ${error}`, { field, error });
+    });
+  }
+
+  async render(source: TemplateSource, variables: Record<string, unknown>): Promise<RenderedEmail> {
+    let parsed = this.cache.get(source.cacheKey);
+    if (!parsed) {
+      // A stored version passed validate(); failing now is a render failure of this send, not a bad request.
+      parsed = this.parseAll(source, (field, error) => {
+        return new AppError('template_render_failed', `The ${field} could not be parsed: ${error}`, {
+          field,
+          error,
+        });
+      });
+      this.cache.set(source.cacheKey, parsed);
+    }
+
+    const scope = (toTemplateData(variables, 0) ?? {}) as Record<string, unknown>;
+    const state: RenderState = { parsed, scope, limits: undefined };
+
+    let remaining = this.outputLimitBytes;
+    const subject = await this.renderPart(state, 'subject_template', remaining);
+    remaining -= Buffer.byteLength(subject);
+    const html = await this.renderPart(state, 'html_template', remaining);
+    remaining -= Buffer.byteLength(html);
+    const text =
+      parsed.text === null
+        ? convert(html, HTML_TO_TEXT_OPTIONS)
+        : await this.renderPart(state, 'text_template', remaining);
+    if (Buffer.byteLength(text) > remaining) {
+      throw this.outputTooLarge('text_template');
+    }
+    return { subject, html, text };
+  }
+
+  private parseAll(
+    source: { subject: string; html: string; text: string | null },
+    toError: (field: TemplateField, error: string) => AppError,
+  ): ParsedSource {
+    const parse = (liquid: Liquid, field: TemplateField, template: string): Template[] => {
+      try {
+        return liquid.parse(template);
+      } catch (e) {
+        throw toError(field, shortMessage(e));
+      }
+    };
+    return {
+      subject: parse(this.plainLiquid, 'subject_template', source.subject),
+      html: parse(this.htmlLiquid, 'html_template', source.html),
+      text: source.text === null ? null : parse(this.plainLiquid, 'text_template', source.text),
+    };
+  }
+
+  private async renderPart(state: RenderState, field: TemplateField, maxBytes: number): Promise<string> {
+    const { liquid, templates } = this.partOf(state.parsed, field);
+    if (maxBytes < 0) throw this.outputTooLarge(field);
+    const ctx = new Context(
+      state.scope,
+      liquid.options,
+      { sync: false, renderLimit: this.renderTimeLimitMs, memoryLimit: this.memoryLimit },
+      { liquid, ...state.limits },
+    );
+    state.limits = { memoryLimit: ctx.memoryLimit, renderLimit: ctx.renderLimit };
+    const emitter = new BoundedEmitter(maxBytes);
+    try {
+      await toPromise(liquid.renderer.renderTemplates(templates, ctx, emitter));
+    } catch (e) {
+      throw this.renderError(e, field, state);
+    }
+    if (Buffer.byteLength(emitter.buffer) > maxBytes) throw this.outputTooLarge(field);
+    return emitter.buffer;
+  }
+
+  private partOf(parsed: ParsedSource, field: TemplateField): { liquid: Liquid; templates: Template[] } {
+    switch (field) {
+      case 'subject_template':
+        return { liquid: this.plainLiquid, templates: parsed.subject };
+      case 'html_template':
+        return { liquid: this.htmlLiquid, templates: parsed.html };
+      case 'text_template':
+        return { liquid: this.plainLiquid, templates: parsed.text ?? [] };
+    }
+  }
+
+  private renderError(e: unknown, field: TemplateField, state: RenderState): AppError {
+    if (e instanceof AppError) return e;
+    if (errorChain(e).some((link) => link instanceof OutputLimitError)) return this.outputTooLarge(field);
+    const failed = undefinedVariableOf(e);
+    if (failed !== null) return this.missingVariables(failed, state);
+    const error = shortMessage(e);
+    return new AppError('template_render_failed', `The ${field} could not be rendered: ${error}`, {
+      field,
+      error,
+    });
+  }
+
+  /** Reports every absent name at once so the client can fix its request in one round trip. */
+  private missingVariables(failed: string, state: RenderState): AppError {
+    const { parsed, scope } = state;
+    if (!parsed.globals) {
+      const names = new Set<string>();
+      for (const templates of [parsed.subject, parsed.html, parsed.text]) {
+        if (!templates) continue;
+        for (const name of this.plainLiquid.globalVariablesSync(templates, { partials: false })) {
+          names.add(name);
+        }
+      }
+      parsed.globals = [...names];
+    }
+    const missing = new Set(parsed.globals.filter((name) => !Object.hasOwn(scope, name)));
+    // A missing property of a given object (`user.email` with `user` given) or a name the analysis
+    // did not attribute to the caller is reported by its full path.
+    const top = failed.split('.', 1)[0] ?? '';
+    if (failed !== '' && !missing.has(top)) missing.add(failed);
+    return new AppError('missing_variables', undefined, { missing: [...missing].sort() });
+  }
+
+  private outputTooLarge(field: TemplateField): AppError {
+    const error = `the rendered email exceeds ${this.outputLimitBytes} bytes`;
+    return new AppError('template_render_failed', `The ${field} could not be rendered: ${error}`, {
+      field,
+      error,
+    });
+  }
+}

@@ -1,0 +1,27 @@
+import type { Logger } from '../lib/logger.js';
+import type { JobHandlers } from '../queue/dispatcher.js';
+import type { DeliveryService } from '../services/delivery.service.js';
+
+/** Thin job handlers: load by id → call a service → log the outcome. */
+export function jobHandlers(deps: {
+  delivery: DeliveryService;
+  logger: Logger;
+  extra?: JobHandlers;
+}): JobHandlers {
+  const { delivery, logger } = deps;
+  return {
+    'mail.send': async ({ emailId }) => {
+      const result = await delivery.deliver(emailId);
+      if (result.kind !== 'skipped') logger.debug({ emailId, result }, 'delivery attempt');
+      if (result.kind === 'lost_claim')
+        logger.warn({ emailId }, 'claim lost before the outcome was recorded');
+    },
+    'mail.scheduled': async ({ emailId }) => {
+      await delivery.promote(emailId);
+    },
+    'mail.dlq': async (p) => {
+      logger.warn(p, 'email dead-lettered');
+    },
+    ...deps.extra,
+  };
+}
