@@ -38,8 +38,22 @@ export function createBullmqDispatcher(opts: BullmqDispatcherOptions): Dispatche
   // instead of waiting for it: the API must answer, and the rows are already safe in PostgreSQL.
   const producerConnection = { ...base, maxRetriesPerRequest: 1 };
   const queues = new Map<QueueName, Queue>();
-  const control = new Redis({ ...base, lazyConnect: true, maxRetriesPerRequest: 1 });
+  // The control connection doubles as the health signal: while it is down, dispatches fail at
+  // once instead of making every API request wait for the timeout.
+  const control = new Redis({ ...base, maxRetriesPerRequest: 1 });
+  let everReady = false;
+  let up = false;
+  control.on('ready', () => {
+    everReady = true;
+    up = true;
+  });
+  control.on('close', () => {
+    up = false;
+  });
   control.on('error', (e) => onError(e, 'redis'));
+  const assertReachable = () => {
+    if (everReady && !up) throw new Error('Redis is unreachable; the recovery loop will dispatch later');
+  };
   const epochKey = `${opts.prefix}:epoch`;
 
   const queue = (name: QueueName): Queue => {
@@ -57,15 +71,12 @@ export function createBullmqDispatcher(opts: BullmqDispatcherOptions): Dispatche
     return q;
   };
 
-  const ensureControl = async () => {
-    if (control.status === 'wait' || control.status === 'end') await control.connect().catch(() => {});
-  };
-
   return {
     kind: 'bullmq',
 
     async dispatch(name, jobs) {
       if (jobs.length === 0) return;
+      assertReachable();
       const q = queue(name);
       const bulk = jobs.map((j: DispatchRequest<typeof name>) => ({
         name,
@@ -104,7 +115,7 @@ export function createBullmqDispatcher(opts: BullmqDispatcherOptions): Dispatche
     },
 
     async brokerWasReset() {
-      await ensureControl();
+      assertReachable();
       // NX: the key is only missing when Redis lost its data (or on the very first start).
       const set = await withTimeout(
         control.set(epochKey, String(Date.now()), 'NX'),
@@ -132,7 +143,7 @@ export function createBullmqDispatcher(opts: BullmqDispatcherOptions): Dispatche
     },
 
     async ping(ms = 2000) {
-      await ensureControl();
+      assertReachable();
       await withTimeout(control.ping(), ms, 'Redis did not answer');
     },
 

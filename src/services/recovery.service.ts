@@ -35,43 +35,55 @@ export function recoveryService(deps: {
   /** More recoverable work (bulk fan-outs, …) that runs under the same lock. */
   extra?: (brokerReset: boolean) => Promise<number>;
 }) {
+  // After a tick that failed (Redis or PostgreSQL away), dispatches made meanwhile by the API may
+  // have failed too: the next good tick sweeps without the grace.
+  let lastTickFailed = false;
+  const tick = (): Promise<RecoveryTickResult> =>
+    deps.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [
+        RECOVERY_LOCK_KEY,
+      ]);
+      if (!rows[0]?.locked) return { leader: false, brokerReset: false, redispatched: 0, promoted: 0 };
+
+      const brokerReset = (await deps.dispatcher.brokerWasReset()) || lastTickFailed;
+      const grace = brokerReset ? 0 : deps.graceSeconds;
+      let redispatched = 0;
+      let promoted = 0;
+      let after: { dueAt: Date; id: string } | null = null;
+      for (let pages = 0; pages < MAX_PAGES_PER_TICK; pages++) {
+        const due = await deps.emails.findDue(grace, deps.batchSize, after);
+        if (due.length === 0) break;
+        const scheduled = due.filter((r) => r.status === 'scheduled').map((r) => r.id);
+        const promotedIds = new Set(await deps.emails.promoteScheduledMany(scheduled));
+        promoted += promotedIds.size;
+        const send: DispatchRequest<'mail.send'>[] = due
+          .filter((r) => r.status !== 'scheduled' || promotedIds.has(r.id))
+          .map((r) => ({
+            payload: { emailId: r.id },
+            jobId: sendJobId(r.id, r.attempts),
+            ...(r.bulk ? { priority: BULK_PRIORITY } : {}),
+          }));
+        await deps.dispatcher.dispatch('mail.send', send);
+        redispatched += send.length;
+        const last = due[due.length - 1];
+        // Outside a reset one page per tick is enough: what is left is due again next tick.
+        if (!brokerReset || !last || due.length < deps.batchSize) break;
+        after = { dueAt: last.due_at, id: last.id };
+      }
+      if (deps.extra) redispatched += await deps.extra(brokerReset);
+      return { leader: true, brokerReset, redispatched, promoted };
+    });
+
   return {
     async tick(): Promise<RecoveryTickResult> {
-      return deps.db.transaction(async (tx) => {
-        const { rows } = await tx.query<{ locked: boolean }>(
-          'SELECT pg_try_advisory_xact_lock($1) AS locked',
-          [RECOVERY_LOCK_KEY],
-        );
-        if (!rows[0]?.locked) return { leader: false, brokerReset: false, redispatched: 0, promoted: 0 };
-
-        const brokerReset = await deps.dispatcher.brokerWasReset();
-        const grace = brokerReset ? 0 : deps.graceSeconds;
-        let redispatched = 0;
-        let promoted = 0;
-        let after: { dueAt: Date; id: string } | null = null;
-        for (let pages = 0; pages < MAX_PAGES_PER_TICK; pages++) {
-          const due = await deps.emails.findDue(grace, deps.batchSize, after);
-          if (due.length === 0) break;
-          const scheduled = due.filter((r) => r.status === 'scheduled').map((r) => r.id);
-          const promotedIds = new Set(await deps.emails.promoteScheduledMany(scheduled));
-          promoted += promotedIds.size;
-          const send: DispatchRequest<'mail.send'>[] = due
-            .filter((r) => r.status !== 'scheduled' || promotedIds.has(r.id))
-            .map((r) => ({
-              payload: { emailId: r.id },
-              jobId: sendJobId(r.id, r.attempts),
-              ...(r.bulk ? { priority: BULK_PRIORITY } : {}),
-            }));
-          await deps.dispatcher.dispatch('mail.send', send);
-          redispatched += send.length;
-          const last = due[due.length - 1];
-          // Outside a reset one page per tick is enough: what is left is due again next tick.
-          if (!brokerReset || !last || due.length < deps.batchSize) break;
-          after = { dueAt: last.due_at, id: last.id };
-        }
-        if (deps.extra) redispatched += await deps.extra(brokerReset);
-        return { leader: true, brokerReset, redispatched, promoted };
-      });
+      try {
+        const r = await tick();
+        lastTickFailed = false;
+        return r;
+      } catch (e) {
+        lastTickFailed = true;
+        throw e;
+      }
     },
   };
 }
