@@ -36,6 +36,8 @@ export interface SystemOptions {
   dispatcher?: Dispatcher;
   deliveryHooks?: DeliveryHooks;
   migrate?: boolean;
+  /** The built console to serve at `/` (api role). */
+  consoleDir?: string | null;
 }
 
 export interface System {
@@ -132,6 +134,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
     createBullmqDispatcher({
       redisUrl: config.redisUrl,
       prefix: config.queuePrefix,
+      jobLockMs: config.delivery.jobLockSeconds * 1000,
       onError: (err, where) => logger.debug({ err, where }, 'redis error'),
     });
   if (opts.migrate) {
@@ -148,7 +151,14 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
   });
 
   const app = opts.roles.api
-    ? await buildApp({ config, logger: logger.child({ role: 'api' }), db, dispatcher, services })
+    ? await buildApp({
+        config,
+        logger: logger.child({ role: 'api' }),
+        db,
+        dispatcher,
+        services,
+        consoleDir: opts.consoleDir ?? null,
+      })
     : null;
 
   let consumer: Consumer | null = null;

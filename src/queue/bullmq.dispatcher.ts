@@ -17,6 +17,11 @@ export interface BullmqDispatcherOptions {
   prefix: string;
   /** How long a dispatch may wait for Redis before it gives up (recovery re-dispatches later). */
   dispatchTimeoutMs?: number;
+  /**
+   * How long a worker's lock on a running job lasts (renewed while it runs). A job whose worker
+   * died is handed out again after about this long plus the stall check's interval.
+   */
+  jobLockMs?: number;
   onError?: (err: Error, where: string) => void;
 }
 
@@ -34,6 +39,7 @@ export function createBullmqDispatcher(opts: BullmqDispatcherOptions): Dispatche
   const base = redisOptionsFromUrl(opts.redisUrl);
   const onError = opts.onError ?? (() => {});
   const timeoutMs = opts.dispatchTimeoutMs ?? 3000;
+  const jobLockMs = opts.jobLockMs ?? 30_000;
   // Producers give up after one reconnection attempt (and `dispatchTimeoutMs`) while Redis is away
   // instead of waiting for it: the API must answer, and the rows are already safe in PostgreSQL.
   const producerConnection = { ...base, maxRetriesPerRequest: 1 };
@@ -99,9 +105,10 @@ export function createBullmqDispatcher(opts: BullmqDispatcherOptions): Dispatche
           connection: { ...base, maxRetriesPerRequest: null },
           prefix: opts.prefix,
           concurrency: consumeOpts.concurrency[name] ?? 1,
-          // A job whose worker died is handed out again after this long; the claim in PostgreSQL
-          // decides whether anything is actually sent again.
-          lockDuration: 30_000,
+          // A job whose worker died is handed out again after the lock expires; the claim in
+          // PostgreSQL decides whether anything is actually sent again.
+          lockDuration: jobLockMs,
+          stalledInterval: Math.max(1000, Math.floor(jobLockMs / 2)),
           maxStalledCount: 10,
         });
         worker.on('error', (e) => onError(e, `worker ${name}`));

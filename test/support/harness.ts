@@ -79,6 +79,7 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     RETRY_BASE_SECONDS: '0.05',
     RETRY_MAX_SECONDS: '0.5',
     LEASE_SECONDS: '10',
+    JOB_LOCK_SECONDS: '4',
     RECOVERY_INTERVAL_SECONDS: '0.5',
     RECOVERY_GRACE_SECONDS: '5',
     WORKER_CONCURRENCY: '20',
@@ -150,6 +151,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   if (!system.app) throw new Error('the harness needs the api role');
   const app = system.app;
   const pool = new pg.Pool({ connectionString: database.url, max: 3 });
+  pool.on('error', () => {});
 
   const request = async <T>(method: string, url: string, o: RequestOptions = {}): Promise<ApiResponse<T>> => {
     const headers: Record<string, string> = { ...o.headers };
