@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config.js';
+import { ConfigError } from './env.js';
+
+describe('loadConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const c = loadConfig({});
+    expect(c.http.port).toBe(8000);
+    expect(c.databaseUrl).toBe('postgres://postgres@127.0.0.1:5432/mailsystem');
+    expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(c.defaultProvider).toBe('smtp');
+    expect(c.delivery.maxRetries).toBe(5);
+    expect(c.smtp.host).toBeNull();
+    expect(c.smtp.port).toBe(2525);
+    expect(Object.isFrozen(c.smtp)).toBe(true);
+  });
+
+  it('names every bad variable at once', () => {
+    let err: unknown;
+    try {
+      loadConfig({
+        PORT: 'eighty',
+        MAX_RETRIES: '-1',
+        DEFAULT_PROVIDER: 'carrier-pigeon',
+        SMTP_SECURE: 'maybe',
+        DATABASE_URL: 'mysql://x',
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const message = (err as Error).message;
+    for (const name of ['PORT', 'MAX_RETRIES', 'DEFAULT_PROVIDER', 'SMTP_SECURE', 'DATABASE_URL']) {
+      expect(message).toContain(name);
+    }
+    expect((err as ConfigError).problems).toHaveLength(5);
+  });
+
+  it('never prints a password from a URL it refuses', () => {
+    expect(() => loadConfig({ REDIS_URL: 'http://user:s3cret@host' })).toThrow(/REDIS_URL/);
+    try {
+      loadConfig({ REDIS_URL: 'http://user:s3cret@host' });
+    } catch (e) {
+      expect((e as Error).message).not.toContain('s3cret');
+    }
+  });
+
+  it('reads WEBHOOK_SECRET_<PROVIDER> by provider name', () => {
+    const c = loadConfig({ WEBHOOK_SECRET_SMTP: 'whsec_abc', WEBHOOK_SECRET_MOCK: 'plain' });
+    expect(c.webhookSecrets).toMatchObject({ smtp: 'whsec_abc', mock: 'plain' });
+  });
+
+  it('refuses a retry cap below the base and a short admin token', () => {
+    expect(() => loadConfig({ RETRY_BASE_SECONDS: '10', RETRY_MAX_SECONDS: '5' })).toThrow(
+      /RETRY_MAX_SECONDS/,
+    );
+    expect(() => loadConfig({ ADMIN_API_TOKEN: 'short' })).toThrow(/ADMIN_API_TOKEN/);
+  });
+});

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { checkCustomHeaders, hasHeaderBreak, isValidEmailAddress } from './address.js';
+import { advanceStatus } from './email-status.js';
+import { canRetry, retryDelayMs } from './retry-policy.js';
+
+describe('retry policy', () => {
+  const policy = { maxRetries: 5, baseSeconds: 30, maxSeconds: 3600 };
+
+  it('allows MAX_RETRIES retries after the first attempt', () => {
+    expect(canRetry(policy, 1)).toBe(true);
+    expect(canRetry(policy, 5)).toBe(true);
+    expect(canRetry(policy, 6)).toBe(false);
+  });
+
+  it('backs off exponentially with full jitter, capped', () => {
+    expect(retryDelayMs(policy, 1, () => 0.999999)).toBe(29_999);
+    expect(retryDelayMs(policy, 2, () => 0.999999)).toBe(59_999);
+    expect(retryDelayMs(policy, 3, () => 0.5)).toBe(60_000);
+    expect(retryDelayMs(policy, 20, () => 0.999999)).toBe(3_599_996);
+    expect(retryDelayMs(policy, 3, () => 0)).toBe(0);
+  });
+
+  it('waits at least as long as the provider asks', () => {
+    expect(retryDelayMs(policy, 1, () => 0, 90_000)).toBe(90_000);
+  });
+});
+
+describe('status precedence', () => {
+  it('moves forward along queued → processing → sent → delivered → opened', () => {
+    expect(advanceStatus('queued', 'processing')).toBe('processing');
+    expect(advanceStatus('sent', 'delivered')).toBe('delivered');
+    expect(advanceStatus('delivered', 'opened')).toBe('opened');
+  });
+
+  it('never moves backwards: a late delivered keeps opened', () => {
+    expect(advanceStatus('opened', 'delivered')).toBe('opened');
+    expect(advanceStatus('delivered', 'sent')).toBe('delivered');
+  });
+
+  it('keeps final statuses final', () => {
+    expect(advanceStatus('bounced', 'opened')).toBe('bounced');
+    expect(advanceStatus('complained', 'delivered')).toBe('complained');
+    expect(advanceStatus('failed', 'sent')).toBe('failed');
+    expect(advanceStatus('opened', 'complained')).toBe('complained');
+  });
+});
+
+describe('addresses and headers', () => {
+  it.each([
+    'alice@example.com',
+    'a.b+tag@sub.example.co.uk',
+    "o'brien@example.ie",
+    'x@xn--bcher-kva.example',
+  ])('accepts %s', (a) => expect(isValidEmailAddress(a)).toBe(true));
+
+  it.each([
+    'alice',
+    'alice@localhost',
+    'a@b.c',
+    'a b@example.com',
+    'a@exa mple.com',
+    `${'a'.repeat(65)}@example.com`,
+  ])('refuses %s', (a) => expect(isValidEmailAddress(a)).toBe(false));
+
+  it('finds CR, LF and NUL', () => {
+    expect(hasHeaderBreak('ok value')).toBe(false);
+    expect(hasHeaderBreak('a\rb')).toBe(true);
+    expect(hasHeaderBreak('a\nb')).toBe(true);
+    expect(hasHeaderBreak('a\0b')).toBe(true);
+  });
+
+  it('refuses reserved and malformed header names', () => {
+    expect(checkCustomHeaders({ 'X-Ok': 'v' })).toEqual([]);
+    expect(checkCustomHeaders({ BCC: 'x', 'Bad Name': 'v', 'X-Break': 'a\nb' })).toEqual([
+      { header: 'BCC', problem: 'reserved' },
+      { header: 'Bad Name', problem: 'invalid_name' },
+      { header: 'X-Break', problem: 'line_break' },
+    ]);
+  });
+});
