@@ -15,6 +15,7 @@ import type { SendService } from '../services/send.service.js';
 import type { TemplatesService } from '../services/templates.service.js';
 import type { TenancyService } from '../services/tenancy.service.js';
 import { tenantAuth } from './plugins/auth.js';
+import { consolePlugin } from './plugins/console.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { adminRoutes } from './routes/admin.routes.js';
 import { deadLettersRoutes } from './routes/dead-letters.routes.js';
@@ -36,6 +37,8 @@ export interface ApiDeps {
     emails: EmailsService;
     deadLetters: DeadLettersService;
   };
+  /** The built console (web/dist) to serve at `/`; absent or null serves the API only. */
+  consoleDir?: string | null;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -109,5 +112,6 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await tenantScope.register(emailsRoutes({ emails: services.emails }));
     await tenantScope.register(deadLettersRoutes({ deadLetters: services.deadLetters }));
   });
+  if (deps.consoleDir) await app.register(consolePlugin(deps.consoleDir));
   return app;
 }

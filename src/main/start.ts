@@ -1,5 +1,9 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createLogger } from '../lib/logger.js';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { consoleIsBuilt, defaultConsoleDir } from '../api/plugins/console.js';
+import { createLogger, type Logger } from '../lib/logger.js';
 import { CaptureSmtpServer } from '../providers/smtp/capture-server.js';
 import { seedDemo } from './demo.js';
 import { ensureDatabase } from './ensure-database.js';
@@ -21,7 +25,14 @@ try {
   const generatedAdminToken = config.adminApiToken === null ? randomBytes(24).toString('base64url') : null;
   if (generatedAdminToken) config = { ...config, adminApiToken: generatedAdminToken };
 
-  const system = await createSystem({ config, logger, roles: { api: true, worker: true }, migrate: true });
+  const consoleDir = await ensureConsoleBuilt(logger);
+  const system = await createSystem({
+    config,
+    logger,
+    roles: { api: true, worker: true },
+    migrate: true,
+    consoleDir,
+  });
   onShutdown(logger, async () => {
     await system.stop();
     await capture?.stop();
@@ -52,4 +63,38 @@ try {
   process.stdout.write(`${lines.join('\n')}\n`);
 } catch (err) {
   fatal(err, logger);
+}
+
+/**
+ * The console is static files built from web/; a fresh checkout has none yet, so the one command
+ * builds them (a few seconds) rather than asking for a second step. Without Vite (a production
+ * install without devDependencies) the API runs alone.
+ */
+async function ensureConsoleBuilt(log: Logger): Promise<string | null> {
+  const dir = defaultConsoleDir();
+  if (consoleIsBuilt(dir)) return dir;
+  let viteBin: string;
+  try {
+    viteBin = join(dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');
+  } catch {
+    log.warn(
+      'the console is not built and Vite is not installed: serving the API only (run npm run build:web)',
+    );
+    return null;
+  }
+  const webDir = dirname(dir);
+  log.info('building the console into web/dist');
+  const code = await new Promise<number | null>((resolve) => {
+    const child = spawn(process.execPath, [viteBin, 'build', '--config', join(webDir, 'vite.config.ts')], {
+      cwd: dirname(webDir),
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    child.on('error', () => resolve(null));
+    child.on('exit', (c) => resolve(c));
+  });
+  if (code !== 0 || !consoleIsBuilt(dir)) {
+    log.warn({ exitCode: code }, 'the console build failed: serving the API only (see npm run build:web)');
+    return null;
+  }
+  return dir;
 }

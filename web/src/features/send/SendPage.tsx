@@ -1,0 +1,148 @@
+import { useMutation } from '@tanstack/react-query';
+import { type FormEvent, useState } from 'react';
+import { ErrorMessage } from '../../components/ui/ErrorMessage';
+import { Field } from '../../components/ui/Field';
+import { PageHeader, Panel } from '../../components/ui/Page';
+import { StatusBadge } from '../../components/ui/StatusBadge';
+import { localInputToIso, parseJsonObject, variableValue } from '../../lib/format';
+import { Link } from '../../lib/router';
+import { useTemplateVariables } from '../templates/api';
+import { TemplatePicker } from '../templates/TemplatePicker';
+import { type SendRequest, sendEmail } from './api';
+import { VariableInputs } from './VariableInputs';
+
+export function SendPage() {
+  const [templateId, setTemplateId] = useState('');
+  const variables = useTemplateVariables(templateId || undefined);
+  const [values, setValues] = useState<Record<string, string>>({});
+  const [email, setEmail] = useState('');
+  const [name, setName] = useState('');
+  const [metadata, setMetadata] = useState('');
+  const [idempotencyKey, setIdempotencyKey] = useState('');
+  const [sendAt, setSendAt] = useState('');
+  const [formError, setFormError] = useState<string | null>(null);
+  const send = useMutation({ mutationFn: sendEmail });
+
+  const onSubmit = (e: FormEvent) => {
+    e.preventDefault();
+    setFormError(null);
+    let meta: Record<string, unknown>;
+    try {
+      meta = parseJsonObject(metadata, 'Metadata');
+    } catch (err) {
+      setFormError((err as Error).message);
+      return;
+    }
+    const vars: Record<string, unknown> = {};
+    for (const n of variables.data ?? []) vars[n] = variableValue(values[n] ?? '');
+    const body: SendRequest = {
+      recipient: { email: email.trim(), ...(name.trim() ? { name: name.trim() } : {}) },
+      template_id: templateId,
+      variables: vars,
+      ...(Object.keys(meta).length ? { metadata: meta } : {}),
+      ...(idempotencyKey.trim() ? { idempotency_key: idempotencyKey.trim() } : {}),
+    };
+    const at = localInputToIso(sendAt);
+    if (at) body.send_at = at;
+    send.mutate(body);
+  };
+
+  return (
+    <>
+      <PageHeader title="Send an email" />
+      <div className="columns">
+        <Panel title="Message">
+          <form onSubmit={onSubmit} className="form">
+            <TemplatePicker required value={templateId} onChange={setTemplateId} />
+            <ErrorMessage error={variables.error} title="The template's variables could not be read" />
+            <VariableInputs names={variables.data ?? []} values={values} onChange={setValues} />
+            <div className="grid-2">
+              <Field label="Recipient email">
+                {(id) => (
+                  <input
+                    id={id}
+                    type="email"
+                    required
+                    autoComplete="off"
+                    value={email}
+                    onChange={(e) => setEmail(e.target.value)}
+                  />
+                )}
+              </Field>
+              <Field label="Recipient name">
+                {(id) => <input id={id} value={name} onChange={(e) => setName(e.target.value)} />}
+              </Field>
+            </div>
+            <Field label="Metadata (JSON)" hint='Stored with the email, e.g. {"order": "1234"}'>
+              {(id, hint) => (
+                <textarea
+                  id={id}
+                  aria-describedby={hint}
+                  rows={3}
+                  className="mono"
+                  value={metadata}
+                  onChange={(e) => setMetadata(e.target.value)}
+                />
+              )}
+            </Field>
+            <div className="grid-2">
+              <Field label="Idempotency key" hint="The same key and body answer with the first email.">
+                {(id, hint) => (
+                  <input
+                    id={id}
+                    aria-describedby={hint}
+                    value={idempotencyKey}
+                    onChange={(e) => setIdempotencyKey(e.target.value)}
+                  />
+                )}
+              </Field>
+              <Field label="Send at (optional)" hint="Your local time; empty sends now.">
+                {(id, hint) => (
+                  <input
+                    id={id}
+                    aria-describedby={hint}
+                    type="datetime-local"
+                    value={sendAt}
+                    onChange={(e) => setSendAt(e.target.value)}
+                  />
+                )}
+              </Field>
+            </div>
+            {formError && (
+              <p className="error" role="alert">
+                {formError}
+              </p>
+            )}
+            <div className="actions">
+              <button type="submit" className="primary" disabled={send.isPending || !templateId}>
+                {send.isPending ? 'Sending…' : 'Send'}
+              </button>
+            </div>
+          </form>
+        </Panel>
+        <Panel title="Result">
+          <ErrorMessage error={send.error} title="The email was not accepted" />
+          {send.data ? (
+            <div className="result" aria-live="polite">
+              <p>
+                Accepted as <StatusBadge status={send.data.status} />
+                {send.data.idempotency_reused &&
+                  ' (the idempotency key was used before: this is the first email)'}
+              </p>
+              <p>
+                Email id: <code>{send.data.email_id}</code>
+              </p>
+              <p>
+                <Link to={`/emails/${send.data.email_id}`} className="button">
+                  Open the email
+                </Link>
+              </p>
+            </div>
+          ) : (
+            !send.error && <p className="muted">Fill in the form and send; the result shows here.</p>
+          )}
+        </Panel>
+      </div>
+    </>
+  );
+}

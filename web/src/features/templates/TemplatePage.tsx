@@ -1,0 +1,174 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, useEffect, useState } from 'react';
+import { ErrorMessage } from '../../components/ui/ErrorMessage';
+import { Field } from '../../components/ui/Field';
+import { Loading, PageHeader, Panel } from '../../components/ui/Page';
+import { formatTime } from '../../lib/format';
+import { Link, navigate } from '../../lib/router';
+import { type Template, type TemplateInput, templatesApi } from './api';
+import { TemplatePreview } from './TemplatePreview';
+
+const EMPTY: TemplateInput = {
+  name: '',
+  subject_template: 'Hello {{ name }}',
+  html_template: '<h1>Hello {{ name }}</h1>\n<p>…</p>',
+  text_template: null,
+};
+
+const inputOf = (t: Template): TemplateInput => ({
+  name: t.name,
+  subject_template: t.subject_template,
+  html_template: t.html_template,
+  text_template: t.text_template,
+});
+
+/** `/templates/new` creates; `/templates/:id` shows a version, edits (a new version) and previews. */
+export function TemplatePage({ id, version }: { id: string | null; version?: number }) {
+  const qc = useQueryClient();
+  const tpl = useQuery({
+    queryKey: ['templates', 'one', id, version ?? null],
+    enabled: id !== null,
+    queryFn: () => templatesApi.get(id as string, version),
+  });
+  const versions = useQuery({
+    queryKey: ['templates', 'versions', id],
+    enabled: id !== null,
+    queryFn: () => templatesApi.versions(id as string),
+  });
+  const [form, setForm] = useState<TemplateInput>(EMPTY);
+  const loaded = tpl.data;
+  useEffect(() => {
+    if (loaded) setForm(inputOf(loaded));
+  }, [loaded]);
+
+  const save = useMutation({
+    mutationFn: (body: TemplateInput) => (id ? templatesApi.update(id, body) : templatesApi.create(body)),
+    onSuccess: (t) => {
+      qc.invalidateQueries({ queryKey: ['templates'] });
+      navigate(`/templates/${t.id}`);
+    },
+  });
+  const deactivate = useMutation({
+    mutationFn: () => templatesApi.deactivate(id as string),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ['templates'] }),
+  });
+
+  const onSubmit = (e: FormEvent) => {
+    e.preventDefault();
+    save.mutate({ ...form, text_template: form.text_template?.trim() ? form.text_template : null });
+  };
+
+  if (id !== null && tpl.isPending) return <Loading what="Loading the template" />;
+  const viewingOld = loaded && loaded.version !== loaded.latest_version;
+
+  return (
+    <>
+      <PageHeader title={id ? `Template ${loaded?.name ?? ''}` : 'New template'}>
+        <Link to="/templates">← All templates</Link>
+      </PageHeader>
+      <ErrorMessage error={tpl.error} title="The template could not be loaded" />
+      <div className="columns">
+        <Panel title={id ? `Edit (saving adds version ${(loaded?.latest_version ?? 0) + 1})` : 'Create'}>
+          {viewingOld && (
+            <p className="notice">
+              You are looking at version {loaded.version}. Saving makes its content the newest version.
+            </p>
+          )}
+          {loaded && !loaded.is_active && (
+            <p className="notice">This template is inactive: sends are refused.</p>
+          )}
+          <form className="form" onSubmit={onSubmit}>
+            <Field label="Name">
+              {(fid) => (
+                <input
+                  id={fid}
+                  required
+                  value={form.name}
+                  onChange={(e) => setForm({ ...form, name: e.target.value })}
+                />
+              )}
+            </Field>
+            <Field label="Subject template">
+              {(fid) => (
+                <input
+                  id={fid}
+                  required
+                  className="mono"
+                  value={form.subject_template}
+                  onChange={(e) => setForm({ ...form, subject_template: e.target.value })}
+                />
+              )}
+            </Field>
+            <Field label="HTML template" hint="Liquid: {{ variable }}, filters, {% if %} and {% for %}.">
+              {(fid, hint) => (
+                <textarea
+                  id={fid}
+                  aria-describedby={hint}
+                  required
+                  rows={12}
+                  className="mono"
+                  value={form.html_template}
+                  onChange={(e) => setForm({ ...form, html_template: e.target.value })}
+                />
+              )}
+            </Field>
+            <Field label="Text template (optional)" hint="Empty: the text part is derived from the HTML.">
+              {(fid, hint) => (
+                <textarea
+                  id={fid}
+                  aria-describedby={hint}
+                  rows={5}
+                  className="mono"
+                  value={form.text_template ?? ''}
+                  onChange={(e) => setForm({ ...form, text_template: e.target.value })}
+                />
+              )}
+            </Field>
+            <ErrorMessage error={save.error} title="The template was not saved" />
+            <div className="actions">
+              <button type="submit" className="primary" disabled={save.isPending}>
+                {id ? 'Save as a new version' : 'Create template'}
+              </button>
+              {id && loaded?.is_active && (
+                <button
+                  type="button"
+                  className="danger"
+                  disabled={deactivate.isPending}
+                  onClick={() => {
+                    if (window.confirm('Deactivate this template? Sends with it will be refused.'))
+                      deactivate.mutate();
+                  }}
+                >
+                  Deactivate
+                </button>
+              )}
+            </div>
+            <ErrorMessage error={deactivate.error} title="The template was not deactivated" />
+          </form>
+        </Panel>
+        <div className="stack">
+          {id && loaded && <TemplatePreview id={id} version={loaded.version} />}
+          {id && (
+            <Panel title="Versions">
+              <ErrorMessage error={versions.error} title="Versions could not be listed" />
+              <ul className="versions">
+                {versions.data?.items.map((v) => (
+                  <li key={v.version}>
+                    <Link
+                      to={`/templates/${id}?version=${v.version}`}
+                      aria-current={loaded?.version === v.version ? 'page' : undefined}
+                    >
+                      v{v.version}
+                    </Link>{' '}
+                    <span className="muted">{formatTime(v.created_at)}</span>
+                  </li>
+                ))}
+              </ul>
+            </Panel>
+          )}
+          {!id && <Panel title="Preview">Create the template to preview it with variables.</Panel>}
+        </div>
+      </div>
+    </>
+  );
+}
