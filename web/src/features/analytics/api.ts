@@ -21,7 +21,7 @@ export interface Analytics {
 
 export interface AnalyticsQuery {
   from: string;
-  to: string;
+  to?: string;
   group_by: 'day' | 'hour';
   template_id?: string;
 }
