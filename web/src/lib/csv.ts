@@ -72,13 +72,15 @@ export function readBulkCsv(text: string): BulkPreview {
     });
     const key = email.toLowerCase();
     let problem: BulkRow['problem'] = null;
-    if (!EMAIL.test(email)) problem = 'invalid';
+    const name = nameAt === -1 ? '' : (cells[nameAt] ?? '').trim();
+    // A display name goes into the To header, where a line break cannot go.
+    if (!EMAIL.test(email) || /[\r\n\0]/.test(name)) problem = 'invalid';
     else if (seen.has(key)) problem = 'duplicate';
     seen.add(key);
     return {
       line: i + 2,
       email,
-      name: nameAt === -1 ? '' : (cells[nameAt] ?? '').trim(),
+      name,
       variables,
       problem,
     };

@@ -76,6 +76,24 @@ function EmailView({ email }: { email: EmailDetail }) {
             {email.provider}
             {email.provider_message_id && <span className="mono muted"> {email.provider_message_id}</span>}
           </dd>
+          {email.next_attempt_at && (
+            <>
+              <dt>Next attempt</dt>
+              <dd>{formatTime(email.next_attempt_at)}</dd>
+            </>
+          )}
+          {email.tags && email.tags.length > 0 && (
+            <>
+              <dt>Tags</dt>
+              <dd>
+                {email.tags.map((t) => (
+                  <code key={t} className="chip">
+                    {t}
+                  </code>
+                ))}
+              </dd>
+            </>
+          )}
           {email.send_at && (
             <>
               <dt>Send at</dt>
