@@ -9,20 +9,24 @@ import { AppError } from '../domain/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { findUnstorableText } from '../lib/text-safety.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
+import type { BulkService } from '../services/bulk.service.js';
 import type { DeadLettersService } from '../services/dead-letters.service.js';
 import type { EmailsService } from '../services/emails.service.js';
 import type { SendService } from '../services/send.service.js';
 import type { TemplatesService } from '../services/templates.service.js';
 import type { TenancyService } from '../services/tenancy.service.js';
+import type { UnsubscribeService } from '../services/unsubscribe.service.js';
 import { tenantAuth } from './plugins/auth.js';
 import { consolePlugin } from './plugins/console.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { adminRoutes } from './routes/admin.routes.js';
+import { bulkRoutes } from './routes/bulk.routes.js';
 import { deadLettersRoutes } from './routes/dead-letters.routes.js';
 import { emailsRoutes } from './routes/emails.routes.js';
 import { healthRoutes } from './routes/health.routes.js';
 import { sendRoutes } from './routes/send.routes.js';
 import { templatesRoutes } from './routes/templates.routes.js';
+import { unsubscribeRoutes } from './routes/unsubscribe.routes.js';
 import { validatorCompiler } from './validation.js';
 
 export interface ApiDeps {
@@ -36,6 +40,8 @@ export interface ApiDeps {
     send: SendService;
     emails: EmailsService;
     deadLetters: DeadLettersService;
+    bulk: BulkService;
+    unsubscribe: UnsubscribeService;
   };
   /** The built console (web/dist) to serve at `/`; absent or null serves the API only. */
   consoleDir?: string | null;
@@ -47,6 +53,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const opts: FastifyServerOptions = {
     bodyLimit: deps.config.http.bodyLimitBytes,
+    // Unsubscribe tokens carry their signed claims in the path.
+    routerOptions: { maxParamLength: 1024 },
     requestTimeout: 60_000,
     connectionTimeout: 0,
     keepAliveTimeout: 65_000,
@@ -105,10 +113,14 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const { services } = deps;
   await app.register(healthRoutes({ db: deps.db, dispatcher: deps.dispatcher }));
   await app.register(adminRoutes({ tenancy: services.tenancy, adminApiToken: deps.config.adminApiToken }));
+  await app.register(unsubscribeRoutes({ unsubscribe: services.unsubscribe }));
   await app.register(async (tenantScope) => {
     tenantScope.addHook('onRequest', tenantAuth(services.tenancy));
     await tenantScope.register(templatesRoutes({ templates: services.templates }));
     await tenantScope.register(sendRoutes({ send: services.send }));
+    await tenantScope.register(
+      bulkRoutes({ bulk: services.bulk, bodyLimit: deps.config.http.bulkBodyLimitBytes }),
+    );
     await tenantScope.register(emailsRoutes({ emails: services.emails }));
     await tenantScope.register(deadLettersRoutes({ deadLetters: services.deadLetters }));
   });

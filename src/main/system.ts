@@ -2,19 +2,23 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../api/app.js';
 import type { Config } from '../config/config.js';
 import { apiKeysRepository } from '../db/api-keys.repository.js';
+import { bulkRepository } from '../db/bulk.repository.js';
 import type { Database } from '../db/database.js';
 import { deadLettersRepository } from '../db/dead-letters.repository.js';
 import { emailsRepository } from '../db/emails.repository.js';
 import { migrate } from '../db/migrator.js';
 import { createPgDatabase } from '../db/pg.database.js';
 import { suppressionsRepository } from '../db/suppressions.repository.js';
+import { systemSecret } from '../db/system-secrets.repository.js';
 import { templatesRepository } from '../db/templates.repository.js';
 import { tenantsRepository } from '../db/tenants.repository.js';
+import { unsubscribeRepository } from '../db/unsubscribe.repository.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import type { EmailProvider } from '../providers/email-provider.js';
 import { createProviderRegistry } from '../providers/registry.js';
 import { createBullmqDispatcher } from '../queue/bullmq.dispatcher.js';
 import type { Consumer, Dispatcher } from '../queue/dispatcher.js';
+import { bulkService } from '../services/bulk.service.js';
 import { deadLettersService } from '../services/dead-letters.service.js';
 import { type DeliveryHooks, deliveryService } from '../services/delivery.service.js';
 import { emailsService } from '../services/emails.service.js';
@@ -22,6 +26,7 @@ import { recoveryService } from '../services/recovery.service.js';
 import { sendService } from '../services/send.service.js';
 import { templatesService } from '../services/templates.service.js';
 import { tenancyService } from '../services/tenancy.service.js';
+import { unsubscribeService } from '../services/unsubscribe.service.js';
 import { TemplateRenderer } from '../templates/renderer.js';
 import { jobHandlers } from '../worker/handlers.js';
 import { startRecoveryLoop } from '../worker/recovery-loop.js';
@@ -68,6 +73,7 @@ function buildServices(opts: {
     emails: emailsRepository(db),
     deadLetters: deadLettersRepository(db),
     suppressions: suppressionsRepository(db),
+    bulk: bulkRepository(db),
   };
   const renderer = new TemplateRenderer();
   const providers = createProviderRegistry({
@@ -77,7 +83,33 @@ function buildServices(opts: {
   });
   const onDispatchError = (err: unknown) =>
     logger.warn({ err }, 'dispatch failed; the recovery loop will dispatch again');
+  const unsubscribe = unsubscribeService({
+    repo: unsubscribeRepository(db),
+    secret: async () =>
+      config.unsubscribe.secret ? Buffer.from(config.unsubscribe.secret) : systemSecret(db, 'unsubscribe'),
+    publicBaseUrl: config.http.publicBaseUrl,
+    mailto: config.unsubscribe.mailto,
+  });
+  const bulk = bulkService({
+    bulk: repos.bulk,
+    templates: repos.templates,
+    renderer,
+    dispatcher,
+    defaultProvider: config.defaultProvider,
+    messageIdDomain: config.delivery.messageIdDomain,
+    onDispatchError,
+  });
+  const deliveryHooks: DeliveryHooks = {
+    ...opts.deliveryHooks,
+    // Bulk mail (and transactional mail that asks for it) carries one-click List-Unsubscribe.
+    extraHeaders: async (email) => ({
+      ...(await opts.deliveryHooks?.extraHeaders?.(email)),
+      ...(await unsubscribe.headersFor(email)),
+    }),
+  };
   return {
+    bulk,
+    unsubscribe,
     repos,
     renderer,
     providers,
@@ -97,7 +129,6 @@ function buildServices(opts: {
     deadLetters: deadLettersService({ deadLetters: repos.deadLetters, dispatcher, onDispatchError }),
     delivery: deliveryService({
       emails: repos.emails,
-      suppressions: repos.suppressions,
       renderer,
       providers,
       dispatcher,
@@ -108,7 +139,7 @@ function buildServices(opts: {
       },
       leaseSeconds: config.delivery.leaseSeconds,
       from: config.smtp.from,
-      ...(opts.deliveryHooks ? { hooks: opts.deliveryHooks } : {}),
+      hooks: deliveryHooks,
       onDispatchError,
     }),
     recovery: recoveryService({
@@ -117,6 +148,7 @@ function buildServices(opts: {
       dispatcher,
       graceSeconds: config.recovery.graceSeconds,
       batchSize: config.recovery.batchSize,
+      extra: (brokerReset) => bulk.recover(brokerReset ? 0 : config.recovery.graceSeconds),
     }),
   };
 }
@@ -165,7 +197,11 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
   let recoveryLoop: { stop(): Promise<void> } | null = null;
   if (opts.roles.worker) {
     const roles = new Set(config.worker.queues);
-    const handlers = jobHandlers({ delivery: services.delivery, logger: logger.child({ role: 'worker' }) });
+    const handlers = jobHandlers({
+      delivery: services.delivery,
+      bulk: services.bulk,
+      logger: logger.child({ role: 'worker' }),
+    });
     consumer = dispatcher.consume(
       {
         ...(roles.has('send') ? { 'mail.send': handlers['mail.send'] } : {}),
