@@ -35,9 +35,9 @@ module.exports = {
     {
       name: 'adapters-do-not-reach-up',
       comment:
-        'db, queue, providers and templates are used by services; they never import services, api or worker.',
+        'db, queue, providers, templates and ratelimit are used by services; they never import services, api or worker.',
       severity: 'error',
-      from: { path: '^src/(db|queue|providers|templates)/' },
+      from: { path: '^src/(db|queue|providers|templates|ratelimit)/' },
       to: { path: '^src/(services|api|worker)/' },
     },
     {

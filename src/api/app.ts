@@ -9,9 +9,12 @@ import { AppError } from '../domain/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { findUnstorableText } from '../lib/text-safety.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
+import type { RateLimiter } from '../ratelimit/rate-limiter.js';
+import type { AnalyticsService } from '../services/analytics.service.js';
 import type { BulkService } from '../services/bulk.service.js';
 import type { DeadLettersService } from '../services/dead-letters.service.js';
 import type { EmailsService } from '../services/emails.service.js';
+import type { Metrics } from '../services/metrics.js';
 import type { SendService } from '../services/send.service.js';
 import type { TemplatesService } from '../services/templates.service.js';
 import type { TenancyService } from '../services/tenancy.service.js';
@@ -19,14 +22,19 @@ import type { UnsubscribeService } from '../services/unsubscribe.service.js';
 import { tenantAuth } from './plugins/auth.js';
 import { consolePlugin } from './plugins/console.js';
 import { registerErrorHandling } from './plugins/errors.js';
+import { tenantRateLimit } from './plugins/rate-limit.js';
+import { registerSecurity, tagLogWithTenant } from './plugins/security.js';
 import { adminRoutes } from './routes/admin.routes.js';
+import { analyticsRoutes } from './routes/analytics.routes.js';
 import { bulkRoutes } from './routes/bulk.routes.js';
 import { deadLettersRoutes } from './routes/dead-letters.routes.js';
 import { emailsRoutes } from './routes/emails.routes.js';
 import { healthRoutes } from './routes/health.routes.js';
+import { metricsRoutes } from './routes/metrics.routes.js';
 import { sendRoutes } from './routes/send.routes.js';
 import { templatesRoutes } from './routes/templates.routes.js';
 import { unsubscribeRoutes } from './routes/unsubscribe.routes.js';
+import { describeRoute, registerRouteDocs } from './schemas/route-docs.js';
 import { validatorCompiler } from './validation.js';
 
 export interface ApiDeps {
@@ -45,6 +53,16 @@ export interface ApiDeps {
   };
   /** The built console (web/dist) to serve at `/`; absent or null serves the API only. */
   consoleDir?: string | null;
+  /** Rate limits, metrics and analytics; absent in a bare API (no limits, no /metrics). */
+  operations?: ApiOperations;
+}
+
+export interface ApiOperations {
+  limiter: RateLimiter | null;
+  rateLimit: Config['rateLimit'];
+  metrics: Metrics;
+  metricsToken: string | null;
+  analytics: AnalyticsService;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -68,6 +86,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify(opts).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   registerErrorHandling(app);
+  registerRouteDocs(app);
+  const ops = deps.operations;
+  await registerSecurity(app, { limiter: ops?.limiter ?? null, metrics: ops?.metrics ?? null });
   app.decorateRequest('tenant', null);
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
@@ -103,6 +124,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         securitySchemes: {
           apiKey: { type: 'http', scheme: 'bearer', description: 'A tenant API key (ms_…)' },
           adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_API_TOKEN' },
+          metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, when set' },
         },
       },
     },
@@ -112,10 +134,21 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   const { services } = deps;
   await app.register(healthRoutes({ db: deps.db, dispatcher: deps.dispatcher }));
+  if (ops) await app.register(metricsRoutes({ metrics: ops.metrics, token: ops.metricsToken }));
   await app.register(adminRoutes({ tenancy: services.tenancy, adminApiToken: deps.config.adminApiToken }));
   await app.register(unsubscribeRoutes({ unsubscribe: services.unsubscribe }));
   await app.register(async (tenantScope) => {
     tenantScope.addHook('onRequest', tenantAuth(services.tenancy));
+    tenantScope.addHook('onRequest', tagLogWithTenant);
+    tenantScope.addHook('onRoute', describeRoute('tenant'));
+    if (ops?.limiter) {
+      const { limiter, metrics } = ops;
+      tenantScope.addHook(
+        'onRequest',
+        tenantRateLimit({ limiter, defaults: ops.rateLimit, onLimited: () => metrics.rateLimited('tenant') }),
+      );
+    }
+    if (ops) await tenantScope.register(analyticsRoutes({ analytics: ops.analytics }));
     await tenantScope.register(templatesRoutes({ templates: services.templates }));
     await tenantScope.register(sendRoutes({ send: services.send }));
     await tenantScope.register(

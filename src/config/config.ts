@@ -46,6 +46,10 @@ export interface Config {
   };
   recovery: { intervalSeconds: number; graceSeconds: number; batchSize: number };
   rateLimit: { perSecond: number; burst: number };
+  /** METRICS_TOKEN guards GET /metrics when set; METRICS_PORT serves it on a port of its own too. */
+  metrics: { token: string | null; port: number | null };
+  /** How often a worker folds new events into the analytics rollups. */
+  analytics: { intervalSeconds: number };
   webhookSecrets: Record<string, string>;
   worker: { queues: QueueRole[] };
   unsubscribe: { secret: string | null; mailto: string | null };
@@ -117,6 +121,13 @@ export function loadConfig(env: Env = process.env): Config {
       perSecond: r.number('RATE_LIMIT_PER_SECOND', 100, { min: 0 }),
       burst: r.int('RATE_LIMIT_BURST', 200, { min: 0 }),
     },
+    metrics: {
+      token: r.optionalString('METRICS_TOKEN'),
+      port: r.raw('METRICS_PORT') ? r.int('METRICS_PORT', 0, { min: 1, max: 65535 }) : null,
+    },
+    analytics: {
+      intervalSeconds: r.number('ANALYTICS_INTERVAL_SECONDS', 1, { min: 0.1, max: 3600 }),
+    },
     webhookSecrets: r.withPrefix('WEBHOOK_SECRET_'),
     worker: {
       queues: r.list('WORKER_QUEUES', [...QUEUE_ROLES]).filter((q): q is QueueRole => {
@@ -136,6 +147,9 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (config.adminApiToken !== null && config.adminApiToken.length < 16) {
     r.problems.push('ADMIN_API_TOKEN must be at least 16 characters');
+  }
+  if (config.metrics.token !== null && config.metrics.token.length < 16) {
+    r.problems.push('METRICS_TOKEN must be at least 16 characters');
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return deepFreeze(config);

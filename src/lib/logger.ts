@@ -3,8 +3,12 @@ import { pino } from 'pino';
 export type Logger = pino.Logger;
 
 /** JSON logs; anything that looks like a credential is redacted wherever it appears. */
-export function createLogger(level: string, name = 'mailsystem'): Logger {
-  return pino({
+export function createLogger(
+  level: string,
+  name = 'mailsystem',
+  destination?: pino.DestinationStream,
+): Logger {
+  const options: pino.LoggerOptions = {
     name,
     level,
     redact: {
@@ -22,5 +26,6 @@ export function createLogger(level: string, name = 'mailsystem'): Logger {
       ],
       censor: '[redacted]',
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -30,6 +30,7 @@ import { unsubscribeService } from '../services/unsubscribe.service.js';
 import { TemplateRenderer } from '../templates/renderer.js';
 import { jobHandlers } from '../worker/handlers.js';
 import { startRecoveryLoop } from '../worker/recovery-loop.js';
+import { combineDeliveryHooks, createOperations, type Operations } from './operations.js';
 
 export interface SystemOptions {
   config: Config;
@@ -52,6 +53,8 @@ export interface System {
   dispatcher: Dispatcher;
   app: FastifyInstance | null;
   services: ReturnType<typeof buildServices>;
+  /** Rate limits, metrics and analytics. */
+  operations: Operations;
   /** Starts the HTTP listener (api role); resolves to the bound address. */
   listen(): Promise<string>;
   stop(): Promise<void>;
@@ -173,13 +176,14 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
     const r = await migrate(db);
     if (r.applied.length > 0) logger.info({ applied: r.applied }, 'migrations applied');
   }
+  const operations = createOperations({ config, logger, db, dispatcher });
   const services = buildServices({
     config,
     logger,
     db,
     dispatcher,
     ...(opts.providers ? { providers: opts.providers } : {}),
-    ...(opts.deliveryHooks ? { deliveryHooks: opts.deliveryHooks } : {}),
+    deliveryHooks: combineDeliveryHooks(operations.deliveryHooks, opts.deliveryHooks),
   });
 
   const app = opts.roles.api
@@ -190,6 +194,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
         dispatcher,
         services,
         consoleDir: opts.consoleDir ?? null,
+        operations: operations.api,
       })
     : null;
 
@@ -219,7 +224,10 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
       },
     );
     recoveryLoop = startRecoveryLoop(services.recovery, config.recovery.intervalSeconds * 1000, logger);
+    operations.startWorkerLoops();
   }
+  const metricsAddress = await operations.listenMetrics();
+  if (metricsAddress) logger.info({ address: metricsAddress }, 'metrics listening');
 
   let stopping: Promise<void> | undefined;
   return {
@@ -229,6 +237,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
     dispatcher,
     app,
     services,
+    operations,
     async listen() {
       if (!app) throw new Error('this process does not run the api role');
       return app.listen({ host: config.http.host, port: config.http.port });
@@ -239,6 +248,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
         await app?.close();
         await consumer?.close();
         await recoveryLoop?.stop();
+        await operations.stop();
         await services.providers.closeAll().catch(() => {});
         await dispatcher.close();
         if (!opts.db) await db.close();

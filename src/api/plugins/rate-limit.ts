@@ -1,0 +1,58 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../../domain/errors.js';
+import type { RateLimiter } from '../../ratelimit/rate-limiter.js';
+
+export interface TenantRateLimitOptions {
+  limiter: RateLimiter;
+  /** RATE_LIMIT_PER_SECOND and RATE_LIMIT_BURST; a tenant's own values (admin PATCH) win. */
+  defaults: { perSecond: number; burst: number };
+  onLimited?: () => void;
+}
+
+const retryAfterSeconds = (waitMs: number) => String(Math.max(1, Math.ceil(waitMs / 1000)));
+
+/**
+ * onRequest hook for tenant routes, after authentication: one token bucket per tenant, shared by
+ * every API process through Redis. A rate of 0 means no limit.
+ */
+export const tenantRateLimit =
+  (opts: TenantRateLimitOptions) => async (req: FastifyRequest, reply: FastifyReply) => {
+    const tenant = req.tenant;
+    if (!tenant) return;
+    const perSecond = tenant.rateLimitPerSecond ?? opts.defaults.perSecond;
+    if (!(perSecond > 0)) return;
+    const burst = Math.max(1, tenant.rateLimitBurst ?? opts.defaults.burst);
+    const d = await opts.limiter.take(`tenant:${tenant.tenantId}`, perSecond, burst);
+    reply.header('x-ratelimit-limit', String(burst));
+    reply.header('x-ratelimit-remaining', String(d.remaining));
+    if (!d.allowed) {
+      opts.onLimited?.();
+      throw new AppError(
+        'rate_limited',
+        undefined,
+        { retry_after_seconds: Number(retryAfterSeconds(d.waitMs)) },
+        {
+          'retry-after': retryAfterSeconds(d.waitMs),
+        },
+      );
+    }
+  };
+
+/** Requests per second (and burst) one client address may spend on paths that match no route. */
+export const NOT_FOUND_LIMIT = { perSecond: 5, burst: 50 };
+
+/**
+ * preHandler hook for the whole app: requests that end in the 404 handler are limited per client
+ * address, so scanning for paths costs the scanner more than the server.
+ */
+export const notFoundRateLimit =
+  (limiter: RateLimiter, onLimited?: () => void) => async (req: FastifyRequest) => {
+    if (!req.is404) return;
+    const d = await limiter.take(`not-found:${req.ip}`, NOT_FOUND_LIMIT.perSecond, NOT_FOUND_LIMIT.burst);
+    if (!d.allowed) {
+      onLimited?.();
+      throw new AppError('rate_limited', undefined, undefined, {
+        'retry-after': retryAfterSeconds(d.waitMs),
+      });
+    }
+  };

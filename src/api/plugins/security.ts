@@ -1,0 +1,71 @@
+import helmet from '@fastify/helmet';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RateLimiter } from '../../ratelimit/rate-limiter.js';
+import type { Metrics } from '../../services/metrics.js';
+import { notFoundRateLimit } from './rate-limit.js';
+
+/** A client must send its request headers within this time (slow-header attacks). */
+export const HEADERS_TIMEOUT_MS = 15_000;
+
+/**
+ * The default policy for everything the API serves: JSON needs none of it, and the API docs viewer
+ * (/docs) needs no more than its own scripts and styles. The console sets a stricter policy of its
+ * own on its pages. No `upgrade-insecure-requests`: a plain-HTTP install on a LAN must keep working.
+ */
+const API_CSP = {
+  useDefaults: false,
+  directives: {
+    'default-src': ["'self'"],
+    'base-uri': ["'self'"],
+    'connect-src': ["'self'"],
+    'font-src': ["'self'", 'data:'],
+    'form-action': ["'self'"],
+    'frame-ancestors': ["'none'"],
+    'img-src': ["'self'", 'data:'],
+    'object-src': ["'none'"],
+    'script-src': ["'self'"],
+    'script-src-attr': ["'none'"],
+    'style-src': ["'self'", "'unsafe-inline'"],
+  },
+};
+
+export interface SecurityOptions {
+  limiter?: RateLimiter | null;
+  metrics?: Metrics | null;
+}
+
+/**
+ * Security headers, header timeouts, the per-address limit on unknown paths, and per-route HTTP
+ * metrics. Registered on the root instance before any route.
+ */
+export async function registerSecurity(app: FastifyInstance, opts: SecurityOptions = {}) {
+  await app.register(helmet, {
+    contentSecurityPolicy: API_CSP,
+    // Cross-origin isolation would stop the docs viewer from loading; nothing here needs it.
+    crossOriginEmbedderPolicy: false,
+    referrerPolicy: { policy: 'no-referrer' },
+  });
+  // Fastify sets requestTimeout; the header deadline is Node's own setting on the server.
+  app.server.headersTimeout = HEADERS_TIMEOUT_MS;
+
+  const { limiter, metrics } = opts;
+  if (limiter)
+    app.addHook(
+      'preHandler',
+      notFoundRateLimit(limiter, () => metrics?.rateLimited('not_found')),
+    );
+  if (metrics) {
+    app.addHook('onResponse', async (req: FastifyRequest, reply: FastifyReply) => {
+      // The route pattern, never the raw URL: ids in paths would make every request a new series.
+      const route = req.is404 ? '(unmatched)' : (req.routeOptions.url ?? '(unmatched)');
+      metrics.http(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    });
+  }
+}
+
+/** onRequest hook for tenant routes, after authentication: every later log line names the tenant. */
+export async function tagLogWithTenant(req: FastifyRequest, reply: FastifyReply) {
+  if (!req.tenant) return;
+  req.log = req.log.child({ tenantId: req.tenant.tenantId });
+  reply.log = req.log;
+}

@@ -1,0 +1,46 @@
+import { Type } from 'typebox';
+import { EMAIL_STATUSES } from '../../domain/email-status.js';
+
+const Time = Type.String({ format: 'date-time' });
+const NullableTime = Type.Union([Time, Type.Null()]);
+const NullableString = Type.Union([Type.String(), Type.Null()]);
+
+export const EmailStatus = Type.Union(EMAIL_STATUSES.map((s) => Type.Literal(s)));
+
+export const Email = Type.Object({
+  email_id: Type.String({ format: 'uuid' }),
+  status: EmailStatus,
+  recipient: Type.Object({ email: Type.String(), name: NullableString }),
+  template_id: Type.String({ format: 'uuid' }),
+  template_version: Type.Integer(),
+  bulk_job_id: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+  subject: NullableString,
+  metadata: Type.Record(Type.String(), Type.Unknown()),
+  tags: Type.Array(Type.String()),
+  attempts: Type.Integer(),
+  last_error: NullableString,
+  provider: Type.String(),
+  provider_message_id: NullableString,
+  message_id: Type.String(),
+  send_at: NullableTime,
+  next_attempt_at: NullableTime,
+  sent_at: NullableTime,
+  created_at: Time,
+  updated_at: Time,
+});
+
+export const EmailEvent = Type.Object({
+  type: Type.String({ description: 'queued, processing, sent, deferred, delivered, opened, …' }),
+  at: Time,
+  data: Type.Record(Type.String(), Type.Unknown()),
+});
+
+export const EmailWithEvents = Type.Object({ ...Email.properties, events: Type.Array(EmailEvent) });
+
+export const EmailCancelled = Type.Object({ email_id: Type.String({ format: 'uuid' }), status: EmailStatus });
+
+export const Accepted = Type.Object({
+  email_id: Type.String({ format: 'uuid' }),
+  status: Type.Union([Type.Literal('queued'), Type.Literal('scheduled')]),
+  idempotency_reused: Type.Boolean(),
+});
