@@ -26,6 +26,7 @@ export interface EmailRow {
   provider: string;
   provider_message_id: string | null;
   message_id: string;
+  list_unsubscribe: boolean;
   created_at: Date;
   updated_at: Date;
   sent_at: Date | null;
@@ -57,6 +58,7 @@ export interface NewEmail {
   sendAt: Date | null;
   provider: string;
   messageId: string;
+  listUnsubscribe: boolean;
 }
 
 /** The claimed email with everything a delivery needs. */
@@ -64,6 +66,10 @@ export interface ClaimedEmail extends EmailRow {
   subject_template: string;
   html_template: string;
   text_template: string | null;
+  /** A bulk job's shared variables (the email's own variables override them); {} otherwise. */
+  shared_variables: Record<string, unknown>;
+  /** Why the recipient is on the tenant's suppression list now, or null. */
+  suppressed_reason: string | null;
 }
 
 export interface EmailFilters {
@@ -101,8 +107,8 @@ export function emailsRepository(db: Database) {
         `WITH ins AS (
            INSERT INTO emails (id, tenant_id, template_id, template_version, recipient_email, recipient_name,
                                variables, metadata, tags, headers, subject, status, idempotency_key,
-                               request_fingerprint, send_at, provider, message_id, next_attempt_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                               request_fingerprint, send_at, provider, message_id, list_unsubscribe, next_attempt_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
                    CASE WHEN $12 = 'queued' THEN now() END)
            ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
            RETURNING id, tenant_id, status, request_fingerprint, send_at
@@ -128,6 +134,7 @@ export function emailsRepository(db: Database) {
           e.sendAt,
           e.provider,
           e.messageId,
+          e.listUnsubscribe,
         ],
       );
       if (rows[0]) return { inserted: true, row: rows[0] };
@@ -216,8 +223,12 @@ export function emailsRepository(db: Database) {
          ), ev AS (
            ${eventsFrom('claimed', 'processing', "jsonb_build_object('attempt', claimed.attempts)")}
          )
-         SELECT c.*, c.created_at::text AS cursor_ts, v.subject_template, v.html_template, v.text_template
-           FROM claimed c JOIN template_versions v ON v.template_id = c.template_id AND v.version = c.template_version`,
+         SELECT c.*, c.created_at::text AS cursor_ts, v.subject_template, v.html_template, v.text_template,
+                coalesce(b.shared_variables, '{}'::jsonb) AS shared_variables, x.reason AS suppressed_reason
+           FROM claimed c
+           JOIN template_versions v ON v.template_id = c.template_id AND v.version = c.template_version
+           LEFT JOIN bulk_jobs b ON b.id = c.bulk_job_id
+           LEFT JOIN suppressions x ON x.tenant_id = c.tenant_id AND x.email = c.recipient_email`,
         [id, leaseSeconds],
       );
       return rows[0] ?? null;
@@ -312,6 +323,16 @@ export function emailsRepository(db: Database) {
         [id],
       );
       return rowCount > 0;
+    },
+
+    /** Milliseconds until a still-scheduled email is due (null when it is not scheduled). */
+    async scheduledDueInMs(id: string): Promise<number | null> {
+      const { rows } = await db.query<{ ms: number }>(
+        `SELECT greatest(0, extract(epoch FROM send_at - now()) * 1000)::float8 AS ms
+           FROM emails WHERE id = $1 AND status = 'scheduled'`,
+        [id],
+      );
+      return rows[0]?.ms ?? null;
     },
 
     /** Cancels a scheduled email. Returns the status the email has afterwards, or null if unknown. */

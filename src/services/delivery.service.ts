@@ -1,5 +1,4 @@
 import type { ClaimedEmail, EmailsRepository } from '../db/emails.repository.js';
-import type { SuppressionsRepository } from '../db/suppressions.repository.js';
 import { isAppError } from '../domain/errors.js';
 import { canRetry, type RetryPolicy, retryDelayMs } from '../domain/retry-policy.js';
 import { newId } from '../lib/ids.js';
@@ -29,7 +28,6 @@ export interface DeliveryHooks {
 
 export function deliveryService(deps: {
   emails: EmailsRepository;
-  suppressions: SuppressionsRepository;
   renderer: TemplateRenderer;
   providers: ProviderRegistry;
   dispatcher: Dispatcher;
@@ -100,9 +98,10 @@ export function deliveryService(deps: {
       const email = await deps.emails.claim(emailId, deps.leaseSeconds);
       if (!email) return { kind: 'skipped' };
 
-      const suppressed = await deps.suppressions.find(email.tenant_id, email.recipient_email);
-      if (suppressed) {
-        const ok = await deps.emails.markSuppressed(email.id, email.attempts, suppressed.reason);
+      // The claim reads the suppression list in the same statement: an address suppressed after
+      // the email was accepted is caught here, and nothing is sent.
+      if (email.suppressed_reason) {
+        const ok = await deps.emails.markSuppressed(email.id, email.attempts, email.suppressed_reason);
         const result: DeliveryResult = ok ? { kind: 'suppressed' } : { kind: 'lost_claim' };
         hooks.onOutcome?.(email, result);
         return result;
@@ -113,7 +112,7 @@ export function deliveryService(deps: {
         const rendered = await renderChecked(
           deps.renderer,
           { ...email, version: email.template_version },
-          email.variables,
+          { ...email.shared_variables, ...email.variables },
         );
         const extra = (await hooks.extraHeaders?.(email)) ?? {};
         message = {
@@ -153,8 +152,18 @@ export function deliveryService(deps: {
         await dispatchQuietly(() =>
           deps.dispatcher.dispatch('mail.send', [{ payload: { emailId }, jobId: sendJobId(emailId, 0) }]),
         );
+        return true;
       }
-      return moved;
+      // A timer that fired a little early (clocks differ by milliseconds): wait for the rest.
+      const dueInMs = await deps.emails.scheduledDueInMs(emailId);
+      if (dueInMs !== null) {
+        await dispatchQuietly(() =>
+          deps.dispatcher.dispatch('mail.scheduled', [
+            { payload: { emailId }, jobId: `${emailId}.at${Date.now() + dueInMs}`, delayMs: dueInMs + 5 },
+          ]),
+        );
+      }
+      return false;
     },
   };
 }

@@ -24,6 +24,8 @@ export interface SendRequest {
   send_at?: string | undefined;
   tags?: string[] | undefined;
   headers?: Record<string, string> | undefined;
+  /** Adds List-Unsubscribe (one-click) to a transactional email, as bulk mail always has. */
+  list_unsubscribe?: boolean | undefined;
 }
 
 export interface SendResult {
@@ -100,6 +102,7 @@ export function sendService(deps: {
             send_at: sendAt?.toISOString() ?? null,
             headers: req.headers ?? {},
             tags: req.tags ?? [],
+            list_unsubscribe: req.list_unsubscribe ?? false,
           })
         : null;
 
@@ -150,6 +153,7 @@ export function sendService(deps: {
         sendAt,
         provider: deps.defaultProvider,
         messageId: `<${id}@${deps.messageIdDomain}>`,
+        listUnsubscribe: req.list_unsubscribe ?? false,
       });
       if (!inserted) return reuse(row, requestFingerprint);
 

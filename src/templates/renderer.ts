@@ -1,4 +1,4 @@
-import { convert, type HtmlToTextOptions } from 'html-to-text';
+import { compile, type HtmlToTextOptions } from 'html-to-text';
 import { Context, type Emitter, type FS, Liquid, type Template, toPromise, toValue } from 'liquidjs';
 import { AppError } from '../domain/errors.js';
 import type { RenderedEmail, TemplateSource } from './renderer.port.js';
@@ -25,7 +25,7 @@ interface ParsedSource {
   subject: Template[];
   html: Template[];
   text: Template[] | null;
-  /** Top-level names the templates expect from the caller; computed only when a variable is missing. */
+  /** Top-level names the templates expect from the caller, sorted; computed on first need. */
   globals?: string[];
 }
 
@@ -53,6 +53,9 @@ const HTML_TO_TEXT_OPTIONS: HtmlToTextOptions = {
     })),
   ],
 };
+
+// Compiled once: convert() would rebuild its selector tables for every email.
+const htmlToText = compile(HTML_TO_TEXT_OPTIONS);
 
 const noFileSystem = (): never => {
   throw new Error('templates cannot read files');
@@ -277,7 +280,35 @@ export class TemplateRenderer {
     });
   }
 
+  /**
+   * The top-level variable names the templates read from the caller (names set by assign, capture
+   * or for inside the template are not included). Lets a bulk send check every recipient's
+   * variables without rendering.
+   */
+  requiredVariables(source: TemplateSource): string[] {
+    return this.globalsOf(this.parsedFor(source));
+  }
+
   async render(source: TemplateSource, variables: Record<string, unknown>): Promise<RenderedEmail> {
+    const parsed = this.parsedFor(source);
+
+    const scope = (toTemplateData(variables, 0) ?? {}) as Record<string, unknown>;
+    const state: RenderState = { parsed, scope, limits: undefined };
+
+    let remaining = this.outputLimitBytes;
+    const subject = await this.renderPart(state, 'subject_template', remaining);
+    remaining -= Buffer.byteLength(subject);
+    const html = await this.renderPart(state, 'html_template', remaining);
+    remaining -= Buffer.byteLength(html);
+    const text =
+      parsed.text === null ? htmlToText(html) : await this.renderPart(state, 'text_template', remaining);
+    if (Buffer.byteLength(text) > remaining) {
+      throw this.outputTooLarge('text_template');
+    }
+    return { subject, html, text };
+  }
+
+  private parsedFor(source: TemplateSource): ParsedSource {
     let parsed = this.cache.get(source.cacheKey);
     if (!parsed) {
       // A stored version passed validate(); failing now is a render failure of this send, not a bad request.
@@ -289,23 +320,21 @@ export class TemplateRenderer {
       });
       this.cache.set(source.cacheKey, parsed);
     }
+    return parsed;
+  }
 
-    const scope = (toTemplateData(variables, 0) ?? {}) as Record<string, unknown>;
-    const state: RenderState = { parsed, scope, limits: undefined };
-
-    let remaining = this.outputLimitBytes;
-    const subject = await this.renderPart(state, 'subject_template', remaining);
-    remaining -= Buffer.byteLength(subject);
-    const html = await this.renderPart(state, 'html_template', remaining);
-    remaining -= Buffer.byteLength(html);
-    const text =
-      parsed.text === null
-        ? convert(html, HTML_TO_TEXT_OPTIONS)
-        : await this.renderPart(state, 'text_template', remaining);
-    if (Buffer.byteLength(text) > remaining) {
-      throw this.outputTooLarge('text_template');
+  private globalsOf(parsed: ParsedSource): string[] {
+    if (!parsed.globals) {
+      const names = new Set<string>();
+      for (const templates of [parsed.subject, parsed.html, parsed.text]) {
+        if (!templates) continue;
+        for (const name of this.plainLiquid.globalVariablesSync(templates, { partials: false })) {
+          names.add(name);
+        }
+      }
+      parsed.globals = [...names].sort();
     }
-    return { subject, html, text };
+    return parsed.globals;
   }
 
   private parseAll(
@@ -372,17 +401,7 @@ export class TemplateRenderer {
   /** Reports every absent name at once so the client can fix its request in one round trip. */
   private missingVariables(failed: string, state: RenderState): AppError {
     const { parsed, scope } = state;
-    if (!parsed.globals) {
-      const names = new Set<string>();
-      for (const templates of [parsed.subject, parsed.html, parsed.text]) {
-        if (!templates) continue;
-        for (const name of this.plainLiquid.globalVariablesSync(templates, { partials: false })) {
-          names.add(name);
-        }
-      }
-      parsed.globals = [...names];
-    }
-    const missing = new Set(parsed.globals.filter((name) => !Object.hasOwn(scope, name)));
+    const missing = new Set(this.globalsOf(parsed).filter((name) => !Object.hasOwn(scope, name)));
     // A missing property of a given object (`user.email` with `user` given) or a name the analysis
     // did not attribute to the caller is reported by its full path.
     const top = failed.split('.', 1)[0] ?? '';

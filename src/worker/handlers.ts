@@ -1,14 +1,15 @@
 import type { Logger } from '../lib/logger.js';
 import type { JobHandlers } from '../queue/dispatcher.js';
+import type { BulkService } from '../services/bulk.service.js';
 import type { DeliveryService } from '../services/delivery.service.js';
 
 /** Thin job handlers: load by id → call a service → log the outcome. */
 export function jobHandlers(deps: {
   delivery: DeliveryService;
+  bulk: BulkService;
   logger: Logger;
-  extra?: JobHandlers;
 }): JobHandlers {
-  const { delivery, logger } = deps;
+  const { delivery, bulk, logger } = deps;
   return {
     'mail.send': async ({ emailId }) => {
       const result = await delivery.deliver(emailId);
@@ -19,9 +20,12 @@ export function jobHandlers(deps: {
     'mail.scheduled': async ({ emailId }) => {
       await delivery.promote(emailId);
     },
+    'mail.bulk': async ({ bulkJobId }) => {
+      const { created } = await bulk.fanout(bulkJobId);
+      if (created > 0) logger.info({ bulkJobId, created }, 'bulk job fanned out');
+    },
     'mail.dlq': async (p) => {
       logger.warn(p, 'email dead-lettered');
     },
-    ...deps.extra,
   };
 }

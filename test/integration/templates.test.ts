@@ -253,6 +253,6 @@ describe('templates', () => {
     const msg = await eventually(async () =>
       (await h.sink.messages()).find((m) => m.envelope.to[0] === 'sched@example.com'),
     );
-    expect(msg.subject).toBe('Old 1');
+    expect(msg?.subject).toBe('Old 1');
   });
 });

@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { inject } from 'vitest';
 import { type Config, loadConfig } from '../../src/config/config.js';
 import { createSystem, type System } from '../../src/main/system.js';
 import type { EmailProvider } from '../../src/providers/email-provider.js';
 import type { CaptureSmtpServerOptions } from '../../src/providers/smtp/capture-server.js';
-import { ADMIN_TOKEN, dbUrl, TEST_DB_TEMPLATE, TEST_REDIS_URL } from './env.js';
+import { ADMIN_TOKEN, dbUrl, TEST_REDIS_URL } from './env.js';
 import { type SmtpSink, startSmtpSink } from './smtp.js';
 
 export interface ApiResponse<T = any> {
@@ -25,11 +26,12 @@ export interface RequestOptions {
 
 /** A fresh database cloned from the migrated template; dropped by the returned function. */
 export async function createTestDatabase(): Promise<{ name: string; url: string; drop(): Promise<void> }> {
-  const name = `${TEST_DB_TEMPLATE}_${randomBytes(5).toString('hex')}`;
+  const template = inject('templateDatabase');
+  const name = `${template}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: dbUrl('postgres') });
   await admin.connect();
   try {
-    await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${TEST_DB_TEMPLATE}"`);
+    await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
   } finally {
     await admin.end();
   }
@@ -235,13 +237,17 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
 }
 
 /** Polls `check` until it returns a truthy value or the time is up. */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000, everyMs = 50): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T>,
+  timeoutMs = 15_000,
+  everyMs = 50,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await check();
-      if (v) return v;
+      if (v) return v as NonNullable<T>;
       last = v;
     } catch (e) {
       last = e;

@@ -25,6 +25,9 @@ export const SendBody = Type.Object(
     headers: Type.Optional(
       Type.Record(Type.String({ maxLength: 76 }), Type.String({ maxLength: 998 }), { maxProperties: 50 }),
     ),
+    list_unsubscribe: Type.Optional(
+      Type.Boolean({ description: 'Add one-click List-Unsubscribe headers (bulk mail always has them)' }),
+    ),
   },
   { additionalProperties: false },
 );

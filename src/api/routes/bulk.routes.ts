@@ -1,0 +1,91 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { BulkService } from '../../services/bulk.service.js';
+import { MAX_BULK_RECIPIENTS } from '../../services/bulk.service.js';
+import { tenantOf } from '../plugins/auth.js';
+import { JsonObject, TenantIdQuery } from '../schemas/common.js';
+
+export const BulkBody = Type.Object(
+  {
+    tenant_id: Type.Optional(Type.String({ maxLength: 64 })),
+    template_id: Type.String({ minLength: 1, maxLength: 100 }),
+    recipients: Type.Array(
+      Type.Object(
+        {
+          // Not checked as an address here: invalid addresses are reported in the job, not fatal.
+          email: Type.String({ maxLength: 320 }),
+          name: Type.Optional(Type.String({ maxLength: 200 })),
+          variables: Type.Optional(JsonObject({ maxProperties: 200 })),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, maxItems: MAX_BULK_RECIPIENTS },
+    ),
+    shared_variables: Type.Optional(JsonObject()),
+    metadata: Type.Optional(JsonObject({ maxProperties: 50 })),
+    idempotency_key: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    send_at: Type.Optional(Type.String({ format: 'date-time' })),
+    tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 20 })),
+    headers: Type.Optional(
+      Type.Record(Type.String({ maxLength: 76 }), Type.String({ maxLength: 998 }), { maxProperties: 50 }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const Params = Type.Object({ id: Type.String({ maxLength: 200 }) });
+
+export const bulkRoutes =
+  (deps: { bulk: BulkService; bodyLimit: number }): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    app.post(
+      '/send/bulk',
+      {
+        bodyLimit: deps.bodyLimit,
+        schema: {
+          tags: ['sending'],
+          summary: 'Send one template to up to 100,000 recipients',
+          description:
+            'Answers once the job is stored; emails are created and sent by the workers. Invalid and ' +
+            'duplicate addresses and recipients missing template variables are reported in the job; ' +
+            'suppressed addresses are skipped and counted.',
+          headers: Type.Object({
+            'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+          }),
+          body: BulkBody,
+        },
+      },
+      async (req, reply) => {
+        const tenantId = tenantOf(req, req.body.tenant_id);
+        return reply
+          .code(202)
+          .send(await deps.bulk.accept(tenantId, req.body, req.headers['idempotency-key']));
+      },
+    );
+
+    app.get(
+      '/bulk/:id',
+      {
+        schema: {
+          tags: ['sending'],
+          summary: 'A bulk job with live counts',
+          params: Params,
+          querystring: TenantIdQuery,
+        },
+      },
+      async (req) => deps.bulk.get(tenantOf(req, req.query.tenant_id), req.params.id),
+    );
+
+    app.post(
+      '/bulk/:id/cancel',
+      {
+        schema: {
+          tags: ['sending'],
+          summary: 'Cancel what has not been sent yet (409 once the job has finished)',
+          params: Params,
+          querystring: TenantIdQuery,
+        },
+      },
+      async (req) => deps.bulk.cancel(tenantOf(req, req.query.tenant_id), req.params.id),
+    );
+  };

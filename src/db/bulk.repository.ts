@@ -1,0 +1,285 @@
+import type { EmailStatus } from '../domain/email-status.js';
+import type { Database } from './database.js';
+
+export interface BulkRecipient {
+  email: string;
+  name: string | null;
+  variables: Record<string, unknown>;
+}
+
+export interface InvalidRecipient {
+  index: number;
+  email: string;
+  reason: string;
+}
+
+export interface BulkJobRow {
+  id: string;
+  tenant_id: string;
+  template_id: string;
+  template_version: number;
+  status: 'queued' | 'processing' | 'completed' | 'cancelled';
+  total: number;
+  accepted: number;
+  invalid_count: number;
+  duplicate_count: number;
+  suppressed_count: number;
+  cancelled_count: number;
+  invalid: InvalidRecipient[];
+  shared_variables: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  headers: Record<string, string>;
+  tags: string[];
+  provider: string;
+  send_at: Date | null;
+  idempotency_key: string | null;
+  request_fingerprint: string | null;
+  fanout_position: number;
+  fanout_done: boolean;
+  created_at: Date;
+  updated_at: Date;
+  completed_at: Date | null;
+}
+
+export interface NewBulkJob {
+  id: string;
+  tenantId: string;
+  templateId: string;
+  templateVersion: number;
+  total: number;
+  recipients: BulkRecipient[];
+  invalid: InvalidRecipient[];
+  invalidCount: number;
+  duplicateCount: number;
+  sharedVariables: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  headers: Record<string, string>;
+  tags: string[];
+  provider: string;
+  sendAt: Date | null;
+  idempotencyKey: string | null;
+  fingerprint: string | null;
+}
+
+/** Everything but the recipients array, which can be megabytes. */
+const COLUMNS = `id, tenant_id, template_id, template_version, status, total, accepted, invalid_count,
+  duplicate_count, suppressed_count, cancelled_count, invalid, shared_variables, metadata, headers, tags,
+  provider, send_at, idempotency_key, request_fingerprint, fanout_position, fanout_done, created_at,
+  updated_at, completed_at`;
+
+export interface FanoutChunk {
+  /** Email ids to create, one per recipient, in order. */
+  ids: string[];
+  recipients: BulkRecipient[];
+  messageIdDomain: string;
+}
+
+export function bulkRepository(db: Database) {
+  const findByKey = async (tenantId: string, key: string) => {
+    const { rows } = await db.query<BulkJobRow>(
+      `SELECT ${COLUMNS} FROM bulk_jobs WHERE tenant_id = $1 AND idempotency_key = $2`,
+      [tenantId, key],
+    );
+    return rows[0] ?? null;
+  };
+
+  return {
+    findByIdempotencyKey: findByKey,
+
+    /** Stores the job with its accepted recipients; with a taken idempotency key, returns the existing job. */
+    async insert(j: NewBulkJob): Promise<{ inserted: boolean; row: BulkJobRow }> {
+      const { rows } = await db.query<BulkJobRow>(
+        `INSERT INTO bulk_jobs (id, tenant_id, template_id, template_version, total, accepted, invalid_count,
+                                duplicate_count, invalid, recipients, shared_variables, metadata, headers, tags,
+                                provider, send_at, idempotency_key, request_fingerprint, fanout_done)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $6 = 0)
+         ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+         RETURNING ${COLUMNS}`,
+        [
+          j.id,
+          j.tenantId,
+          j.templateId,
+          j.templateVersion,
+          j.total,
+          j.recipients.length,
+          j.invalidCount,
+          j.duplicateCount,
+          JSON.stringify(j.invalid),
+          JSON.stringify(j.recipients),
+          j.sharedVariables,
+          j.metadata,
+          j.headers,
+          j.tags,
+          j.provider,
+          j.sendAt,
+          j.idempotencyKey,
+          j.fingerprint,
+        ],
+      );
+      if (rows[0]) return { inserted: true, row: rows[0] };
+      const existing = await findByKey(j.tenantId, j.idempotencyKey as string);
+      if (!existing) throw new Error('idempotency conflict without a visible bulk job');
+      return { inserted: false, row: existing };
+    },
+
+    async get(tenantId: string, id: string): Promise<BulkJobRow | null> {
+      const { rows } = await db.query<BulkJobRow>(
+        `SELECT ${COLUMNS} FROM bulk_jobs WHERE tenant_id = $1 AND id = $2`,
+        [tenantId, id],
+      );
+      return rows[0] ?? null;
+    },
+
+    /** The job's recipients still to fan out (from `fanout_position` on), or null when none are left. */
+    async pendingRecipients(id: string): Promise<{ job: BulkJobRow; recipients: BulkRecipient[] } | null> {
+      const { rows } = await db.query<BulkJobRow & { recipients: BulkRecipient[] | null }>(
+        `SELECT ${COLUMNS}, recipients FROM bulk_jobs
+          WHERE id = $1 AND status IN ('queued', 'processing') AND NOT fanout_done
+            AND (send_at IS NULL OR send_at <= now() + interval '1 second')`,
+        [id],
+      );
+      const row = rows[0];
+      if (!row?.recipients) return null;
+      const { recipients, ...job } = row;
+      return { job, recipients: recipients.slice(job.fanout_position) };
+    },
+
+    /**
+     * Turns one chunk of recipients into queued emails (and their `queued` events) with set-based
+     * SQL, skipping suppressed addresses, and advances the job's position in the same
+     * transaction. `expectedPosition` guards against two workers fanning out the same job: the
+     * chunk is written only when the job is still where the caller read it. Returns the ids
+     * created, or null when the job moved on (cancelled, or fanned out by someone else).
+     */
+    async fanoutChunk(jobId: string, expectedPosition: number, chunk: FanoutChunk): Promise<string[] | null> {
+      return db.transaction(async (tx) => {
+        const { rows: jobs } = await tx.query<BulkJobRow>(
+          `SELECT ${COLUMNS} FROM bulk_jobs WHERE id = $1 FOR UPDATE`,
+          [jobId],
+        );
+        const job = jobs[0];
+        if (!job || job.fanout_done || job.fanout_position !== expectedPosition) return null;
+        if (job.status !== 'queued' && job.status !== 'processing') return null;
+        const { rows } = await tx.query<{ id: string }>(
+          `WITH src AS (
+             SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[]) AS s(id, email, name, variables)
+           ), ins AS (
+             INSERT INTO emails (id, tenant_id, template_id, template_version, bulk_job_id, recipient_email,
+                                 recipient_name, variables, metadata, tags, headers, status, provider, message_id,
+                                 next_attempt_at, list_unsubscribe)
+             SELECT s.id, $5, $6, $7, $8, s.email, s.name, s.variables, $9, $10, $11, 'queued', $12,
+                    '<' || s.id || '@' || $13 || '>', now(), true
+               FROM src s
+              WHERE NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.tenant_id = $5 AND x.email = s.email)
+             RETURNING id, tenant_id
+           ), ev AS (
+             INSERT INTO email_events (email_id, tenant_id, type, data)
+             SELECT id, tenant_id, 'queued', jsonb_build_object('bulk_job_id', $8::text) FROM ins
+           )
+           SELECT id FROM ins`,
+          [
+            chunk.ids,
+            chunk.recipients.map((r) => r.email),
+            chunk.recipients.map((r) => r.name),
+            chunk.recipients.map((r) => JSON.stringify(r.variables)),
+            job.tenant_id,
+            job.template_id,
+            job.template_version,
+            job.id,
+            job.metadata,
+            job.tags,
+            job.headers,
+            job.provider,
+            chunk.messageIdDomain,
+          ],
+        );
+        const position = expectedPosition + chunk.recipients.length;
+        const done = position >= job.accepted;
+        await tx.query(
+          `UPDATE bulk_jobs
+              SET fanout_position = $2, fanout_done = $3, status = 'processing', updated_at = now(),
+                  suppressed_count = suppressed_count + $4,
+                  recipients = CASE WHEN $3 THEN NULL ELSE recipients END
+            WHERE id = $1`,
+          [jobId, position, done, chunk.recipients.length - rows.length],
+        );
+        return rows.map((r) => r.id);
+      });
+    },
+
+    /** Email counts of a job by status (index-only on emails_bulk_idx). */
+    async statusCounts(id: string): Promise<Partial<Record<EmailStatus, number>>> {
+      const { rows } = await db.query<{ status: EmailStatus; n: number }>(
+        'SELECT status, count(*)::int AS n FROM emails WHERE bulk_job_id = $1 GROUP BY status',
+        [id],
+      );
+      return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    },
+
+    /** Marks a fanned-out job completed once none of its emails can still change by sending. */
+    async completeIfDone(id: string): Promise<boolean> {
+      const { rowCount } = await db.query(
+        `UPDATE bulk_jobs b SET status = 'completed', completed_at = now(), updated_at = now()
+          WHERE b.id = $1 AND b.status = 'processing' AND b.fanout_done
+            AND NOT EXISTS (SELECT 1 FROM emails e WHERE e.bulk_job_id = b.id
+                             AND e.status IN ('queued', 'scheduled', 'processing'))`,
+        [id],
+      );
+      return rowCount > 0;
+    },
+
+    /**
+     * Cancels the job: the fan-out stops and every email not yet claimed by a worker is cancelled
+     * (emails already in a worker's hands may still go out). Null when unknown; 'finished' when it
+     * had completed or was cancelled already.
+     */
+    async cancel(
+      tenantId: string,
+      id: string,
+    ): Promise<{ outcome: 'cancelled' | 'finished'; emails: number } | null> {
+      return db.transaction(async (tx) => {
+        const { rows } = await tx.query<{ status: string }>(
+          'SELECT status FROM bulk_jobs WHERE tenant_id = $1 AND id = $2 FOR UPDATE',
+          [tenantId, id],
+        );
+        const status = rows[0]?.status;
+        if (status === undefined) return null;
+        if (status === 'completed' || status === 'cancelled') return { outcome: 'finished', emails: 0 };
+        const { rowCount } = await tx.query(
+          `WITH upd AS (
+             UPDATE emails SET status = 'cancelled', updated_at = now(), next_attempt_at = NULL
+              WHERE bulk_job_id = $1 AND status IN ('queued', 'scheduled')
+              RETURNING id, tenant_id
+           )
+           INSERT INTO email_events (email_id, tenant_id, type, data)
+           SELECT id, tenant_id, 'cancelled', jsonb_build_object('bulk_job_id', $1::text) FROM upd`,
+          [id],
+        );
+        await tx.query(
+          `UPDATE bulk_jobs SET status = 'cancelled', completed_at = now(), updated_at = now(),
+                  cancelled_count = cancelled_count + $2 + (accepted - fanout_position), recipients = NULL
+            WHERE id = $1`,
+          [id, rowCount],
+        );
+        return { outcome: 'cancelled', emails: rowCount };
+      });
+    },
+
+    /**
+     * Jobs the recovery loop must look at: due but not fanned out for longer than the grace
+     * (their mail.bulk job was lost), and fanned out but not yet marked completed.
+     */
+    async findOpen(graceSeconds: number, limit: number) {
+      const { rows } = await db.query<{ id: string; fanout_done: boolean }>(
+        `SELECT id, fanout_done FROM bulk_jobs
+          WHERE status IN ('queued', 'processing')
+            AND (fanout_done OR (updated_at <= now() - make_interval(secs => $1)
+                                 AND (send_at IS NULL OR send_at <= now())))
+          ORDER BY updated_at LIMIT $2`,
+        [graceSeconds, limit],
+      );
+      return rows;
+    },
+  };
+}
+export type BulkRepository = ReturnType<typeof bulkRepository>;

@@ -1,0 +1,304 @@
+import type { BulkJobRow, BulkRecipient, BulkRepository, InvalidRecipient } from '../db/bulk.repository.js';
+import type { TemplatesRepository } from '../db/templates.repository.js';
+import {
+  checkCustomHeaders,
+  hasHeaderBreak,
+  isValidEmailAddress,
+  normalizeEmailAddress,
+} from '../domain/address.js';
+import type { EmailStatus } from '../domain/email-status.js';
+import { AppError } from '../domain/errors.js';
+import { fingerprint } from '../lib/canonical-json.js';
+import { isUuid, newId } from '../lib/ids.js';
+import type { Dispatcher } from '../queue/dispatcher.js';
+import { BULK_PRIORITY, sendJobId } from '../queue/jobs.js';
+import type { TemplateRenderer } from '../templates/renderer.js';
+import { templateSource } from './rendering.js';
+import type { FieldProblem } from './send.service.js';
+
+export const MAX_BULK_RECIPIENTS = 100_000;
+/** Rows per INSERT of the fan-out: large enough to be set-based, small enough to resume cheaply. */
+const FANOUT_CHUNK = 5000;
+/** Invalid recipients listed in the job (all of them are counted). */
+const INVALID_REPORT_LIMIT = 1000;
+
+export interface BulkRequest {
+  template_id: string;
+  recipients: { email: string; name?: string | undefined; variables?: Record<string, unknown> | undefined }[];
+  shared_variables?: Record<string, unknown> | undefined;
+  metadata?: Record<string, unknown> | undefined;
+  idempotency_key?: string | undefined;
+  send_at?: string | undefined;
+  tags?: string[] | undefined;
+  headers?: Record<string, string> | undefined;
+}
+
+const OPEN: readonly EmailStatus[] = ['queued', 'scheduled', 'processing'];
+const DELIVERED: readonly EmailStatus[] = ['delivered', 'opened'];
+const FAILED: readonly EmailStatus[] = ['failed', 'bounced', 'complained'];
+
+/** The job as the API shows it, with live counts from its emails. */
+export function bulkView(job: BulkJobRow, counts: Partial<Record<EmailStatus, number>>) {
+  const sum = (statuses: readonly EmailStatus[]) => statuses.reduce((n, s) => n + (counts[s] ?? 0), 0);
+  const notFannedOut = job.status === 'cancelled' ? 0 : job.accepted - job.fanout_position;
+  return {
+    id: job.id,
+    status: job.status,
+    template_id: job.template_id,
+    template_version: job.template_version,
+    total: job.total,
+    accepted: job.accepted,
+    queued: sum(OPEN) + notFannedOut,
+    sent: counts.sent ?? 0,
+    delivered: sum(DELIVERED),
+    failed: sum(FAILED),
+    skipped: job.suppressed_count + (counts.suppressed ?? 0),
+    cancelled: counts.cancelled ?? 0,
+    invalid: job.invalid_count,
+    duplicates: job.duplicate_count,
+    invalid_recipients: job.invalid,
+    metadata: job.metadata,
+    send_at: job.send_at?.toISOString() ?? null,
+    created_at: job.created_at.toISOString(),
+    completed_at: job.completed_at?.toISOString() ?? null,
+  };
+}
+
+export function bulkService(deps: {
+  bulk: BulkRepository;
+  templates: TemplatesRepository;
+  renderer: TemplateRenderer;
+  dispatcher: Dispatcher;
+  defaultProvider: string;
+  messageIdDomain: string;
+  onDispatchError?: (e: unknown) => void;
+}) {
+  const quietly = async (fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (e) {
+      deps.onDispatchError?.(e);
+    }
+  };
+
+  const reuse = (existing: BulkJobRow, requestFingerprint: string | null) => {
+    if (existing.request_fingerprint !== requestFingerprint) {
+      throw new AppError('idempotency_key_reused', undefined, { bulk_job_id: existing.id });
+    }
+    return {
+      bulk_job_id: existing.id,
+      status: existing.status,
+      total: existing.total,
+      accepted: existing.accepted,
+      invalid: existing.invalid_count,
+      duplicates: existing.duplicate_count,
+      idempotency_reused: true,
+    };
+  };
+
+  const get = async (tenantId: string, id: string): Promise<ReturnType<typeof bulkView>> => {
+    const found = isUuid(id) ? await deps.bulk.get(tenantId, id) : null;
+    if (!found) throw new AppError('bulk_job_not_found');
+    let job = found;
+    // Completion is noticed here too, so a client polling the job never waits for the recovery loop.
+    if (job.status === 'processing' && job.fanout_done && (await deps.bulk.completeIfDone(id))) {
+      job = (await deps.bulk.get(tenantId, id)) ?? job;
+    }
+    return bulkView(job, await deps.bulk.statusCounts(id));
+  };
+
+  const dispatchFanout = (job: { id: string; send_at: Date | null }) =>
+    quietly(() =>
+      deps.dispatcher.dispatch('mail.bulk', [
+        {
+          payload: { bulkJobId: job.id },
+          jobId: job.id,
+          ...(job.send_at ? { delayMs: job.send_at.getTime() - Date.now() } : {}),
+        },
+      ]),
+    );
+
+  return {
+    /**
+     * Accepts a bulk send: validates every recipient (invalid and duplicate addresses and missing
+     * variables are reported, not fatal), stores the job with its recipients in one row, and
+     * answers; turning recipients into emails happens in the mail.bulk queue.
+     */
+    async accept(tenantId: string, req: BulkRequest, headerKey: string | undefined) {
+      const problems: FieldProblem[] = [];
+      for (const p of checkCustomHeaders(req.headers ?? {})) {
+        problems.push({ field: `headers.${p.header}`, message: `is not allowed (${p.problem})` });
+      }
+      if (req.idempotency_key !== undefined && headerKey !== undefined && req.idempotency_key !== headerKey) {
+        problems.push({ field: 'idempotency_key', message: 'differs from the Idempotency-Key header' });
+      }
+      const sendAt = req.send_at === undefined ? null : new Date(req.send_at);
+      if (sendAt && Number.isNaN(sendAt.getTime()))
+        problems.push({ field: 'send_at', message: 'is not a valid time' });
+      if (problems.length > 0) throw new AppError('validation_failed', undefined, problems);
+
+      const idempotencyKey = req.idempotency_key ?? headerKey ?? null;
+      const requestFingerprint = idempotencyKey
+        ? fingerprint({
+            template_id: req.template_id,
+            recipients: req.recipients,
+            shared_variables: req.shared_variables ?? {},
+            metadata: req.metadata ?? {},
+            send_at: sendAt?.toISOString() ?? null,
+            headers: req.headers ?? {},
+            tags: req.tags ?? [],
+          })
+        : null;
+      if (idempotencyKey) {
+        const existing = await deps.bulk.findByIdempotencyKey(tenantId, idempotencyKey);
+        if (existing) return reuse(existing, requestFingerprint);
+      }
+
+      const template = isUuid(req.template_id)
+        ? await deps.templates.getVersion(tenantId, req.template_id)
+        : null;
+      if (!template) throw new AppError('unknown_template', undefined, { template_id: req.template_id });
+      if (!template.is_active)
+        throw new AppError('template_inactive', undefined, { template_id: req.template_id });
+      const required = deps.renderer.requiredVariables(
+        templateSource({ ...template, template_id: template.id }),
+      );
+      const shared = req.shared_variables ?? {};
+      const requiredBeyondShared = required.filter((name) => !Object.hasOwn(shared, name));
+
+      const recipients: BulkRecipient[] = [];
+      const invalid: InvalidRecipient[] = [];
+      let invalidCount = 0;
+      let duplicateCount = 0;
+      const seen = new Set<string>();
+      const report = (index: number, email: string, reason: string) => {
+        if (invalid.length < INVALID_REPORT_LIMIT) invalid.push({ index, email, reason });
+      };
+      for (const [index, r] of req.recipients.entries()) {
+        const email = normalizeEmailAddress(r.email);
+        if (!isValidEmailAddress(email)) {
+          invalidCount++;
+          report(index, r.email, 'invalid_address');
+          continue;
+        }
+        if (r.name !== undefined && hasHeaderBreak(r.name)) {
+          invalidCount++;
+          report(index, r.email, 'invalid_name');
+          continue;
+        }
+        const variables = r.variables ?? {};
+        const missing = requiredBeyondShared.filter((name) => !Object.hasOwn(variables, name));
+        if (missing.length > 0) {
+          invalidCount++;
+          report(index, r.email, `missing_variables: ${missing.join(', ')}`);
+          continue;
+        }
+        if (seen.has(email)) {
+          duplicateCount++;
+          report(index, r.email, 'duplicate');
+          continue;
+        }
+        seen.add(email);
+        recipients.push({ email, name: r.name ?? null, variables });
+      }
+
+      const { inserted, row } = await deps.bulk.insert({
+        id: newId(),
+        tenantId,
+        templateId: template.id,
+        templateVersion: template.version,
+        total: req.recipients.length,
+        recipients,
+        invalid,
+        invalidCount,
+        duplicateCount,
+        sharedVariables: shared,
+        metadata: req.metadata ?? {},
+        headers: req.headers ?? {},
+        tags: req.tags ?? [],
+        provider: deps.defaultProvider,
+        sendAt,
+        idempotencyKey,
+        fingerprint: requestFingerprint,
+      });
+      if (!inserted) return reuse(row, requestFingerprint);
+      if (row.accepted > 0) {
+        await dispatchFanout({
+          id: row.id,
+          send_at: sendAt && sendAt.getTime() > Date.now() ? sendAt : null,
+        });
+      } else {
+        await deps.bulk.completeIfDone(row.id);
+      }
+      return {
+        bulk_job_id: row.id,
+        status: row.status,
+        total: row.total,
+        accepted: row.accepted,
+        invalid: row.invalid_count,
+        duplicates: row.duplicate_count,
+        idempotency_reused: false,
+      };
+    },
+
+    /**
+     * The mail.bulk handler: turns the job's remaining recipients into emails, chunk by chunk,
+     * dispatching each chunk's sends while the next chunk is written. Safe to run twice or after
+     * a crash: each chunk commits with the position it advances.
+     */
+    async fanout(bulkJobId: string): Promise<{ created: number }> {
+      const pending = await deps.bulk.pendingRecipients(bulkJobId);
+      if (!pending) {
+        await deps.bulk.completeIfDone(bulkJobId);
+        return { created: 0 };
+      }
+      let position = pending.job.fanout_position;
+      let created = 0;
+      let dispatching: Promise<void> = Promise.resolve();
+      for (let i = 0; i < pending.recipients.length; i += FANOUT_CHUNK) {
+        const chunk = pending.recipients.slice(i, i + FANOUT_CHUNK);
+        const ids = await deps.bulk.fanoutChunk(bulkJobId, position, {
+          ids: chunk.map(() => newId()),
+          recipients: chunk,
+          messageIdDomain: deps.messageIdDomain,
+        });
+        if (!ids) break; // cancelled, or another worker holds the job
+        position += chunk.length;
+        created += ids.length;
+        await dispatching;
+        dispatching = quietly(() =>
+          deps.dispatcher.dispatch(
+            'mail.send',
+            ids.map((id) => ({ payload: { emailId: id }, jobId: sendJobId(id, 0), priority: BULK_PRIORITY })),
+          ),
+        );
+      }
+      await dispatching;
+      await deps.bulk.completeIfDone(bulkJobId);
+      return { created };
+    },
+
+    get,
+
+    async cancel(tenantId: string, id: string) {
+      const r = isUuid(id) ? await deps.bulk.cancel(tenantId, id) : null;
+      if (!r) throw new AppError('bulk_job_not_found');
+      if (r.outcome === 'finished') throw new AppError('bulk_job_not_cancellable');
+      return get(tenantId, id);
+    },
+
+    /** For the recovery loop: re-dispatch lost fan-outs, complete finished jobs. */
+    async recover(graceSeconds: number, limit = 100): Promise<number> {
+      let dispatched = 0;
+      for (const job of await deps.bulk.findOpen(graceSeconds, limit)) {
+        if (job.fanout_done) await deps.bulk.completeIfDone(job.id);
+        else {
+          await deps.dispatcher.dispatch('mail.bulk', [{ payload: { bulkJobId: job.id }, jobId: job.id }]);
+          dispatched++;
+        }
+      }
+      return dispatched;
+    },
+  };
+}
+export type BulkService = ReturnType<typeof bulkService>;
