@@ -16,9 +16,11 @@ import type { DeadLettersService } from '../services/dead-letters.service.js';
 import type { EmailsService } from '../services/emails.service.js';
 import type { Metrics } from '../services/metrics.js';
 import type { SendService } from '../services/send.service.js';
+import type { SuppressionsService } from '../services/suppressions.service.js';
 import type { TemplatesService } from '../services/templates.service.js';
 import type { TenancyService } from '../services/tenancy.service.js';
 import type { UnsubscribeService } from '../services/unsubscribe.service.js';
+import type { WebhooksService } from '../services/webhooks.service.js';
 import { tenantAuth } from './plugins/auth.js';
 import { consolePlugin } from './plugins/console.js';
 import { registerErrorHandling } from './plugins/errors.js';
@@ -32,8 +34,10 @@ import { emailsRoutes } from './routes/emails.routes.js';
 import { healthRoutes } from './routes/health.routes.js';
 import { metricsRoutes } from './routes/metrics.routes.js';
 import { sendRoutes } from './routes/send.routes.js';
+import { suppressionsRoutes } from './routes/suppressions.routes.js';
 import { templatesRoutes } from './routes/templates.routes.js';
 import { unsubscribeRoutes } from './routes/unsubscribe.routes.js';
+import { webhooksRoutes } from './routes/webhooks.routes.js';
 import { describeRoute, registerRouteDocs } from './schemas/route-docs.js';
 import { validatorCompiler } from './validation.js';
 
@@ -50,6 +54,8 @@ export interface ApiDeps {
     deadLetters: DeadLettersService;
     bulk: BulkService;
     unsubscribe: UnsubscribeService;
+    webhooks: WebhooksService;
+    suppressions: SuppressionsService;
   };
   /** The built console (web/dist) to serve at `/`; absent or null serves the API only. */
   consoleDir?: string | null;
@@ -136,6 +142,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes({ db: deps.db, dispatcher: deps.dispatcher }));
   if (ops) await app.register(metricsRoutes({ metrics: ops.metrics, token: ops.metricsToken }));
   await app.register(adminRoutes({ tenancy: services.tenancy, adminApiToken: deps.config.adminApiToken }));
+  // Providers authenticate with their own signatures, not with tenant keys.
+  await app.register(webhooksRoutes({ webhooks: services.webhooks }));
   await app.register(unsubscribeRoutes({ unsubscribe: services.unsubscribe }));
   await app.register(async (tenantScope) => {
     tenantScope.addHook('onRequest', tenantAuth(services.tenancy));
@@ -156,6 +164,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     );
     await tenantScope.register(emailsRoutes({ emails: services.emails }));
     await tenantScope.register(deadLettersRoutes({ deadLetters: services.deadLetters }));
+    await tenantScope.register(suppressionsRoutes({ suppressions: services.suppressions }));
   });
   if (deps.consoleDir) await app.register(consolePlugin(deps.consoleDir));
   return app;

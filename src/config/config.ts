@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { ConfigError, type Env, EnvReader } from './env.js';
 
 export const PROVIDER_NAMES = ['smtp', 'mock'] as const;
@@ -51,6 +52,8 @@ export interface Config {
   /** How often a worker folds new events into the analytics rollups. */
   analytics: { intervalSeconds: number };
   webhookSecrets: Record<string, string>;
+  /** SES_SNS_TOPIC_ARNS: the SNS topics whose SES events are accepted; empty refuses them all. */
+  sesSnsTopicArns: string[];
   worker: { queues: QueueRole[] };
   unsubscribe: { secret: string | null; mailto: string | null };
 }
@@ -129,6 +132,11 @@ export function loadConfig(env: Env = process.env): Config {
       intervalSeconds: r.number('ANALYTICS_INTERVAL_SECONDS', 1, { min: 0.1, max: 3600 }),
     },
     webhookSecrets: r.withPrefix('WEBHOOK_SECRET_'),
+    sesSnsTopicArns: r.list('SES_SNS_TOPIC_ARNS', []).filter((arn) => {
+      if (SNS_TOPIC_ARN.test(arn)) return true;
+      r.problems.push(`SES_SNS_TOPIC_ARNS must list SNS topic ARNs (got "${arn}")`);
+      return false;
+    }),
     worker: {
       queues: r.list('WORKER_QUEUES', [...QUEUE_ROLES]).filter((q): q is QueueRole => {
         if ((QUEUE_ROLES as readonly string[]).includes(q)) return true;
@@ -151,8 +159,36 @@ export function loadConfig(env: Env = process.env): Config {
   if (config.metrics.token !== null && config.metrics.token.length < 16) {
     r.problems.push('METRICS_TOKEN must be at least 16 characters');
   }
+  r.problems.push(...webhookSecretProblems(config.webhookSecrets));
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return deepFreeze(config);
+}
+
+const SNS_TOPIC_ARN = /^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
+
+/**
+ * Webhook secrets whose format is known: a `whsec_` secret must be base64 after the prefix, and
+ * SendGrid's is the verification key it shows (base64 DER of a P-256 public key, or a PEM).
+ */
+function webhookSecretProblems(secrets: Record<string, string>): string[] {
+  const problems: string[] = [];
+  for (const [name, secret] of Object.entries(secrets)) {
+    const variable = `WEBHOOK_SECRET_${name.toUpperCase()}`;
+    if (secret.startsWith('whsec_') && !/^whsec_[A-Za-z0-9+/]+={0,2}$/.test(secret)) {
+      problems.push(`${variable} must be base64 after "whsec_"`);
+    }
+    if (name === 'sendgrid') {
+      try {
+        const key = secret.includes('-----BEGIN')
+          ? createPublicKey(secret)
+          : createPublicKey({ key: Buffer.from(secret, 'base64'), format: 'der', type: 'spki' });
+        if (key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new Error('not P-256');
+      } catch {
+        problems.push(`${variable} must be the base64 P-256 verification key SendGrid shows`);
+      }
+    }
+  }
+  return problems;
 }
 
 function deepFreeze<T>(o: T): T {

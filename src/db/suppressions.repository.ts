@@ -29,19 +29,20 @@ export function suppressionsRepository(db: Queryable) {
       reason: SuppressionReason,
       source: Record<string, unknown> = {},
     ): Promise<{ row: SuppressionRow; created: boolean }> {
-      const { rows } = await db.query<SuppressionRow & { created: boolean }>(
-        `WITH ins AS (
-           INSERT INTO suppressions (tenant_id, email, reason, source) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (tenant_id, email) DO NOTHING RETURNING *
-         )
-         SELECT *, created_at::text AS cursor_ts, true AS created FROM ins
-         UNION ALL
-         SELECT *, created_at::text AS cursor_ts, false AS created FROM suppressions
-          WHERE tenant_id = $1 AND email = $2 AND NOT EXISTS (SELECT 1 FROM ins)`,
-        [tenantId, email, reason, source],
-      );
-      const row = rows[0] as SuppressionRow & { created: boolean };
-      return { row, created: row.created };
+      // Two rounds: a concurrent DELETE may remove the row that won the conflict before we read it.
+      for (let round = 0; round < 2; round++) {
+        const { rows } = await db.query<SuppressionRow>(
+          `INSERT INTO suppressions (tenant_id, email, reason, source) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (tenant_id, email) DO NOTHING
+           RETURNING *, created_at::text AS cursor_ts`,
+          [tenantId, email, reason, source],
+        );
+        if (rows[0]) return { row: rows[0], created: true };
+        // A separate statement: a row committed by a concurrent insert is only seen by a new snapshot.
+        const existing = await this.find(tenantId, email);
+        if (existing) return { row: existing, created: false };
+      }
+      throw new Error('suppression kept conflicting without a visible row');
     },
 
     async remove(tenantId: string, email: string): Promise<boolean> {

@@ -13,9 +13,12 @@ import { systemSecret } from '../db/system-secrets.repository.js';
 import { templatesRepository } from '../db/templates.repository.js';
 import { tenantsRepository } from '../db/tenants.repository.js';
 import { unsubscribeRepository } from '../db/unsubscribe.repository.js';
+import { webhooksRepository } from '../db/webhooks.repository.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import type { EmailProvider } from '../providers/email-provider.js';
 import { createProviderRegistry } from '../providers/registry.js';
+import type { HttpGet } from '../providers/ses/sns.js';
+import { createWebhookVerifiers } from '../providers/webhook-registry.js';
 import { createBullmqDispatcher } from '../queue/bullmq.dispatcher.js';
 import type { Consumer, Dispatcher } from '../queue/dispatcher.js';
 import { bulkService } from '../services/bulk.service.js';
@@ -24,9 +27,11 @@ import { type DeliveryHooks, deliveryService } from '../services/delivery.servic
 import { emailsService } from '../services/emails.service.js';
 import { recoveryService } from '../services/recovery.service.js';
 import { sendService } from '../services/send.service.js';
+import { suppressionsService } from '../services/suppressions.service.js';
 import { templatesService } from '../services/templates.service.js';
 import { tenancyService } from '../services/tenancy.service.js';
 import { unsubscribeService } from '../services/unsubscribe.service.js';
+import { webhooksService } from '../services/webhooks.service.js';
 import { TemplateRenderer } from '../templates/renderer.js';
 import { jobHandlers } from '../worker/handlers.js';
 import { startRecoveryLoop } from '../worker/recovery-loop.js';
@@ -42,6 +47,8 @@ export interface SystemOptions {
   dispatcher?: Dispatcher;
   deliveryHooks?: DeliveryHooks;
   migrate?: boolean;
+  /** What webhook verifiers use to reach providers (SNS certificates and confirmations). */
+  webhookHttpGet?: HttpGet;
   /** The built console to serve at `/` (api role). */
   consoleDir?: string | null;
 }
@@ -67,6 +74,7 @@ function buildServices(opts: {
   dispatcher: Dispatcher;
   providers?: EmailProvider[];
   deliveryHooks?: DeliveryHooks;
+  webhookHttpGet?: HttpGet;
 }) {
   const { config, logger, db, dispatcher } = opts;
   const repos = {
@@ -77,6 +85,7 @@ function buildServices(opts: {
     deadLetters: deadLettersRepository(db),
     suppressions: suppressionsRepository(db),
     bulk: bulkRepository(db),
+    webhooks: webhooksRepository(db),
   };
   const renderer = new TemplateRenderer();
   const providers = createProviderRegistry({
@@ -153,6 +162,16 @@ function buildServices(opts: {
       batchSize: config.recovery.batchSize,
       extra: (brokerReset) => bulk.recover(brokerReset ? 0 : config.recovery.graceSeconds),
     }),
+    suppressions: suppressionsService({ suppressions: repos.suppressions }),
+    webhooks: webhooksService({
+      webhooks: repos.webhooks,
+      verifiers: createWebhookVerifiers({
+        secrets: config.webhookSecrets,
+        sesTopicArns: config.sesSnsTopicArns,
+        replayGuard: { remember: (...args) => repos.webhooks.rememberToken(...args) },
+        ...(opts.webhookHttpGet ? { httpGet: opts.webhookHttpGet } : {}),
+      }),
+    }),
   };
 }
 
@@ -184,6 +203,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
     dispatcher,
     ...(opts.providers ? { providers: opts.providers } : {}),
     deliveryHooks: combineDeliveryHooks(operations.deliveryHooks, opts.deliveryHooks),
+    ...(opts.webhookHttpGet ? { webhookHttpGet: opts.webhookHttpGet } : {}),
   });
 
   const app = opts.roles.api

@@ -1,0 +1,314 @@
+/**
+ * Webhook ingestion throughput: signed Standard Webhooks events (one per request, 20 % of them
+ * exact replays of earlier requests) against the real API, printed beside three baselines measured
+ * in the same run on the same machine:
+ *   - a bare Fastify route (same raw-body parser, constant answer): the HTTP ceiling;
+ *   - the dedupe upsert alone (INSERT … ON CONFLICT DO NOTHING, no HTTP);
+ *   - the whole per-event transaction alone (webhooks repository, no HTTP, no signature).
+ * Servers run in child processes so that the load generator does not share their event loop.
+ *
+ *   npm run bench:webhooks            (BENCH_SECONDS=10 BENCH_CONNECTIONS=50 by default)
+ *
+ * Needs PostgreSQL and Redis as the tests do (TEST_PG_URL, TEST_REDIS_URL); it creates and drops
+ * its own database and Redis key prefix.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import Fastify from 'fastify';
+import pg from 'pg';
+import { loadConfig } from '../src/config/config.js';
+import { createPgDatabase } from '../src/db/pg.database.js';
+import { webhooksRepository } from '../src/db/webhooks.repository.js';
+import { createSystem } from '../src/main/system.js';
+import { signStandardWebhook, standardWebhooksKey } from '../src/providers/standard-webhooks/signature.js';
+import { webhookEffect } from '../src/services/webhooks.service.js';
+import { dbUrl, TEST_REDIS_URL } from '../test/support/env.js';
+import { deleteRedisPrefix } from '../test/support/harness.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const REPLAY_SHARE = 0.2;
+const EMAILS = 2000;
+const SECRET = 'bench-webhook-secret-0123456789';
+
+type Role = 'system' | 'bare';
+
+// ---- child process: one server, prints its URL -----------------------------------------------
+
+async function serve(role: Role, databaseUrl: string, prefix: string) {
+  if (role === 'bare') {
+    const app = Fastify();
+    await app.register(async (s) => {
+      s.removeAllContentTypeParsers();
+      s.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+      s.post('/webhooks/:provider', async (_req, reply) => reply.code(202).send({ received: 1 }));
+    });
+    process.stdout.write(`${await app.listen({ host: '127.0.0.1', port: 0 })}\n`);
+    return;
+  }
+  const config = loadConfig({
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    WEBHOOK_SECRET_SMTP: SECRET,
+  });
+  const system = await createSystem({ config, roles: { api: true, worker: false } });
+  process.stdout.write(`${await system.listen()}\n`);
+}
+
+function startChild(
+  role: Role,
+  databaseUrl: string,
+  prefix: string,
+): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', role, databaseUrl, prefix],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = out.split('\n').find((l) => l.startsWith('http'));
+      if (line) resolve({ url: line.trim(), child });
+    });
+    child.on('exit', (code) => reject(new Error(`${role} server exited with ${code}`)));
+  });
+}
+
+// ---- the workload ---------------------------------------------------------------------------
+
+interface PreparedRequest {
+  body: string;
+  headers: Record<string, string>;
+  replay: boolean;
+  eventId: string;
+}
+
+/** N signed requests; each is new, or (20 %) an exact copy of an earlier one. */
+function prepare(count: number, emailIds: string[]): PreparedRequest[] {
+  const key = standardWebhooksKey(SECRET) as Buffer;
+  const ts = Math.floor(Date.now() / 1000);
+  const out: PreparedRequest[] = [];
+  const types = ['delivered', 'opened', 'clicked', 'delivered'];
+  for (let i = 0; i < count; i++) {
+    if (i > 100 && Math.random() < REPLAY_SHARE) {
+      const earlier = out[Math.floor(Math.random() * i)] as PreparedRequest;
+      out.push({ ...earlier, replay: true });
+      continue;
+    }
+    const eventId = `evt_${randomUUID()}`;
+    const body = JSON.stringify({
+      events: [
+        {
+          event_id: eventId,
+          type: types[i % types.length],
+          email_id: emailIds[i % emailIds.length],
+          occurred_at: new Date().toISOString(),
+          data: { smtp_response: '250 2.0.0 OK', ip: '192.0.2.1' },
+        },
+      ],
+    });
+    const id = `msg_${i}`;
+    out.push({
+      body,
+      eventId,
+      replay: false,
+      headers: {
+        'content-type': 'application/json',
+        'webhook-id': id,
+        'webhook-timestamp': String(ts),
+        'webhook-signature': signStandardWebhook(key, id, ts, body),
+      },
+    });
+  }
+  return out;
+}
+
+async function load(url: string, requests: PreparedRequest[]) {
+  let next = 0;
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    requests: [
+      {
+        method: 'POST',
+        path: '/webhooks/smtp',
+        setupRequest: (req) => {
+          const r = requests[next++ % requests.length] as PreparedRequest;
+          return { ...req, body: r.body, headers: r.headers };
+        },
+      },
+    ],
+  });
+  return {
+    perSecond: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    sent: next,
+  };
+}
+
+/** Runs `op` with `concurrency` callers for SECONDS; returns operations per second. */
+async function closedLoop(concurrency: number, op: (i: number) => Promise<unknown>) {
+  const deadline = performance.now() + SECONDS * 1000;
+  let done = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) await op(done++);
+    }),
+  );
+  return done / ((performance.now() - started) / 1000);
+}
+
+// ---- the run --------------------------------------------------------------------------------
+
+async function seed(url: string): Promise<string[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const templateId = randomUUID();
+    await c.query(`INSERT INTO tenants (id, name) VALUES ('bench', 'Bench')`);
+    await c.query(`INSERT INTO templates (id, tenant_id, name) VALUES ($1, 'bench', 'bench')`, [templateId]);
+    await c.query(
+      `INSERT INTO template_versions (template_id, version, tenant_id, subject_template, html_template)
+       VALUES ($1, 1, 'bench', 'Hi', '<p>Hi</p>')`,
+      [templateId],
+    );
+    const { rows } = await c.query<{ id: string }>(
+      `INSERT INTO emails (id, tenant_id, template_id, template_version, recipient_email, status, provider,
+                           message_id, metadata, tags)
+       SELECT g.id, 'bench', $1, 1, 'r' || g.n || '@example.com', 'sent', 'smtp', '<' || g.id || '@bench>',
+              '{"campaign":"bench"}', '{bench}'
+         FROM (SELECT gen_random_uuid() AS id, n FROM generate_series(1, $2) n) g
+       RETURNING id`,
+      [templateId, EMAILS],
+    );
+    return rows.map((r) => r.id);
+  } finally {
+    await c.end();
+  }
+}
+
+async function main() {
+  const name = `mailsystem_bench_webhooks_${randomBytes(4).toString('hex')}`;
+  const prefix = `msbench-${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: dbUrl('postgres') });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  const url = dbUrl(name);
+  const children: ChildProcess[] = [];
+  try {
+    const migrator = await createSystem({
+      config: loadConfig({
+        DATABASE_URL: url,
+        REDIS_URL: TEST_REDIS_URL,
+        QUEUE_PREFIX: prefix,
+        LOG_LEVEL: 'silent',
+      }),
+      roles: { api: false, worker: false },
+      migrate: true,
+    });
+    await migrator.stop();
+    const emailIds = await seed(url);
+    const expected = Math.ceil(SECONDS * 8000);
+    console.log(`preparing ${expected} signed requests (${REPLAY_SHARE * 100} % replays)…`);
+    const prepared = prepare(expected, emailIds);
+
+    const bare = await startChild('bare', url, prefix);
+    children.push(bare.child);
+    const bareResult = await load(bare.url, prepared);
+    bare.child.kill();
+
+    // The database-only baselines, with the same concurrency the API's pool allows.
+    const db = createPgDatabase(url, { max: 20 });
+    const repo = webhooksRepository(db);
+    const upsertIds = prepare(expected, emailIds).map((r) => r.eventId);
+    const upsert = await closedLoop(CONNECTIONS, (i) =>
+      db.query(
+        `INSERT INTO provider_webhook_events (provider, provider_event_id, type, payload)
+         VALUES ('bench-upsert', $1, 'delivered', '{}') ON CONFLICT (provider, provider_event_id) DO NOTHING`,
+        [upsertIds[i % upsertIds.length]],
+      ),
+    );
+    const txn = await closedLoop(CONNECTIONS, (i) => {
+      const r = prepared[i % prepared.length] as PreparedRequest;
+      return repo.record(
+        {
+          provider: 'bench-txn',
+          providerEventId: r.eventId,
+          providerType: 'delivered',
+          emailId: emailIds[i % emailIds.length] as string,
+          providerMessageId: null,
+          occurredAt: new Date(),
+          payload: { bench: true },
+        },
+        webhookEffect('bench-txn', {
+          eventId: r.eventId,
+          providerType: 'delivered',
+          type: 'delivered',
+          emailId: null,
+          providerMessageId: null,
+          occurredAt: null,
+          data: { bench: true },
+          payload: {},
+        }),
+      );
+    });
+    await db.close();
+
+    const system = await startChild('system', url, prefix);
+    children.push(system.child);
+    const full = await load(system.url, prepared);
+    // Let the requests still in flight when the clock stopped finish before counting.
+    await new Promise((r) => setTimeout(r, 1000));
+    system.child.kill();
+
+    const check = new pg.Client({ connectionString: url });
+    await check.connect();
+    const { rows } = await check.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM provider_webhook_events WHERE provider = 'smtp'`,
+    );
+    await check.end();
+    const distinctSent = new Set(prepared.slice(0, full.sent).map((r) => r.eventId)).size;
+
+    const fmt = (n: number) => n.toFixed(0).padStart(8);
+    console.log(`\nwebhook ingestion, ${SECONDS} s per HTTP run, ${CONNECTIONS} connections, 2-core machine`);
+    console.log('                                         per second   p50 ms   p99 ms   non-2xx');
+    console.log(
+      `bare Fastify route (baseline)            ${fmt(bareResult.perSecond)}   ${fmt(bareResult.p50)} ${fmt(bareResult.p99)}  ${bareResult.non2xx}`,
+    );
+    console.log(`dedupe upsert alone, no HTTP (baseline)  ${fmt(upsert)}`);
+    console.log(`event statement alone, no HTTP           ${fmt(txn)}`);
+    console.log(
+      `POST /webhooks/smtp, 20 % replays        ${fmt(full.perSecond)}   ${fmt(full.p50)} ${fmt(full.p99)}  ${full.non2xx}`,
+    );
+    console.log(
+      `\nstored ${rows[0]?.n} distinct events for ${full.sent} requests (${distinctSent} distinct sent; ` +
+        `target ≥ 3000 events/s: ${full.perSecond >= 3000 ? 'met' : 'NOT met'})`,
+    );
+  } finally {
+    for (const c of children) c.kill();
+    await deleteRedisPrefix(TEST_REDIS_URL, prefix);
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+if (process.argv[2] === '--serve') {
+  await serve(process.argv[3] as Role, process.argv[4] as string, process.argv[5] as string);
+} else {
+  await main();
+  process.exit(0);
+}

@@ -1,0 +1,95 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { SuppressionsService } from '../../services/suppressions.service.js';
+import { tenantOf } from '../plugins/auth.js';
+import { Page, PageQuery, TenantIdQuery } from '../schemas/common.js';
+
+const Reason = Type.Union([
+  Type.Literal('manual'),
+  Type.Literal('unsubscribe'),
+  Type.Literal('hard_bounce'),
+  Type.Literal('complaint'),
+]);
+
+const Suppression = Type.Object({
+  email: Type.String(),
+  reason: Reason,
+  created_at: Type.String({ format: 'date-time' }),
+});
+
+const EmailParams = Type.Object({ email: Type.String({ minLength: 1, maxLength: 254 }) });
+
+export const suppressionsRoutes =
+  (deps: { suppressions: SuppressionsService }): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    const svc = deps.suppressions;
+
+    app.get(
+      '/suppressions',
+      {
+        schema: {
+          tags: ['suppressions'],
+          summary: 'Addresses this tenant never sends to, newest first',
+          querystring: Type.Object(
+            { ...TenantIdQuery.properties, ...PageQuery },
+            { additionalProperties: false },
+          ),
+          response: { 200: Page(Suppression) },
+        },
+      },
+      async (req) => svc.list(tenantOf(req, req.query.tenant_id), req.query.limit, req.query.cursor),
+    );
+
+    app.post(
+      '/suppressions',
+      {
+        schema: {
+          tags: ['suppressions'],
+          summary: 'Add an address (201); an address already listed answers 200 with its entry',
+          body: Type.Object(
+            {
+              tenant_id: Type.Optional(Type.String({ maxLength: 64 })),
+              email: Type.String({ minLength: 3, maxLength: 254 }),
+              reason: Type.Optional(Reason),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: Suppression, 201: Suppression },
+        },
+      },
+      async (req, reply) => {
+        const r = await svc.add(tenantOf(req, req.body.tenant_id), req.body.email, req.body.reason);
+        return reply.code(r.created ? 201 : 200).send(r.suppression);
+      },
+    );
+
+    app.get(
+      '/suppressions/:email',
+      {
+        schema: {
+          tags: ['suppressions'],
+          summary: 'One suppressed address',
+          params: EmailParams,
+          querystring: TenantIdQuery,
+          response: { 200: Suppression },
+        },
+      },
+      async (req) => svc.get(tenantOf(req, req.query.tenant_id), req.params.email),
+    );
+
+    app.delete(
+      '/suppressions/:email',
+      {
+        schema: {
+          tags: ['suppressions'],
+          summary: 'Remove an address (204); 404 when it is not listed',
+          params: EmailParams,
+          querystring: TenantIdQuery,
+        },
+      },
+      async (req, reply) => {
+        await svc.remove(tenantOf(req, req.query.tenant_id), req.params.email);
+        return reply.code(204).send();
+      },
+    );
+  };

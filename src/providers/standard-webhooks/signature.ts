@@ -1,0 +1,68 @@
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+import { checkTimestamp, utf8Text } from '../webhook-verifier.js';
+
+/** Standard Webhooks: a timestamp more than five minutes off is refused. */
+export const STANDARD_WEBHOOKS_TOLERANCE_SECONDS = 300;
+
+/**
+ * The HMAC key of a `WEBHOOK_SECRET_*`: a `whsec_` secret is base64 after the prefix (as Standard
+ * Webhooks and Svix issue them); any other secret is its UTF-8 bytes. Null when nothing is left.
+ */
+export function standardWebhooksKey(secret: string): Buffer | null {
+  if (secret.startsWith('whsec_')) {
+    const b64 = secret.slice('whsec_'.length);
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return null;
+    const key = Buffer.from(b64, 'base64');
+    return key.length > 0 ? key : null;
+  }
+  const key = Buffer.from(secret, 'utf8');
+  return key.length > 0 ? key : null;
+}
+
+export interface SignatureHeaders {
+  id: string | undefined;
+  timestamp: string | undefined;
+  signature: string | undefined;
+}
+
+export type SignatureCheck = { ok: true } | { ok: false; reason: string };
+
+/**
+ * Checks `v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>` (several space-separated
+ * signatures allowed) with the maintained `standardwebhooks` package. The package takes its key as
+ * raw bytes only in its `raw` format, and hashes the body as a string: the body is therefore decoded
+ * strictly first, so a body that is not UTF-8 is refused instead of being hashed lossily.
+ */
+export function createStandardWebhooksChecker(key: Buffer) {
+  const webhook = new Webhook(key, { format: 'raw' });
+  return (headers: SignatureHeaders, rawBody: Buffer, nowMs = Date.now()): SignatureCheck => {
+    if (!headers.id || !headers.signature) return { ok: false, reason: 'signature headers are missing' };
+    if (headers.id.length > 256 || headers.signature.length > 4096) {
+      return { ok: false, reason: 'signature headers are too long' };
+    }
+    const ts = checkTimestamp(headers.timestamp, STANDARD_WEBHOOKS_TOLERANCE_SECONDS, nowMs);
+    if (!ts.ok) return ts;
+    const body = utf8Text(rawBody);
+    if (body === null) return { ok: false, reason: 'the body is not UTF-8, so it cannot be the signed text' };
+    try {
+      webhook.verify(
+        body,
+        {
+          'webhook-id': headers.id,
+          'webhook-timestamp': String(ts.seconds),
+          'webhook-signature': headers.signature,
+        },
+        { jsonParse: false },
+      );
+      return { ok: true };
+    } catch (e) {
+      if (e instanceof WebhookVerificationError) return { ok: false, reason: 'no signature matches' };
+      throw e;
+    }
+  };
+}
+
+/** Signs like a sender does: the value of `webhook-signature` (used by tests, benchmarks, clients). */
+export function signStandardWebhook(key: Buffer, id: string, timestampSeconds: number, body: string): string {
+  return new Webhook(key, { format: 'raw' }).sign(id, new Date(timestampSeconds * 1000), body);
+}
