@@ -179,12 +179,29 @@ describe('the console in a browser', () => {
     await page.getByRole('status').getByText('Queued again').waitFor();
   });
 
-  it('shows the suppressions page', async () => {
+  it('adds and removes a suppressed address', async () => {
     const { page } = browser;
     await page.goto(`${base}/#/suppressions`);
-    await page.getByRole('heading', { name: 'Suppressions' }).waitFor();
-    await page.getByLabel('Email address').waitFor();
+    await page.getByLabel('Email address').fill('Blocked@Example.com');
+    await page.getByLabel('Reason').selectOption('unsubscribe');
+    await page.getByRole('button', { name: 'Suppress' }).click();
+    const row = page.getByRole('row', { name: /blocked@example\.com/i });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('unsubscribe');
     await screenshot(page, 'suppressions');
+
+    const refused = await h.request('POST', '/send', {
+      key: tenant.key,
+      body: {
+        recipient: { email: 'blocked@example.com' },
+        template_id: templateId,
+        variables: { name: 'B', plan: 'p' },
+      },
+    });
+    expect(refused.body.error.code).toBe('recipient_suppressed');
+
+    await row.getByRole('button', { name: /^Remove / }).click();
+    await page.getByText('No suppressed addresses.').waitFor();
   });
 
   it('lets an admin create a tenant, a key shown once, suspend and revoke', async () => {
