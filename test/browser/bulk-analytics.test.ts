@@ -1,7 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, type ConsoleFixture, screenshot, signIn, startConsole } from '../support/browser.js';
+import {
+  ARTIFACTS,
+  type ConsoleFixture,
+  screenshot,
+  signIn,
+  startConsole,
+  UI_WAIT,
+} from '../support/browser.js';
 
 describe('bulk sends and analytics in the console', () => {
   let c: ConsoleFixture;
@@ -34,7 +41,7 @@ describe('bulk sends and analytics in the console', () => {
     await page.getByLabel('Template').selectOption(templateId);
     await page.getByLabel('CSV file').setInputFiles(file);
     const summary = page.getByTestId('csv-summary');
-    await expect.poll(() => summary.textContent()).toContain('50 to send · 1 invalid · 1 duplicate');
+    await expect.poll(() => summary.textContent(), UI_WAIT).toContain('50 to send · 1 invalid · 1 duplicate');
     expect(await page.locator('tr.row-invalid').textContent()).toContain('not-an-address');
     expect(await page.locator('tr.row-duplicate').textContent()).toContain('USER7@example.com');
     await screenshot(page, 'bulk-preview');
@@ -66,7 +73,7 @@ describe('bulk sends and analytics in the console', () => {
     await expect.poll(sentTotal, { timeout: 20_000, interval: 500 }).toBe('50');
     expect(await page.getByTestId('total-queued').textContent()).toBe('50');
     const chart = page.getByRole('figure', { name: /Emails per day/ });
-    await expect.poll(() => chart.locator('.recharts-bar-rectangle').count()).toBeGreaterThan(0);
+    await expect.poll(() => chart.locator('.recharts-bar-rectangle').count(), UI_WAIT).toBeGreaterThan(0);
     await screenshot(page, 'analytics');
 
     await page.getByLabel('Template').selectOption(templateId);

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, type ConsoleFixture, screenshot, signIn, startConsole } from '../support/browser.js';
+import {
+  type Browser,
+  type ConsoleFixture,
+  screenshot,
+  signIn,
+  startConsole,
+  UI_WAIT,
+} from '../support/browser.js';
 import { ADMIN_TOKEN } from '../support/env.js';
 import type { Harness } from '../support/harness.js';
 
@@ -29,6 +36,12 @@ describe('the console in a browser', () => {
   });
   afterAll(() => c?.close());
 
+  const sendByApi = (email: string) =>
+    h.request('POST', '/send', {
+      key: tenant.key,
+      body: { recipient: { email }, template_id: templateId, variables: { name: 'N', plan: 'p' } },
+    });
+
   it('serves the console at / and keeps JSON 404s for unknown API paths', async () => {
     const page = await fetch(`${base}/`, { headers: { accept: 'text/html' } });
     expect(page.status).toBe(200);
@@ -57,7 +70,7 @@ describe('the console in a browser', () => {
     const { page } = browser;
     await signIn(page, base, 'ms_not_a_real_key');
     const alert = page.getByRole('alert');
-    await expect.poll(() => alert.textContent()).toContain('A valid API key is required');
+    await expect.poll(() => alert.textContent(), UI_WAIT).toContain('A valid API key is required');
     await screenshot(page, 'sign-in-error');
 
     await signIn(page, base, tenant.key);
@@ -102,7 +115,7 @@ describe('the console in a browser', () => {
     await page.getByLabel('Idempotency key').fill('console-1');
     await page.getByRole('button', { name: 'Send', exact: true }).click();
     const alert = page.getByRole('alert');
-    await expect.poll(() => alert.textContent()).toContain('idempotency_key_reused');
+    await expect.poll(() => alert.textContent(), UI_WAIT).toContain('idempotency_key_reused');
   });
 
   it('lists emails with a status filter and looks one up by id', async () => {
@@ -121,7 +134,7 @@ describe('the console in a browser', () => {
     await page.getByLabel('Email id').fill('00000000-0000-4000-8000-000000000000');
     await page.getByRole('button', { name: 'Look up' }).click();
     const alert = page.getByRole('alert');
-    await expect.poll(() => alert.textContent()).toContain('Email not found');
+    await expect.poll(() => alert.textContent(), UI_WAIT).toContain('Email not found');
   });
 
   it('previews a template in a sandboxed frame and names missing variables', async () => {
@@ -129,7 +142,7 @@ describe('the console in a browser', () => {
     await page.goto(`${base}/#/templates`);
     await page.getByRole('link', { name: 'welcome' }).click();
     const alert = page.getByRole('alert');
-    await expect.poll(() => alert.textContent()).toContain('Missing variables:');
+    await expect.poll(() => alert.textContent(), UI_WAIT).toContain('Missing variables:');
     expect(await alert.textContent()).toContain('name');
     expect(await alert.textContent()).toContain('plan');
 
@@ -151,19 +164,13 @@ describe('the console in a browser', () => {
     await page.getByRole('button', { name: 'Save as a new version' }).click();
     await page.getByRole('link', { name: 'v2' }).waitFor();
     await page.getByLabel('Preview variables (JSON)').fill('{"name": "Dan", "plan": "x"}');
-    await expect.poll(() => page.getByTestId('preview-subject').textContent()).toBe('Welcome aboard Dan');
+    await expect
+      .poll(() => page.getByTestId('preview-subject').textContent(), UI_WAIT)
+      .toBe('Welcome aboard Dan');
   });
 
   it('shows dead letters and retries one', async () => {
-    const send = await h.request('POST', '/send', {
-      key: tenant.key,
-      body: {
-        recipient: { email: 'nobody@example.com' },
-        template_id: templateId,
-        variables: { name: 'N', plan: 'p' },
-      },
-    });
-    expect(send.status).toBe(202);
+    expect((await sendByApi('nobody@example.com')).status).toBe(202);
     const { page } = browser;
     await page.goto(`${base}/#/dead-letters`);
     const row = page.getByRole('row', { name: /nobody@example\.com/ });
@@ -171,7 +178,7 @@ describe('the console in a browser', () => {
       .poll(async () => {
         await page.reload();
         return row.count();
-      })
+      }, UI_WAIT)
       .toBe(1);
     expect(await row.textContent()).toContain('No such user');
     await screenshot(page, 'dead-letters');
@@ -190,14 +197,7 @@ describe('the console in a browser', () => {
     expect(await row.textContent()).toContain('unsubscribe');
     await screenshot(page, 'suppressions');
 
-    const refused = await h.request('POST', '/send', {
-      key: tenant.key,
-      body: {
-        recipient: { email: 'blocked@example.com' },
-        template_id: templateId,
-        variables: { name: 'B', plan: 'p' },
-      },
-    });
+    const refused = await sendByApi('blocked@example.com');
     expect(refused.body.error.code).toBe('recipient_suppressed');
 
     await row.getByRole('button', { name: /^Remove / }).click();
@@ -209,7 +209,7 @@ describe('the console in a browser', () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await signIn(page, base, 'wrong-admin-token', 'admin');
     const alert = page.getByRole('alert');
-    await expect.poll(() => alert.textContent()).toContain('A valid admin token is required');
+    await expect.poll(() => alert.textContent(), UI_WAIT).toContain('A valid admin token is required');
 
     await signIn(page, base, ADMIN_TOKEN, 'admin');
     await page.getByRole('heading', { name: 'Tenants', exact: true }).waitFor();

@@ -25,6 +25,9 @@ const WEB = join(ROOT, 'web');
 const DIST = defaultConsoleDir();
 export const ARTIFACTS = join(ROOT, 'test-artifacts');
 
+/** How long a UI assertion waits for the page to catch up (expect.poll waits 1 s by default). */
+export const UI_WAIT = { timeout: 10_000, interval: 100 };
+
 async function newestMtime(path: string): Promise<number> {
   const s = await stat(path);
   if (!s.isDirectory()) return s.mtimeMs;
