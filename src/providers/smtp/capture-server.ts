@@ -60,11 +60,14 @@ export class CaptureSmtpServer extends EventEmitter<CaptureEvents> {
   #messages: CapturedMessage[] = [];
   /** Counted since the last clear(), independently of `keep`, so waitFor() works past it. */
   #received = 0;
+  /** Delay before answering the end of DATA; may be changed while the server runs. */
+  latencyMs: number;
 
   constructor(options: CaptureSmtpServerOptions = {}) {
     super();
     this.#options = options;
     this.#keep = Math.max(0, options.keep ?? DEFAULT_KEEP);
+    this.latencyMs = options.latencyMs ?? 0;
   }
 
   async start(): Promise<{ port: number }> {
@@ -189,7 +192,8 @@ export class CaptureSmtpServer extends EventEmitter<CaptureEvents> {
   }
 
   async #accept(msg: CapturedMessage, bytes: Buffer): Promise<void> {
-    const { dir, latencyMs } = this.#options;
+    const { dir } = this.#options;
+    const latencyMs = this.latencyMs;
     // Written before the 250 so that "accepted" means "stored", as it would for a real relay.
     if (dir) {
       const stamp = msg.receivedAt.toISOString().replace(/[:.]/g, '-');
