@@ -110,7 +110,7 @@ export function emailsRepository(db: Database) {
                                request_fingerprint, send_at, provider, message_id, list_unsubscribe, next_attempt_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
                    CASE WHEN $12 = 'queued' THEN now() END)
-           ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+           ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
            RETURNING id, tenant_id, status, request_fingerprint, send_at
          ), ev AS (
            ${eventsFrom('ins', { sql: 'ins.status' }, "jsonb_strip_nulls(jsonb_build_object('send_at', ins.send_at))")}

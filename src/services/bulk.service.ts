@@ -252,28 +252,49 @@ export function bulkService(deps: {
         await deps.bulk.completeIfDone(bulkJobId);
         return { created: 0 };
       }
+      // Rows are written as fast as PostgreSQL takes them; send jobs follow in a second loop, so
+      // the rows never wait for Redis (a dispatch lost to a crash is recovered from the rows).
+      const toDispatch: string[][] = [];
+      let writing = true;
+      const dispatchLoop = (async () => {
+        for (;;) {
+          const ids = toDispatch.shift();
+          if (!ids) {
+            if (!writing) return;
+            await new Promise((r) => setTimeout(r, 5));
+            continue;
+          }
+          await quietly(() =>
+            deps.dispatcher.dispatch(
+              'mail.send',
+              ids.map((id) => ({
+                payload: { emailId: id },
+                jobId: sendJobId(id, 0),
+                priority: BULK_PRIORITY,
+              })),
+            ),
+          );
+        }
+      })();
       let position = pending.job.fanout_position;
       let created = 0;
-      let dispatching: Promise<void> = Promise.resolve();
-      for (let i = 0; i < pending.recipients.length; i += FANOUT_CHUNK) {
-        const chunk = pending.recipients.slice(i, i + FANOUT_CHUNK);
-        const ids = await deps.bulk.fanoutChunk(bulkJobId, position, {
-          ids: chunk.map(() => newId()),
-          recipients: chunk,
-          messageIdDomain: deps.messageIdDomain,
-        });
-        if (!ids) break; // cancelled, or another worker holds the job
-        position += chunk.length;
-        created += ids.length;
-        await dispatching;
-        dispatching = quietly(() =>
-          deps.dispatcher.dispatch(
-            'mail.send',
-            ids.map((id) => ({ payload: { emailId: id }, jobId: sendJobId(id, 0), priority: BULK_PRIORITY })),
-          ),
-        );
+      try {
+        for (let i = 0; i < pending.recipients.length; i += FANOUT_CHUNK) {
+          const chunk = pending.recipients.slice(i, i + FANOUT_CHUNK);
+          const ids = await deps.bulk.fanoutChunk(bulkJobId, position, {
+            ids: chunk.map(() => newId()),
+            recipients: chunk,
+            messageIdDomain: deps.messageIdDomain,
+          });
+          if (!ids) break; // cancelled, or another worker holds the job
+          position += chunk.length;
+          created += ids.length;
+          toDispatch.push(ids);
+        }
+      } finally {
+        writing = false;
+        await dispatchLoop;
       }
-      await dispatching;
       await deps.bulk.completeIfDone(bulkJobId);
       return { created };
     },
