@@ -25,7 +25,7 @@ import { tenantAuth } from './plugins/auth.js';
 import { consolePlugin } from './plugins/console.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { tenantRateLimit } from './plugins/rate-limit.js';
-import { registerSecurity, tagLogWithTenant } from './plugins/security.js';
+import { frameworkErrors, registerSecurity, tagLogWithTenant } from './plugins/security.js';
 import { adminRoutes } from './routes/admin.routes.js';
 import { analyticsRoutes } from './routes/analytics.routes.js';
 import { bulkRoutes } from './routes/bulk.routes.js';
@@ -87,6 +87,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { allErrors: true } },
+    // A bad percent-encoding or an over-long path parameter, in the API's error shape.
+    frameworkErrors,
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
   };
   const app = Fastify(opts).withTypeProvider<TypeBoxTypeProvider>();

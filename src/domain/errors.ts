@@ -13,6 +13,7 @@ export const ERROR_CATALOGUE = {
   template_invalid: { status: 400, message: 'The template does not parse' },
   invalid_token: { status: 400, message: 'The token is not valid' },
   invalid_signature_format: { status: 400, message: 'The signed body does not match the schema' },
+  invalid_url: { status: 400, message: 'The URL is not valid (a bad percent-encoding)' },
   // 401
   unauthorized: { status: 401, message: 'A valid API key is required (Authorization: Bearer <key>)' },
   admin_unauthorized: { status: 401, message: 'A valid admin token is required' },
@@ -40,8 +41,9 @@ export const ERROR_CATALOGUE = {
   email_not_cancellable: { status: 409, message: 'Only a scheduled email can be cancelled' },
   dead_letter_already_retried: { status: 409, message: 'This dead letter was already retried' },
   bulk_job_not_cancellable: { status: 409, message: 'The bulk job has already finished' },
-  // 413, 415
+  // 413, 414, 415
   payload_too_large: { status: 413, message: 'The request body is too large' },
+  uri_too_long: { status: 414, message: 'A path parameter is longer than this API accepts' },
   unsupported_media_type: { status: 415, message: 'The request body must be application/json' },
   // 422
   unknown_template: { status: 422, message: 'The template does not exist or is inactive' },

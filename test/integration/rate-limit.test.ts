@@ -19,7 +19,8 @@ describe('tenant rate limits', () => {
 
   it('answers 429 rate_limited with Retry-After once the burst is spent, and lets the tenant back in', async () => {
     const t = await h.createTenant();
-    await limit(t.id, 0.5, 3);
+    // One token every 100 s: nothing refills while the test runs, however slow the machine.
+    await limit(t.id, 0.01, 3);
     const statuses: number[] = [];
     for (let i = 0; i < 3; i++) {
       const r = await h.request('GET', '/emails', { key: t.key });
@@ -31,8 +32,9 @@ describe('tenant rate limits', () => {
     const refused = await h.request('GET', '/emails', { key: t.key });
     expect(refused.status).toBe(429);
     expect(refused.body.error.code).toBe('rate_limited');
-    // One token every two seconds: the next is at most two seconds away, rounded up.
-    expect(['1', '2']).toContain(refused.headers['retry-after']);
+    // The next token is at most 100 seconds away, in whole seconds rounded up.
+    const retryAfter = Number(refused.headers['retry-after']);
+    expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 100).toBe(true);
     expect(refused.headers['x-ratelimit-remaining']).toBe('0');
     // Refusals spend nothing, and a changed limit applies at once.
     await limit(t.id, 1000, 10);

@@ -1,8 +1,16 @@
 import helmet from '@fastify/helmet';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RateLimiter } from '../../ratelimit/rate-limiter.js';
 import type { Metrics } from '../../services/metrics.js';
+import { sendError } from './errors.js';
 import { notFoundRateLimit } from './rate-limit.js';
+
+/**
+ * Errors the router raises before any hook runs (a malformed percent-encoding, an over-long path
+ * parameter): answered in the API's error shape, without echoing the URL back.
+ */
+export const frameworkErrors = (err: FastifyError, _req: FastifyRequest, reply: FastifyReply) =>
+  sendError(reply, err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'uri_too_long' : 'invalid_url');
 
 /** A client must send its request headers within this time (slow-header attacks). */
 export const HEADERS_TIMEOUT_MS = 15_000;

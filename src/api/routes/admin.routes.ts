@@ -4,7 +4,9 @@ import type { ApiKeyRow } from '../../db/api-keys.repository.js';
 import type { TenantRow } from '../../db/tenants.repository.js';
 import type { TenancyService } from '../../services/tenancy.service.js';
 import { adminAuth } from '../plugins/auth.js';
-import { PageQuery } from '../schemas/common.js';
+import { ApiKey, ApiKeyCreated, Tenant } from '../schemas/admin.js';
+import { Page, PageQuery } from '../schemas/common.js';
+import { errors } from '../schemas/errors.js';
 
 const TenantId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', description: 'Tenant id' });
 
@@ -43,6 +45,7 @@ export const adminRoutes =
             { id: Type.Optional(TenantId), name: Type.String({ minLength: 1, maxLength: 200 }) },
             { additionalProperties: false },
           ),
+          response: { 201: Tenant, ...errors(409) },
         },
       },
       async (req, reply) => reply.code(201).send(tenantView(await tenancy.createTenant(req.body))),
@@ -55,6 +58,7 @@ export const adminRoutes =
           tags: ['admin'],
           summary: 'List tenants',
           querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }),
+          response: { 200: Page(Tenant) },
         },
       },
       async (req) => {
@@ -67,7 +71,14 @@ export const adminRoutes =
 
     app.get(
       '/admin/tenants/:id',
-      { schema: { tags: ['admin'], summary: 'Get a tenant', params: Type.Object({ id: Type.String() }) } },
+      {
+        schema: {
+          tags: ['admin'],
+          summary: 'Get a tenant',
+          params: Type.Object({ id: Type.String() }),
+          response: { 200: Tenant },
+        },
+      },
       async (req) => tenantView(await tenancy.getTenant(req.params.id)),
     );
 
@@ -87,6 +98,7 @@ export const adminRoutes =
             },
             { additionalProperties: false },
           ),
+          response: { 200: Tenant },
         },
       },
       async (req) => tenantView(await tenancy.updateTenant(req.params.id, req.body)),
@@ -103,6 +115,7 @@ export const adminRoutes =
             { name: Type.String({ minLength: 1, maxLength: 200 }) },
             { additionalProperties: false },
           ),
+          response: { 201: ApiKeyCreated },
         },
       },
       async (req, reply) => {
@@ -118,6 +131,7 @@ export const adminRoutes =
           tags: ['admin'],
           summary: "List a tenant's API keys",
           params: Type.Object({ id: Type.String() }),
+          response: { 200: Page(ApiKey) },
         },
       },
       async (req) => ({ items: (await tenancy.listApiKeys(req.params.id)).map(keyView), next_cursor: null }),
@@ -130,6 +144,7 @@ export const adminRoutes =
           tags: ['admin'],
           summary: 'Revoke an API key',
           params: Type.Object({ id: Type.String(), keyId: Type.String({ format: 'uuid' }) }),
+          response: { 200: ApiKey },
         },
       },
       async (req) => keyView(await tenancy.revokeApiKey(req.params.id, req.params.keyId)),

@@ -3,7 +3,9 @@ import { Type } from 'typebox';
 import type { BulkService } from '../../services/bulk.service.js';
 import { MAX_BULK_RECIPIENTS } from '../../services/bulk.service.js';
 import { tenantOf } from '../plugins/auth.js';
+import { BulkAccepted, BulkJob } from '../schemas/bulk.js';
 import { JsonObject, TenantIdQuery } from '../schemas/common.js';
+import { errors } from '../schemas/errors.js';
 
 export const BulkBody = Type.Object(
   {
@@ -53,6 +55,7 @@ export const bulkRoutes =
             'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
           }),
           body: BulkBody,
+          response: { 202: BulkAccepted, ...errors(422) },
         },
       },
       async (req, reply) => {
@@ -71,6 +74,7 @@ export const bulkRoutes =
           summary: 'A bulk job with live counts',
           params: Params,
           querystring: TenantIdQuery,
+          response: { 200: BulkJob },
         },
       },
       async (req) => deps.bulk.get(tenantOf(req, req.query.tenant_id), req.params.id),
@@ -84,6 +88,7 @@ export const bulkRoutes =
           summary: 'Cancel what has not been sent yet (409 once the job has finished)',
           params: Params,
           querystring: TenantIdQuery,
+          response: { 200: BulkJob, ...errors(409) },
         },
       },
       async (req) => deps.bulk.cancel(tenantOf(req, req.query.tenant_id), req.params.id),

@@ -2,7 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { DeadLettersService } from '../../services/dead-letters.service.js';
 import { tenantOf } from '../plugins/auth.js';
-import { PageQuery, TenantIdQuery } from '../schemas/common.js';
+import { Page, PageQuery, TenantIdQuery } from '../schemas/common.js';
+import { DeadLetter, DeadLetterRetried } from '../schemas/dead-letters.js';
+import { errors } from '../schemas/errors.js';
 
 const Params = Type.Object({ id: Type.String({ maxLength: 200 }) });
 
@@ -25,6 +27,7 @@ export const deadLettersRoutes =
             },
             { additionalProperties: false },
           ),
+          response: { 200: Page(DeadLetter) },
         },
       },
       async (req) =>
@@ -44,6 +47,7 @@ export const deadLettersRoutes =
           summary: 'One dead letter',
           params: Params,
           querystring: TenantIdQuery,
+          response: { 200: DeadLetter },
         },
       },
       async (req) => svc.get(tenantOf(req, req.query.tenant_id), req.params.id),
@@ -57,6 +61,7 @@ export const deadLettersRoutes =
           summary: 'Send the email again with a fresh retry budget',
           params: Params,
           querystring: TenantIdQuery,
+          response: { 202: DeadLetterRetried, ...errors(409) },
         },
       },
       async (req, reply) =>

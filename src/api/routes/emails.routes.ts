@@ -4,7 +4,9 @@ import { normalizeEmailAddress } from '../../domain/address.js';
 import { EMAIL_STATUSES } from '../../domain/email-status.js';
 import type { EmailsService } from '../../services/emails.service.js';
 import { tenantOf } from '../plugins/auth.js';
-import { PageQuery, TenantIdQuery } from '../schemas/common.js';
+import { Page, PageQuery, TenantIdQuery } from '../schemas/common.js';
+import { Email, EmailCancelled, EmailWithEvents } from '../schemas/emails.js';
+import { errors } from '../schemas/errors.js';
 
 const Params = Type.Object({ id: Type.String({ maxLength: 200 }) });
 
@@ -21,6 +23,7 @@ export const emailsRoutes =
           summary: 'An email with its status and every event',
           params: Params,
           querystring: TenantIdQuery,
+          response: { 200: EmailWithEvents },
         },
       },
       async (req) => svc.get(tenantOf(req, req.query.tenant_id), req.params.id),
@@ -44,6 +47,7 @@ export const emailsRoutes =
             },
             { additionalProperties: false },
           ),
+          response: { 200: Page(Email) },
         },
       },
       async (req) => {
@@ -72,6 +76,7 @@ export const emailsRoutes =
           summary: 'Cancel a scheduled email (409 once it is past scheduled)',
           params: Params,
           querystring: TenantIdQuery,
+          response: { 200: EmailCancelled, ...errors(409) },
         },
       },
       async (req) => svc.cancel(tenantOf(req, req.query.tenant_id), req.params.id),

@@ -2,13 +2,17 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Database } from '../../db/database.js';
 import type { Dispatcher } from '../../queue/dispatcher.js';
 import { sendError } from '../plugins/errors.js';
+import { errors } from '../schemas/errors.js';
+import { Live, Ready } from '../schemas/health.js';
 
 export const healthRoutes =
   (deps: { db: Database; dispatcher: Dispatcher }): FastifyPluginAsyncTypebox =>
   async (app) => {
-    app.get('/health/live', { schema: { tags: ['operations'], summary: 'The process runs' } }, async () => ({
-      status: 'ok',
-    }));
+    app.get(
+      '/health/live',
+      { schema: { tags: ['operations'], summary: 'The process runs', response: { 200: Live } } },
+      async () => ({ status: 'ok' as const }),
+    );
 
     app.get(
       '/health/ready',
@@ -16,6 +20,7 @@ export const healthRoutes =
         schema: {
           tags: ['operations'],
           summary: '200 when PostgreSQL and Redis answer, else 503 naming what is down',
+          response: { 200: Ready, ...errors(503) },
         },
       },
       async (_req, reply) => {

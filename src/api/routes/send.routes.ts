@@ -3,6 +3,8 @@ import { Type } from 'typebox';
 import type { SendService } from '../../services/send.service.js';
 import { tenantOf } from '../plugins/auth.js';
 import { JsonObject } from '../schemas/common.js';
+import { Accepted } from '../schemas/emails.js';
+import { errors } from '../schemas/errors.js';
 
 export const SendBody = Type.Object(
   {
@@ -45,13 +47,7 @@ export const sendRoutes =
             'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
           }),
           body: SendBody,
-          response: {
-            202: Type.Object({
-              email_id: Type.String(),
-              status: Type.String(),
-              idempotency_reused: Type.Boolean(),
-            }),
-          },
+          response: { 202: Accepted, ...errors(422) },
         },
       },
       async (req, reply) => {

@@ -83,6 +83,7 @@ export const suppressionsRoutes =
         schema: {
           tags: ['suppressions'],
           summary: 'Remove an address (204); 404 when it is not listed',
+          response: { 204: Type.Unsafe<void>({ description: 'Removed; no body' }) },
           params: EmailParams,
           querystring: TenantIdQuery,
         },

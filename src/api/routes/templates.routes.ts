@@ -4,7 +4,9 @@ import { decodeCursor, page } from '../../db/cursor.js';
 import type { TemplateVersionRow } from '../../db/templates.repository.js';
 import type { TemplatesService } from '../../services/templates.service.js';
 import { tenantOf } from '../plugins/auth.js';
-import { JsonObject, PageQuery, TenantIdQuery } from '../schemas/common.js';
+import { JsonObject, Page, PageQuery, TenantIdQuery } from '../schemas/common.js';
+import { errors } from '../schemas/errors.js';
+import { RenderedPreview, Template, TemplateVersion } from '../schemas/templates.js';
 
 const LIMIT = 100_000;
 const TemplateFields = {
@@ -44,6 +46,7 @@ export const templatesRoutes =
             { name: Type.String({ minLength: 1, maxLength: 200 }), ...TemplateFields },
             { additionalProperties: false },
           ),
+          response: { 201: Template },
         },
       },
       async (req, reply) => {
@@ -63,6 +66,7 @@ export const templatesRoutes =
             { name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), ...TemplateFields },
             { additionalProperties: false },
           ),
+          response: { 200: Template },
         },
       },
       async (req) => {
@@ -81,6 +85,7 @@ export const templatesRoutes =
             { ...TenantIdQuery.properties, ...PageQuery },
             { additionalProperties: false },
           ),
+          response: { 200: Page(Template) },
         },
       },
       async (req) => {
@@ -104,6 +109,7 @@ export const templatesRoutes =
             },
             { additionalProperties: false },
           ),
+          response: { 200: Template },
         },
       },
       async (req) => {
@@ -120,6 +126,7 @@ export const templatesRoutes =
           summary: "List a template's versions",
           params: Params,
           querystring: TenantIdQuery,
+          response: { 200: Page(TemplateVersion) },
         },
       },
       async (req) => {
@@ -140,6 +147,7 @@ export const templatesRoutes =
           summary: 'Deactivate a template (versions are kept; sends are refused)',
           params: Params,
           querystring: TenantIdQuery,
+          response: { 204: Type.Unsafe<void>({ description: 'Deactivated; no body' }) },
         },
       },
       async (req, reply) => {
@@ -164,6 +172,7 @@ export const templatesRoutes =
             },
             { additionalProperties: false },
           ),
+          response: { 200: RenderedPreview, ...errors(422) },
         },
       },
       async (req) => {

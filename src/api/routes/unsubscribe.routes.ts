@@ -2,6 +2,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { isAppError } from '../../domain/errors.js';
 import type { UnsubscribeService } from '../../services/unsubscribe.service.js';
+import { htmlOr, htmlPage, Unsubscribed } from '../schemas/bulk.js';
 
 const escapeHtml = (s: string) =>
   s.replace(
@@ -42,7 +43,14 @@ export const unsubscribeRoutes =
 
     app.get<{ Params: { token: string } }>(
       '/unsubscribe/:token',
-      { schema: { tags: ['unsubscribe'], summary: 'A page confirming the unsubscribe', params: Params } },
+      {
+        schema: {
+          tags: ['unsubscribe'],
+          summary: 'A page confirming the unsubscribe',
+          params: Params,
+          response: { 200: htmlPage('A page with a button that unsubscribes') },
+        },
+      },
       async (req, reply) => {
         try {
           const { email } = await deps.unsubscribe.inspect(req.params.token);
@@ -66,6 +74,7 @@ export const unsubscribeRoutes =
           tags: ['unsubscribe'],
           summary: 'One-click unsubscribe (RFC 8058): suppresses the address for the sending tenant',
           params: Params,
+          response: { 200: htmlOr(Unsubscribed, 'Unsubscribed: a page for a browser, JSON otherwise') },
         },
       },
       async (req, reply) => {

@@ -5,7 +5,7 @@ const Time = Type.String({ format: 'date-time' });
 const NullableTime = Type.Union([Time, Type.Null()]);
 const NullableString = Type.Union([Type.String(), Type.Null()]);
 
-export const EmailStatus = Type.Union(EMAIL_STATUSES.map((s) => Type.Literal(s)));
+export const EmailStatus = Type.Unsafe<string>({ type: 'string', enum: [...EMAIL_STATUSES] });
 
 export const Email = Type.Object({
   email_id: Type.String({ format: 'uuid' }),
@@ -41,6 +41,6 @@ export const EmailCancelled = Type.Object({ email_id: Type.String({ format: 'uui
 
 export const Accepted = Type.Object({
   email_id: Type.String({ format: 'uuid' }),
-  status: Type.Union([Type.Literal('queued'), Type.Literal('scheduled')]),
+  status: Type.String({ enum: ['queued', 'scheduled'] }),
   idempotency_reused: Type.Boolean(),
 });

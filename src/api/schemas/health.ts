@@ -1,10 +1,10 @@
 import { Type } from 'typebox';
 
-export const Live = Type.Object({ status: Type.Literal('ok') });
+export const Live = Type.Object({ status: Type.String({ enum: ['ok'] }) });
 
 export const Ready = Type.Object({
-  status: Type.Literal('ok'),
-  checks: Type.Record(Type.String(), Type.Union([Type.Literal('up'), Type.Literal('down')]), {
+  status: Type.String({ enum: ['ok'] }),
+  checks: Type.Record(Type.String(), Type.String({ enum: ['up', 'down'] }), {
     description: 'postgres, and redis (or dispatcher when running in-process)',
   }),
 });

@@ -40,7 +40,29 @@ export function describeRoute(audience: Audience) {
   };
 }
 
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  /** Left out of the OpenAPI document (the document itself, the docs viewer, console files). */
+  hidden: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route registered, as the router has it; what the OpenAPI document is checked against. */
+    routeCatalogue: RegisteredRoute[];
+  }
+}
+
 /** Root-level documentation defaults; tenant routes add `describeRoute('tenant')` in their scope. */
 export function registerRouteDocs(app: FastifyInstance) {
+  const catalogue: RegisteredRoute[] = [];
+  app.decorate('routeCatalogue', catalogue);
   app.addHook('onRoute', describeRoute('public'));
+  app.addHook('onRoute', (route) => {
+    const hidden = Boolean((route.schema as { hide?: boolean } | undefined)?.hide);
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
+      catalogue.push({ method, url: route.url, hidden });
+    }
+  });
 }
