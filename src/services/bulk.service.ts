@@ -1,11 +1,6 @@
 import type { BulkJobRow, BulkRecipient, BulkRepository, InvalidRecipient } from '../db/bulk.repository.js';
 import type { TemplatesRepository } from '../db/templates.repository.js';
-import {
-  checkCustomHeaders,
-  hasHeaderBreak,
-  isValidEmailAddress,
-  normalizeEmailAddress,
-} from '../domain/address.js';
+import { hasHeaderBreak, isValidEmailAddress, normalizeEmailAddress } from '../domain/address.js';
 import type { EmailStatus } from '../domain/email-status.js';
 import { AppError } from '../domain/errors.js';
 import { fingerprint } from '../lib/canonical-json.js';
@@ -14,7 +9,7 @@ import type { Dispatcher } from '../queue/dispatcher.js';
 import { BULK_PRIORITY, sendJobId } from '../queue/jobs.js';
 import type { TemplateRenderer } from '../templates/renderer.js';
 import { templateSource } from './rendering.js';
-import type { FieldProblem } from './send.service.js';
+import { activeTemplate, commonSendFields, type FieldProblem } from './request-checks.js';
 
 export const MAX_BULK_RECIPIENTS = 100_000;
 /** Rows per INSERT of the fan-out: large enough to be set-based, small enough to resume cheaply. */
@@ -126,18 +121,9 @@ export function bulkService(deps: {
      */
     async accept(tenantId: string, req: BulkRequest, headerKey: string | undefined) {
       const problems: FieldProblem[] = [];
-      for (const p of checkCustomHeaders(req.headers ?? {})) {
-        problems.push({ field: `headers.${p.header}`, message: `is not allowed (${p.problem})` });
-      }
-      if (req.idempotency_key !== undefined && headerKey !== undefined && req.idempotency_key !== headerKey) {
-        problems.push({ field: 'idempotency_key', message: 'differs from the Idempotency-Key header' });
-      }
-      const sendAt = req.send_at === undefined ? null : new Date(req.send_at);
-      if (sendAt && Number.isNaN(sendAt.getTime()))
-        problems.push({ field: 'send_at', message: 'is not a valid time' });
+      const { idempotencyKey, sendAt } = commonSendFields(req, headerKey, problems);
       if (problems.length > 0) throw new AppError('validation_failed', undefined, problems);
 
-      const idempotencyKey = req.idempotency_key ?? headerKey ?? null;
       const requestFingerprint = idempotencyKey
         ? fingerprint({
             template_id: req.template_id,
@@ -154,12 +140,7 @@ export function bulkService(deps: {
         if (existing) return reuse(existing, requestFingerprint);
       }
 
-      const template = isUuid(req.template_id)
-        ? await deps.templates.getVersion(tenantId, req.template_id)
-        : null;
-      if (!template) throw new AppError('unknown_template', undefined, { template_id: req.template_id });
-      if (!template.is_active)
-        throw new AppError('template_inactive', undefined, { template_id: req.template_id });
+      const template = await activeTemplate(deps.templates, tenantId, req.template_id);
       const required = deps.renderer.requiredVariables(
         templateSource({ ...template, template_id: template.id }),
       );

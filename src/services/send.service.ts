@@ -1,19 +1,15 @@
 import type { EmailsRepository } from '../db/emails.repository.js';
 import type { SuppressionsRepository } from '../db/suppressions.repository.js';
 import type { TemplatesRepository } from '../db/templates.repository.js';
-import {
-  checkCustomHeaders,
-  hasHeaderBreak,
-  isValidEmailAddress,
-  normalizeEmailAddress,
-} from '../domain/address.js';
+import { hasHeaderBreak, isValidEmailAddress, normalizeEmailAddress } from '../domain/address.js';
 import { AppError } from '../domain/errors.js';
 import { fingerprint } from '../lib/canonical-json.js';
-import { isUuid, newId } from '../lib/ids.js';
+import { newId } from '../lib/ids.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import { sendJobId } from '../queue/jobs.js';
 import type { TemplateRenderer } from '../templates/renderer.js';
 import { renderChecked } from './rendering.js';
+import { activeTemplate, commonSendFields, type FieldProblem } from './request-checks.js';
 
 export interface SendRequest {
   recipient: { email: string; name?: string | undefined };
@@ -34,32 +30,14 @@ export interface SendResult {
   idempotency_reused: boolean;
 }
 
-export interface FieldProblem {
-  field: string;
-  message: string;
-}
-
-/** Checks every header-bound value of a request: 400 naming each bad field. */
-export function checkHeaderBoundFields(
-  recipient: { email: string; name?: string | undefined },
-  headers: Record<string, string> | undefined,
-  prefix = '',
-): FieldProblem[] {
+/** Checks the recipient's header-bound values: 400 naming each bad field. */
+export function recipientProblems(recipient: { email: string; name?: string | undefined }): FieldProblem[] {
   const problems: FieldProblem[] = [];
   if (!isValidEmailAddress(recipient.email)) {
-    problems.push({ field: `${prefix}recipient.email`, message: 'is not a valid email address' });
+    problems.push({ field: 'recipient.email', message: 'is not a valid email address' });
   }
   if (recipient.name !== undefined && hasHeaderBreak(recipient.name)) {
-    problems.push({ field: `${prefix}recipient.name`, message: 'must not contain CR, LF or NUL' });
-  }
-  for (const p of checkCustomHeaders(headers ?? {})) {
-    const why = {
-      invalid_name: 'is not a valid header name',
-      reserved: 'is set by Mailsystem and cannot be overridden',
-      line_break: 'must not contain CR, LF or NUL',
-      too_long: 'is longer than 998 characters',
-    }[p.problem];
-    problems.push({ field: `headers.${p.header}`, message: why });
+    problems.push({ field: 'recipient.name', message: 'must not contain CR, LF or NUL' });
   }
   return problems;
 }
@@ -81,17 +59,11 @@ export function sendService(deps: {
      * afterwards is best effort (the recovery loop covers a lost dispatch).
      */
     async accept(tenantId: string, req: SendRequest, headerKey: string | undefined): Promise<SendResult> {
-      const problems = checkHeaderBoundFields(req.recipient, req.headers);
-      if (req.idempotency_key !== undefined && headerKey !== undefined && req.idempotency_key !== headerKey) {
-        problems.push({ field: 'idempotency_key', message: 'differs from the Idempotency-Key header' });
-      }
-      const sendAt = req.send_at === undefined ? null : new Date(req.send_at);
-      if (sendAt && Number.isNaN(sendAt.getTime()))
-        problems.push({ field: 'send_at', message: 'is not a valid time' });
+      const problems = recipientProblems(req.recipient);
+      const { idempotencyKey, sendAt } = commonSendFields(req, headerKey, problems);
       if (problems.length > 0) throw new AppError('validation_failed', undefined, problems);
 
       const recipientEmail = normalizeEmailAddress(req.recipient.email);
-      const idempotencyKey = req.idempotency_key ?? headerKey ?? null;
       // What "the same request" means: its content, not where the key came from.
       const requestFingerprint = idempotencyKey
         ? fingerprint({
@@ -111,12 +83,7 @@ export function sendService(deps: {
         if (existing) return reuse(existing, requestFingerprint);
       }
 
-      const template = isUuid(req.template_id)
-        ? await deps.templates.getVersion(tenantId, req.template_id)
-        : null;
-      if (!template) throw new AppError('unknown_template', undefined, { template_id: req.template_id });
-      if (!template.is_active)
-        throw new AppError('template_inactive', undefined, { template_id: req.template_id });
+      const template = await activeTemplate(deps.templates, tenantId, req.template_id);
 
       const suppressed = await deps.suppressions.find(tenantId, recipientEmail);
       if (suppressed) {
