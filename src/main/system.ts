@@ -75,6 +75,7 @@ function buildServices(opts: {
   providers?: EmailProvider[];
   deliveryHooks?: DeliveryHooks;
   webhookHttpGet?: HttpGet;
+  onWebhookEvent?: (provider: string, type: string, duplicate: boolean) => void;
 }) {
   const { config, logger, db, dispatcher } = opts;
   const repos = {
@@ -165,6 +166,7 @@ function buildServices(opts: {
     suppressions: suppressionsService({ suppressions: repos.suppressions }),
     webhooks: webhooksService({
       webhooks: repos.webhooks,
+      ...(opts.onWebhookEvent ? { onEvent: opts.onWebhookEvent } : {}),
       verifiers: createWebhookVerifiers({
         secrets: config.webhookSecrets,
         sesTopicArns: config.sesSnsTopicArns,
@@ -203,6 +205,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
     dispatcher,
     ...(opts.providers ? { providers: opts.providers } : {}),
     deliveryHooks: combineDeliveryHooks(operations.deliveryHooks, opts.deliveryHooks),
+    onWebhookEvent: operations.metrics.webhookEvent,
     ...(opts.webhookHttpGet ? { webhookHttpGet: opts.webhookHttpGet } : {}),
   });
 

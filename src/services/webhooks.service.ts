@@ -78,7 +78,12 @@ export function webhookEffect(provider: string, ev: ProviderEvent): WebhookEffec
   };
 }
 
-export function webhooksService(deps: { verifiers: WebhookVerifiers; webhooks: WebhooksRepository }) {
+export function webhooksService(deps: {
+  verifiers: WebhookVerifiers;
+  webhooks: WebhooksRepository;
+  /** Called once per event stored or recognised as a replay (metrics). */
+  onEvent?: (provider: string, type: string, duplicate: boolean) => void;
+}) {
   return {
     /**
      * Authenticates a provider's request, then stores each event and applies its effect in its own
@@ -119,6 +124,7 @@ export function webhooksService(deps: { verifiers: WebhookVerifiers; webhooks: W
           webhookEffect(provider, ev),
         );
         results.push({ event_id: ev.eventId, duplicate: recorded.duplicate, email_id: recorded.emailId });
+        deps.onEvent?.(provider, ev.type ?? 'other', recorded.duplicate);
       }
       const duplicates = results.filter((r) => r.duplicate).length;
       const allSeen = results.length > 0 && duplicates === results.length;

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, type Harness, startHarness } from '../support/harness.js';
+import { ourEvent, standardHeaders } from '../support/webhooks.js';
+
+const SECRET = 'analytics-webhook-secret';
 
 const COUNTERS = ['queued', 'sent', 'delivered', 'opened', 'clicked', 'bounced', 'complained', 'failed'];
 const zeros = Object.fromEntries(COUNTERS.map((c) => [c, 0]));
@@ -26,13 +29,22 @@ describe('GET /analytics', () => {
     expect(r.status).toBe(202);
     return r.body.email_id as string;
   };
+  /** Reports provider events through the real webhook path. */
+  const webhook = async (events: Array<{ email_id: string; type: string }>) => {
+    const raw = JSON.stringify({ events: events.map((e) => ourEvent(e)) });
+    const r = await h.request('POST', '/webhooks/smtp', {
+      rawBody: raw,
+      headers: standardHeaders(SECRET, raw),
+    });
+    expect(r.status).toBe(202);
+  };
   /** Waits until the aggregator has folded every committed event. */
   const folded = () =>
     eventually(async () => (await h.sql('SELECT count(*)::int AS n FROM analytics_pending'))[0].n === 0);
 
   beforeAll(async () => {
     h = await startHarness({
-      env: { ANALYTICS_INTERVAL_SECONDS: '0.2' },
+      env: { ANALYTICS_INTERVAL_SECONDS: '0.2', WEBHOOK_SECRET_SMTP: SECRET },
       sink: {
         reply: (rcpt) => (rcpt.startsWith('bad') ? { code: 550, message: 'no such user' } : undefined),
       },
@@ -53,10 +65,12 @@ describe('GET /analytics', () => {
       return rows[0].n === 4;
     });
     const now = new Date().toISOString();
-    await addEvent(ok[0] as string, 'delivered', now);
-    await addEvent(ok[1] as string, 'delivered', now);
-    await addEvent(ok[0] as string, 'opened', now);
-    await addEvent(r1, 'clicked', now);
+    await webhook([
+      { email_id: ok[0] as string, type: 'delivered' },
+      { email_id: ok[1] as string, type: 'delivered' },
+      { email_id: ok[0] as string, type: 'opened' },
+      { email_id: r1, type: 'clicked' },
+    ]);
     await folded();
 
     const hourly = await analytics('group_by=hour');
@@ -96,6 +110,32 @@ describe('GET /analytics', () => {
     for (const c of ['sent', 'delivered', 'opened', 'clicked', 'failed']) {
       expect({ c, n: daily.body.totals[c] }).toEqual({ c, n: byType[c] ?? 0 });
     }
+  });
+
+  it('counts a scheduled email once, when it is accepted, not again when it comes due', async () => {
+    const day = new Date().toISOString().slice(0, 10);
+    const window = `group_by=day&from=${day}&to=${day}`;
+    const before = (await analytics(window)).body.totals;
+    const r = await h.request('POST', '/send', {
+      key: tenant.key,
+      body: {
+        recipient: { email: 'soon@example.com' },
+        template_id: welcome,
+        variables: { name: 'x' },
+        send_at: new Date(Date.now() + 1000).toISOString(),
+      },
+    });
+    expect(r.body.status).toBe('scheduled');
+    await eventually(
+      async () =>
+        (await h.sql('SELECT status FROM emails WHERE id = $1', [r.body.email_id]))[0].status === 'sent',
+    );
+    await folded();
+    const after = (await analytics(window)).body.totals;
+    expect({ queued: after.queued - before.queued, sent: after.sent - before.sent }).toEqual({
+      queued: 1,
+      sent: 1,
+    });
   });
 
   it('puts events in the UTC bucket of the time they happened, across a day boundary', async () => {

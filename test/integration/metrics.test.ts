@@ -12,6 +12,7 @@ import {
   startHarness,
   testEnv,
 } from '../support/harness.js';
+import { ourEvent, standardHeaders } from '../support/webhooks.js';
 
 /** The value of one sample (`name{labels} value`) in Prometheus text, 0 when absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -40,6 +41,7 @@ describe('GET /metrics', () => {
 
   beforeAll(async () => {
     h = await startHarness({
+      env: { WEBHOOK_SECRET_SMTP: 'metrics-webhook-secret' },
       sink: {
         reply: (rcpt) => (rcpt.startsWith('bad') ? { code: 550, message: 'no such user' } : undefined),
       },
@@ -86,6 +88,28 @@ describe('GET /metrics', () => {
     expect(after).toMatch(/mailsystem_queue_oldest_waiting_seconds\{queue="mail.send"\} [\d.]+/);
     expect(after).toMatch(/mailsystem_emails\{status="queued"\} \d+/);
     expect(after).toContain('mailsystem_delivery_retries_total');
+  });
+
+  it('counts provider webhook events by type, and replays apart', async () => {
+    const before = await scrape();
+    const sent = await h.request('POST', '/send', {
+      key: tenant.key,
+      body: { recipient: { email: 'hooked@example.com' }, template_id: templateId, variables: { name: 'x' } },
+    });
+    const event = ourEvent({ email_id: sent.body.email_id, type: 'delivered' });
+    const raw = JSON.stringify(event);
+    for (let i = 0; i < 2; i++) {
+      const r = await h.request('POST', '/webhooks/smtp', {
+        rawBody: raw,
+        headers: standardHeaders('metrics-webhook-secret', raw),
+      });
+      expect(r.status).toBeLessThan(300);
+    }
+    const after = await scrape();
+    const delta = (duplicate: string) =>
+      sample(after, 'mailsystem_webhook_events_total', { provider: 'smtp', type: 'delivered', duplicate }) -
+      sample(before, 'mailsystem_webhook_events_total', { provider: 'smtp', type: 'delivered', duplicate });
+    expect([delta('false'), delta('true')]).toEqual([1, 1]);
   });
 
   it('counts 429s and unmatched routes without their raw paths', async () => {
