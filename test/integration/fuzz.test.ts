@@ -152,6 +152,33 @@ describe('every route of the OpenAPI document, with random and malformed input',
     expect(r.body.error.code).toBe('payload_too_large');
   });
 
+  it('refuses CR or LF in every value that becomes a mail header, on single and bulk sends', async () => {
+    const templateId = known[1];
+    const evil = 'x\r\nBcc: victim@example.com';
+    const cases: Array<[string, unknown, string]> = [
+      [
+        '/send',
+        { recipient: { email: 'a@example.com' }, template_id: templateId, headers: { 'X-A': evil } },
+        'headers.X-A',
+      ],
+      [
+        '/send',
+        { recipient: { email: 'a@example.com', name: evil }, template_id: templateId },
+        'recipient.name',
+      ],
+      [
+        '/send/bulk',
+        { template_id: templateId, recipients: [{ email: 'a@example.com' }], headers: { 'X-A': evil } },
+        'headers.X-A',
+      ],
+    ];
+    for (const [url, body, field] of cases) {
+      const r = await h.request('POST', url, { key: tenant.key, body });
+      expect({ url, field, status: r.status }).toEqual({ url, field, status: 400 });
+      expect(r.body.error.details.map((d: { field: string }) => d.field)).toContain(field);
+    }
+  });
+
   it('sends security headers with every answer', async () => {
     for (const url of ['/health/live', '/no-such-route', '/openapi.json']) {
       const r = await h.request('GET', url);
