@@ -4,7 +4,7 @@
  * in the same run on the same machine:
  *   - a bare Fastify route (same raw-body parser, constant answer): the HTTP ceiling;
  *   - the dedupe upsert alone (INSERT … ON CONFLICT DO NOTHING, no HTTP);
- *   - the whole per-event transaction alone (webhooks repository, no HTTP, no signature).
+ *   - the whole per-event statement alone (record_webhook_event, no HTTP, no signature).
  * Servers run in child processes so that the load generator does not share their event loop.
  *
  *   npm run bench:webhooks            (BENCH_SECONDS=10 BENCH_CONNECTIONS=50 by default)
@@ -290,7 +290,7 @@ async function main() {
       `bare Fastify route (baseline)            ${fmt(bareResult.perSecond)}   ${fmt(bareResult.p50)} ${fmt(bareResult.p99)}  ${bareResult.non2xx}`,
     );
     console.log(`dedupe upsert alone, no HTTP (baseline)  ${fmt(upsert)}`);
-    console.log(`event statement alone, no HTTP           ${fmt(txn)}`);
+    console.log(`record_webhook_event alone, no HTTP      ${fmt(txn)}`);
     console.log(
       `POST /webhooks/smtp, 20 % replays        ${fmt(full.perSecond)}   ${fmt(full.p50)} ${fmt(full.p99)}  ${full.non2xx}`,
     );

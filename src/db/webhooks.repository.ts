@@ -33,78 +33,36 @@ export interface RecordedWebhookEvent {
 export function webhooksRepository(db: Database) {
   return {
     /**
-     * Stores one provider event and applies its effect in ONE statement, hence one transaction:
-     *  - the email is found by our id when the payload carried one, else by provider + provider
-     *    message id (webhooks arrive for no tenant: the email found decides the tenant);
-     *  - the insert into provider_webhook_events is the dedupe: a concurrent copy waits on the
-     *    unique key (provider, provider_event_id), then inserts nothing, and every effect below is
-     *    conditional on that insert;
-     *  - the status UPDATE takes the email's row lock and maps the status it finds (the latest one,
-     *    after waiting for any concurrent writer) through `transitions`, so precedence holds under
-     *    concurrency without a separate SELECT … FOR UPDATE round trip;
-     *  - metadata, tags and recipient are read from the email row; they never change after creation.
-     * An event for an unknown email still gets its row, with no tenant and no email.
+     * Stores one provider event and applies its effect in ONE statement, hence one transaction, by
+     * calling `record_webhook_event` (migration 006, which explains the dedupe, the lock and why it
+     * is a function: its plans are kept per connection). An event for an unknown email still gets
+     * its row, with no tenant and no email.
      */
     async record(ev: IncomingWebhookEvent, effect: WebhookEffect): Promise<RecordedWebhookEvent> {
       const moves = Object.keys(effect.transitions).length > 0 ? JSON.stringify(effect.transitions) : null;
       const { rows } = await db.query<{
-        inserted: number;
-        email_id: string | null;
-        tenant_id: string | null;
-      }>(
-        `WITH target AS (
-           (SELECT id, tenant_id, recipient_email, metadata, tags FROM emails WHERE id = $3::uuid)
-           UNION ALL
-           (SELECT id, tenant_id, recipient_email, metadata, tags FROM emails
-             WHERE $4::text IS NOT NULL AND provider = $1 AND provider_message_id = $4
-             ORDER BY created_at DESC LIMIT 1)
-           LIMIT 1
-         ), ins AS (
-           INSERT INTO provider_webhook_events
-                  (provider, provider_event_id, tenant_id, email_id, type, occurred_at, payload)
-           SELECT $1, $2, t.tenant_id, t.id, $5, $6::timestamptz, $7::jsonb
-             FROM (SELECT 1) one LEFT JOIN target t ON true
-           ON CONFLICT (provider, provider_event_id) DO NOTHING
-           RETURNING tenant_id, email_id
-         ), upd AS (
-           UPDATE emails e SET status = $8::jsonb ->> e.status, updated_at = now()
-             FROM ins
-            WHERE e.tenant_id = ins.tenant_id AND e.id = ins.email_id AND $8::jsonb ? e.status
-         ), ev AS (
-           INSERT INTO email_events (email_id, tenant_id, type, at, data)
-           SELECT t.id, t.tenant_id, $9, COALESCE($6::timestamptz, now()),
-                  $10::jsonb || jsonb_build_object('metadata', t.metadata, 'tags', to_jsonb(t.tags))
-             FROM target t
-            WHERE $9::text IS NOT NULL AND EXISTS (SELECT 1 FROM ins)
-         ), sup AS (
-           INSERT INTO suppressions (tenant_id, email, reason, source)
-           SELECT t.tenant_id, t.recipient_email, $11, $12::jsonb || jsonb_build_object('email_id', t.id)
-             FROM target t
-            WHERE $11::text IS NOT NULL AND EXISTS (SELECT 1 FROM ins)
-           ON CONFLICT (tenant_id, email) DO NOTHING
-         )
-         SELECT (SELECT count(*) FROM ins)::int AS inserted,
-                (SELECT id FROM target) AS email_id, (SELECT tenant_id FROM target) AS tenant_id`,
-        [
-          ev.provider,
-          ev.providerEventId,
-          ev.emailId,
-          ev.providerMessageId,
-          ev.providerType,
-          ev.occurredAt,
-          JSON.stringify(ev.payload),
-          moves,
-          effect.event?.type ?? null,
-          effect.event ? JSON.stringify(effect.event.data) : null,
-          effect.suppression?.reason ?? null,
-          effect.suppression ? JSON.stringify(effect.suppression.source) : null,
-        ],
-      );
+        was_inserted: boolean;
+        found_email_id: string | null;
+        found_tenant_id: string | null;
+      }>('SELECT * FROM record_webhook_event($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)', [
+        ev.provider,
+        ev.providerEventId,
+        ev.emailId,
+        ev.providerMessageId,
+        ev.providerType,
+        ev.occurredAt,
+        JSON.stringify(ev.payload),
+        moves,
+        effect.event?.type ?? null,
+        effect.event ? JSON.stringify(effect.event.data) : null,
+        effect.suppression?.reason ?? null,
+        effect.suppression ? JSON.stringify(effect.suppression.source) : null,
+      ]);
       const row = rows[0];
       return {
-        duplicate: (row?.inserted ?? 0) === 0,
-        emailId: row?.email_id ?? null,
-        tenantId: row?.tenant_id ?? null,
+        duplicate: row?.was_inserted !== true,
+        emailId: row?.found_email_id ?? null,
+        tenantId: row?.found_tenant_id ?? null,
       };
     },
 
