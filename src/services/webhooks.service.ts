@@ -78,6 +78,10 @@ export function webhookEffect(provider: string, ev: ProviderEvent): WebhookEffec
   };
 }
 
+/** A provider's clock may run ahead; an event is never filed later than it arrived (plus slack). */
+const notInFuture = (at: Date | null): Date | null =>
+  at && at.getTime() > Date.now() + 5 * 60_000 ? new Date() : at;
+
 export function webhooksService(deps: {
   verifiers: WebhookVerifiers;
   webhooks: WebhooksRepository;
@@ -118,7 +122,7 @@ export function webhooksService(deps: {
             providerType: ev.providerType,
             emailId: ev.emailId && isUuid(ev.emailId) ? ev.emailId.toLowerCase() : null,
             providerMessageId: ev.providerMessageId,
-            occurredAt: ev.occurredAt,
+            occurredAt: notInFuture(ev.occurredAt),
             payload: ev.payload,
           },
           webhookEffect(provider, ev),

@@ -197,6 +197,14 @@ describe('POST /webhooks/{provider} (Standard Webhooks: smtp, mock)', () => {
     });
   });
 
+  it('files an event dated far in the future at its arrival instead', async () => {
+    const e = await sent();
+    const future = new Date(Date.now() + 2 * 365 * 86_400_000).toISOString();
+    await signed(ourEvent({ type: 'opened', email_id: e.email_id, occurred_at: future }));
+    const opened = (await email(e.email_id)).events.find((x: { type: string }) => x.type === 'opened');
+    expect(Date.parse(opened.at)).toBeLessThan(Date.now() + 60_000);
+  });
+
   it("finds the email by the provider's message id when the event carries no email_id", async () => {
     const e = await sent();
     const ev = ourEvent({ type: 'opened', provider_message_id: e.provider_message_id });
