@@ -32,6 +32,7 @@ import { bulkRoutes } from './routes/bulk.routes.js';
 import { deadLettersRoutes } from './routes/dead-letters.routes.js';
 import { emailsRoutes } from './routes/emails.routes.js';
 import { healthRoutes } from './routes/health.routes.js';
+import { meRoutes } from './routes/me.routes.js';
 import { metricsRoutes } from './routes/metrics.routes.js';
 import { sendRoutes } from './routes/send.routes.js';
 import { suppressionsRoutes } from './routes/suppressions.routes.js';
@@ -159,6 +160,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       );
     }
     if (ops) await tenantScope.register(analyticsRoutes({ analytics: ops.analytics }));
+    await tenantScope.register(meRoutes({ tenancy: services.tenancy }));
     await tenantScope.register(templatesRoutes({ templates: services.templates }));
     await tenantScope.register(sendRoutes({ send: services.send }));
     await tenantScope.register(

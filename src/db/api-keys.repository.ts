@@ -44,6 +44,14 @@ export function apiKeysRepository(db: Queryable) {
       return rows;
     },
 
+    async get(tenantId: string, keyId: string): Promise<ApiKeyRow | null> {
+      const { rows } = await db.query<ApiKeyRow>(
+        `SELECT ${COLUMNS} FROM api_keys WHERE tenant_id = $1 AND id = $2`,
+        [tenantId, keyId],
+      );
+      return rows[0] ?? null;
+    },
+
     async revoke(tenantId: string, keyId: string): Promise<ApiKeyRow | null> {
       const { rows } = await db.query<ApiKeyRow>(
         `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())

@@ -127,7 +127,11 @@ function buildServices(opts: {
     renderer,
     providers,
     tenancy: tenancyService({ tenants: repos.tenants, apiKeys: repos.apiKeys }),
-    templates: templatesService({ templates: repos.templates, renderer }),
+    templates: templatesService({
+      templates: repos.templates,
+      renderer,
+      draftRenderer: new TemplateRenderer({ cacheSize: 50 }),
+    }),
     send: sendService({
       emails: repos.emails,
       templates: repos.templates,

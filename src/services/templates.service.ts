@@ -1,9 +1,10 @@
 import type { CursorKey } from '../db/cursor.js';
 import type { TemplateContent, TemplatesRepository, TemplateVersionRow } from '../db/templates.repository.js';
 import { AppError } from '../domain/errors.js';
+import { sha256Hex } from '../lib/canonical-json.js';
 import { isUuid, newId } from '../lib/ids.js';
 import type { TemplateRenderer } from '../templates/renderer.js';
-import { renderChecked } from './rendering.js';
+import { renderChecked, templateSource } from './rendering.js';
 
 export interface TemplateInput {
   name: string;
@@ -12,7 +13,13 @@ export interface TemplateInput {
   text_template?: string | null | undefined;
 }
 
-export function templatesService(deps: { templates: TemplatesRepository; renderer: TemplateRenderer }) {
+export function templatesService(deps: {
+  templates: TemplatesRepository;
+  renderer: TemplateRenderer;
+  /** Renders unsaved drafts, so that an editor's keystrokes do not push stored versions out of the cache. */
+  draftRenderer?: TemplateRenderer;
+}) {
+  const draftRenderer = deps.draftRenderer ?? deps.renderer;
   const content = (input: Omit<TemplateInput, 'name'>): TemplateContent => {
     const c = {
       subject_template: input.subject_template,
@@ -60,6 +67,20 @@ export function templatesService(deps: { templates: TemplatesRepository; rendere
     async preview(tenantId: string, id: string, variables: Record<string, unknown>, version?: number) {
       const v = await get(tenantId, id, version);
       return renderChecked(deps.renderer, { ...v, template_id: v.id }, variables);
+    },
+
+    /** The top-level variables a stored version needs. */
+    variablesOf: (v: TemplateVersionRow): string[] =>
+      deps.renderer.requiredVariables(templateSource({ ...v, template_id: v.id })),
+
+    /**
+     * Renders template text that is not stored (an editor's live preview): parsed, checked and
+     * rendered exactly as a stored version would be. Parsed drafts are cached by their content.
+     */
+    async previewDraft(input: Omit<TemplateInput, 'name'>, variables: Record<string, unknown>) {
+      const c = content(input);
+      const key = sha256Hex(`${c.subject_template}\u0000${c.html_template}\u0000${c.text_template ?? ''}`);
+      return renderChecked(draftRenderer, { ...c, template_id: `draft:${key}`, version: 0 }, variables);
     },
   };
 }

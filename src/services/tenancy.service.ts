@@ -51,6 +51,16 @@ export function tenancyService(deps: { tenants: TenantsRepository; apiKeys: ApiK
       };
     },
 
+    /** The tenant and key a request authenticated with (what a console shows after sign-in). */
+    async whoAmI(auth: AuthenticatedTenant) {
+      const [tenant, key] = await Promise.all([
+        deps.tenants.get(auth.tenantId),
+        deps.apiKeys.get(auth.tenantId, auth.keyId),
+      ]);
+      if (!tenant || !key) throw new AppError('unauthorized');
+      return { tenant, key };
+    },
+
     async createTenant(input: { id?: string | undefined; name: string }): Promise<TenantRow> {
       const id = input.id ?? `tenant_${randomToken(9)}`;
       const row = await deps.tenants.create(id, input.name);

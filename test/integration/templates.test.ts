@@ -132,6 +132,43 @@ describe('templates', () => {
     expect(missing.body.error.details.missing).toEqual(['name', 'plan', 'user']);
   });
 
+  it('lists the variables a version needs', async () => {
+    const c = await create({
+      name: 'vars',
+      subject_template: 'Hi {{ name }}',
+      html_template: '{% assign x = 1 %}{% for item in items %}{{ item.title }}{% endfor %}{{ user.email }}{{ x }}',
+    });
+    expect(c.body.variables).toEqual(['items', 'name', 'user']);
+    expect((await h.request('GET', `/templates/${c.body.id}`, { key: t.key })).body.variables).toEqual([
+      'items',
+      'name',
+      'user',
+    ]);
+  });
+
+  it('previews unsaved template text without storing it', async () => {
+    const before = (await h.sql('SELECT count(*)::int AS n FROM templates'))[0].n;
+    const r = await h.request('POST', '/templates/preview', {
+      key: t.key,
+      body: { subject_template: 'Draft {{ n }}', html_template: '<b>{{ n }}</b>', variables: { n: '<1>' } },
+    });
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({ subject: 'Draft <1>', html: '<b>&lt;1&gt;</b>', text: '<1>' });
+    const missing = await h.request('POST', '/templates/preview', {
+      key: t.key,
+      body: { subject_template: 'Draft {{ n }}', html_template: '{{ m }}' },
+    });
+    expect(missing.status).toBe(422);
+    expect(missing.body.error.details.missing).toEqual(['m', 'n']);
+    const broken = await h.request('POST', '/templates/preview', {
+      key: t.key,
+      body: { subject_template: 'ok', html_template: "{% include '/etc/passwd' %}" },
+    });
+    expect(broken.status).toBe(400);
+    expect(broken.raw).not.toContain('root:');
+    expect((await h.sql('SELECT count(*)::int AS n FROM templates'))[0].n).toBe(before);
+  });
+
   it('refuses a send with missing variables before anything is stored', async () => {
     const id = (
       await create({ name: 'm', subject_template: 'Hi {{ name }}', html_template: '<p>{{ code }}</p>' })

@@ -61,6 +61,16 @@ describe('tenants and API keys', () => {
     expect(list.raw).not.toContain(key);
   });
 
+  it('tells a key which tenant and key it is, never the secret', async () => {
+    const t = await h.createTenant('Who am I');
+    const me = await h.request('GET', '/me', { key: t.key });
+    expect(me.status).toBe(200);
+    expect(me.body.tenant).toMatchObject({ id: t.id, name: 'Who am I', status: 'active' });
+    expect(t.key.startsWith(me.body.api_key.prefix)).toBe(true);
+    expect(me.raw).not.toContain(t.key);
+    expect((await h.request('GET', '/me')).status).toBe(401);
+  });
+
   it('rejects unknown, malformed and missing keys with 401', async () => {
     for (const auth of [
       undefined,

@@ -10,7 +10,7 @@ import { errors } from '../schemas/errors.js';
 
 const TenantId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', description: 'Tenant id' });
 
-const tenantView = (t: TenantRow) => ({
+export const tenantView = (t: TenantRow) => ({
   id: t.id,
   name: t.name,
   status: t.status,
@@ -20,7 +20,7 @@ const tenantView = (t: TenantRow) => ({
   updated_at: t.updated_at.toISOString(),
 });
 
-const keyView = (k: ApiKeyRow) => ({
+export const keyView = (k: ApiKeyRow) => ({
   id: k.id,
   name: k.name,
   prefix: k.prefix,

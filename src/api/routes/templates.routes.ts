@@ -6,7 +6,7 @@ import type { TemplatesService } from '../../services/templates.service.js';
 import { tenantOf } from '../plugins/auth.js';
 import { JsonObject, Page, PageQuery, TenantIdQuery } from '../schemas/common.js';
 import { errors } from '../schemas/errors.js';
-import { RenderedPreview, Template, TemplateVersion } from '../schemas/templates.js';
+import { DraftPreviewBody, RenderedPreview, Template, TemplateVersion } from '../schemas/templates.js';
 
 const LIMIT = 100_000;
 const TemplateFields = {
@@ -16,7 +16,7 @@ const TemplateFields = {
   text_template: Type.Optional(Type.Union([Type.String({ maxLength: LIMIT }), Type.Null()])),
 };
 
-export const templateView = (t: TemplateVersionRow) => ({
+export const templateView = (t: TemplateVersionRow, variables: string[]) => ({
   id: t.id,
   name: t.name,
   version: t.version,
@@ -28,12 +28,14 @@ export const templateView = (t: TemplateVersionRow) => ({
   created_at: t.created_at.toISOString(),
   updated_at: t.updated_at.toISOString(),
   version_created_at: t.version_created_at.toISOString(),
+  variables,
 });
 
 export const templatesRoutes =
   (deps: { templates: TemplatesService }): FastifyPluginAsyncTypebox =>
   async (app) => {
     const svc = deps.templates;
+    const view = (t: TemplateVersionRow) => templateView(t, svc.variablesOf(t));
     const Params = Type.Object({ id: Type.String({ maxLength: 200 }) });
 
     app.post(
@@ -51,7 +53,7 @@ export const templatesRoutes =
       },
       async (req, reply) => {
         const tenantId = tenantOf(req, req.body.tenant_id);
-        return reply.code(201).send(templateView(await svc.create(tenantId, req.body)));
+        return reply.code(201).send(view(await svc.create(tenantId, req.body)));
       },
     );
 
@@ -71,7 +73,7 @@ export const templatesRoutes =
       },
       async (req) => {
         const tenantId = tenantOf(req, req.body.tenant_id);
-        return templateView(await svc.update(tenantId, req.params.id, req.body));
+        return view(await svc.update(tenantId, req.params.id, req.body));
       },
     );
 
@@ -91,7 +93,7 @@ export const templatesRoutes =
       async (req) => {
         const tenantId = tenantOf(req, req.query.tenant_id);
         const rows = await svc.list(tenantId, req.query.limit, decodeCursor(req.query.cursor));
-        return page(rows, req.query.limit, (r) => r.id, templateView);
+        return page(rows, req.query.limit, (r) => r.id, view);
       },
     );
 
@@ -114,7 +116,7 @@ export const templatesRoutes =
       },
       async (req) => {
         const tenantId = tenantOf(req, req.query.tenant_id);
-        return templateView(await svc.get(tenantId, req.params.id, req.query.version));
+        return view(await svc.get(tenantId, req.params.id, req.query.version));
       },
     );
 
@@ -154,6 +156,22 @@ export const templatesRoutes =
         const tenantId = tenantOf(req, req.query.tenant_id);
         await svc.deactivate(tenantId, req.params.id);
         return reply.code(204).send();
+      },
+    );
+
+    app.post(
+      '/templates/preview',
+      {
+        schema: {
+          tags: ['templates'],
+          summary: 'Render template text that is not stored (a live preview), storing nothing',
+          body: DraftPreviewBody,
+          response: { 200: RenderedPreview, ...errors(422) },
+        },
+      },
+      async (req) => {
+        tenantOf(req, req.body.tenant_id);
+        return svc.previewDraft(req.body, req.body.variables ?? {});
       },
     );
 

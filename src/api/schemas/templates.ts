@@ -14,6 +14,9 @@ export const Template = Type.Object({
   created_at: Time,
   updated_at: Time,
   version_created_at: Time,
+  variables: Type.Array(Type.String(), {
+    description: 'Top-level variables this version needs (names set inside the template excluded)',
+  }),
 });
 
 export const TemplateVersion = Type.Object({ version: Type.Integer(), created_at: Time });
@@ -23,3 +26,16 @@ export const RenderedPreview = Type.Object({
   html: Type.String(),
   text: Type.String(),
 });
+
+export const DraftPreviewBody = Type.Object(
+  {
+    tenant_id: Type.Optional(Type.String({ maxLength: 64 })),
+    subject_template: Type.String({ minLength: 1, maxLength: 2000 }),
+    html_template: Type.String({ minLength: 1, maxLength: 100_000 }),
+    text_template: Type.Optional(Type.Union([Type.String({ maxLength: 100_000 }), Type.Null()])),
+    variables: Type.Optional(
+      Type.Record(Type.String({ maxLength: 200 }), Type.Unknown(), { maxProperties: 1000 }),
+    ),
+  },
+  { additionalProperties: false },
+);
