@@ -136,7 +136,8 @@ describe('templates', () => {
     const c = await create({
       name: 'vars',
       subject_template: 'Hi {{ name }}',
-      html_template: '{% assign x = 1 %}{% for item in items %}{{ item.title }}{% endfor %}{{ user.email }}{{ x }}',
+      html_template:
+        '{% assign x = 1 %}{% for item in items %}{{ item.title }}{% endfor %}{{ user.email }}{{ x }}',
     });
     expect(c.body.variables).toEqual(['items', 'name', 'user']);
     expect((await h.request('GET', `/templates/${c.body.id}`, { key: t.key })).body.variables).toEqual([
