@@ -13,7 +13,7 @@ import { loadConfig } from '../src/config/config.js';
 import { createSystem } from '../src/main/system.js';
 import { dbUrl, TEST_REDIS_URL } from '../test/support/env.js';
 import { deleteRedisPrefix, testEnv } from '../test/support/harness.js';
-import { BENCH_DB } from './seed-analytics.js';
+import { BENCH_DB } from './analytics-db.js';
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 300);
 const TARGET_P95_MS = 50;

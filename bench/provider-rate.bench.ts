@@ -96,7 +96,7 @@ async function run(dbName: string, maxPerSecond: number, emails: number, window:
 }
 
 async function main() {
-  const dbName = `mailsystem_bench_${randomBytes(4).toString('hex')}`;
+  const dbName = `ms_provider_bench_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: dbUrl('postgres') });
   await admin.connect();
   await admin.query(`CREATE DATABASE "${dbName}"`);

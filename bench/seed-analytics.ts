@@ -9,16 +9,16 @@
  *   npm run bench:analytics           (then, as often as you like)
  *
  * Needs PostgreSQL as the tests do; drops and re-creates the database BENCH_ANALYTICS_DB
- * (default mailsystem_bench_analytics).
+ * (default ms_analytics_bench).
  */
 import pg from 'pg';
 import { analyticsRepository } from '../src/db/analytics.repository.js';
 import { migrate } from '../src/db/migrator.js';
 import { createPgDatabase } from '../src/db/pg.database.js';
 import { dbUrl } from '../test/support/env.js';
+import { BENCH_DB } from './analytics-db.js';
 
-export const BENCH_DB = process.env.BENCH_ANALYTICS_DB ?? 'mailsystem_bench_analytics';
-export const BENCH_TENANTS = 10;
+const BENCH_TENANTS = 10;
 const TEMPLATES_PER_TENANT = 10;
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000);
 const EVENTS_PER_EMAIL = 5;

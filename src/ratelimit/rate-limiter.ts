@@ -116,6 +116,7 @@ export function createRedisRateLimiter(opts: RedisRateLimiterOptions): RateLimit
   });
   const local = localCells();
   let shared = true;
+  let warned = false;
 
   const decide = async (key: string, perSecond: number, burst: number, mode: Mode): Promise<RateDecision> => {
     if (!(perSecond > 0)) return UNLIMITED;
@@ -129,9 +130,14 @@ export function createRedisRateLimiter(opts: RedisRateLimiterOptions): RateLimit
         mode,
       );
       shared = true;
+      warned = false;
       return { allowed: allowed === 1, waitMs: Number(waitMs), remaining: Number(remaining) };
     } catch (e) {
-      if (shared) opts.onError?.(e instanceof Error ? e : new Error(String(e)));
+      // Still connecting at start-up is not an outage worth a warning.
+      if (!warned && redis.status !== 'connecting') {
+        warned = true;
+        opts.onError?.(e instanceof Error ? e : new Error(String(e)));
+      }
       shared = false;
       return local(key, intervalMs, cells, mode);
     }
