@@ -13,6 +13,7 @@ const API_PREFIXES = [
   '/dead-letters',
   '/emails',
   '/health',
+  '/me',
   '/send',
   '/suppressions',
   '/templates',

@@ -62,7 +62,7 @@ describe('bulk sends and analytics in the console', () => {
     expect(fifty?.html).toContain('your code is C\n50');
   });
 
-  it('charts the bulk send in analytics, stacked by status, with totals', async () => {
+  it('charts the bulk send in analytics, accepted beside its outcomes, with totals', async () => {
     const { page } = c.browser;
     // The rollups follow the events within a second or so; Refresh asks again.
     const sentTotal = async () => {
@@ -72,14 +72,18 @@ describe('bulk sends and analytics in the console', () => {
     await page.getByRole('link', { name: 'Analytics' }).click();
     await expect.poll(sentTotal, { timeout: 20_000, interval: 500 }).toBe('50');
     expect(await page.getByTestId('total-queued').textContent()).toBe('50');
-    const chart = page.getByRole('figure', { name: /Emails per day/ });
-    await expect.poll(() => chart.locator('.recharts-bar-rectangle').count(), UI_WAIT).toBeGreaterThan(0);
+    // Accepted is drawn as bars and each outcome as its own line: events are never stacked.
+    const chart = page.getByRole('figure', { name: 'Events per day' });
+    await expect.poll(() => chart.locator('.recharts-bar-rectangle').count(), UI_WAIT).toBe(1);
+    expect(await chart.locator('.recharts-line').count()).toBe(1);
+    expect(await chart.locator('.recharts-legend-item-text').allTextContents()).toEqual(['accepted', 'sent']);
+    expect(await page.getByTestId('chart-caption').textContent()).toContain('Counts are events per UTC day');
     await screenshot(page, 'analytics');
 
     await page.getByLabel('Template').selectOption(templateId);
     await expect.poll(sentTotal, { timeout: 20_000, interval: 500 }).toBe('50');
     await page.getByLabel('Group by').selectOption('hour');
-    await page.getByRole('figure', { name: /Emails per hour/ }).waitFor();
+    await page.getByRole('figure', { name: 'Events per hour' }).waitFor();
     await expect.poll(sentTotal, { timeout: 20_000, interval: 500 }).toBe('50');
   });
 });

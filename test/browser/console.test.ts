@@ -76,13 +76,27 @@ describe('the console in a browser', () => {
     await signIn(page, base, tenant.key);
     await page.getByRole('heading', { name: 'Send an email' }).waitFor();
     expect(await page.evaluate('sessionStorage.length')).toBe(1);
+    // The header names the tenant and the key's prefix, never the secret.
+    const me = (await h.request('GET', '/me', { key: tenant.key })).body;
+    const who = page.getByRole('region', { name: 'Signed in as' });
+    await expect.poll(() => page.getByTestId('tenant-name').textContent(), UI_WAIT).toBe('Browser tenant');
+    expect(await page.getByTestId('key-prefix').textContent()).toBe(`${me.api_key.prefix}…`);
+    expect(await who.textContent()).not.toContain(tenant.key);
+
+    // A reload keeps the session and asks the API again who the key is.
+    await page.reload();
+    await expect.poll(() => page.getByTestId('tenant-name').textContent(), UI_WAIT).toBe('Browser tenant');
   });
 
   it('sends an email from the form and shows it reach sent in its timeline', async () => {
     const { page } = browser;
     await page.goto(`${base}/#/send`);
     await page.getByLabel('Template').selectOption(templateId);
-    // The form asks the template engine which variables the template needs.
+    // The form is built from the variables the API lists with the template.
+    const inputs = page.getByRole('group', { name: 'Template variables' }).getByRole('textbox');
+    await expect.poll(() => inputs.count(), UI_WAIT).toBe(2);
+    const inputNames = await Promise.all((await inputs.all()).map((i) => i.getAttribute('name')));
+    expect(inputNames).toEqual(['var-name', 'var-plan']);
     await page.getByLabel('name', { exact: true }).fill('Alice');
     await page.getByLabel('plan', { exact: true }).fill('pro');
     await page.getByLabel('Recipient email').fill('alice@example.com');
@@ -118,6 +132,34 @@ describe('the console in a browser', () => {
     await expect.poll(() => alert.textContent(), UI_WAIT).toContain('idempotency_key_reused');
   });
 
+  it('adds the variables a send is refused for when the template changed meanwhile', async () => {
+    const id = await h.createTemplate(tenant.key, {
+      name: 'receipt',
+      subject_template: 'Receipt for {{ name }}',
+      html_template: '<p>{{ name }}</p>',
+    });
+    const { page } = browser;
+    await page.goto(`${base}/#/send`);
+    await page.reload(); // the template list loaded before this template existed
+    await page.getByLabel('Template').selectOption(id);
+    await page.getByLabel('name', { exact: true }).fill('Fay');
+    await page.getByLabel('Recipient email').fill('fay@example.com');
+    const v2 = await h.request('PUT', `/templates/${id}`, {
+      key: tenant.key,
+      body: { subject_template: 'Receipt {{ number }} for {{ name }}', html_template: '<p>{{ name }}</p>' },
+    });
+    expect(v2.body.variables).toEqual(['name', 'number']);
+
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    const alert = page.getByRole('alert');
+    await expect.poll(() => alert.textContent(), UI_WAIT).toContain('missing_variables');
+    await page.getByLabel('number', { exact: true }).fill('7');
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    await page.getByRole('link', { name: 'Open the email' }).waitFor();
+    const sent = await h.request('GET', '/emails?recipient=fay@example.com', { key: tenant.key });
+    expect(sent.body.items.map((e: { subject: string }) => e.subject)).toEqual(['Receipt 7 for Fay']);
+  });
+
   it('lists emails with a status filter and looks one up by id', async () => {
     const { page } = browser;
     await page.goto(`${base}/#/emails`);
@@ -137,36 +179,82 @@ describe('the console in a browser', () => {
     await expect.poll(() => alert.textContent(), UI_WAIT).toContain('Email not found');
   });
 
-  it('previews a template in a sandboxed frame and names missing variables', async () => {
+  it('previews the text being edited, live, in a sandboxed frame', async () => {
     const { page } = browser;
     await page.goto(`${base}/#/templates`);
     await page.getByRole('link', { name: 'welcome' }).click();
-    const alert = page.getByRole('alert');
-    await expect.poll(() => alert.textContent(), UI_WAIT).toContain('Missing variables:');
-    expect(await alert.textContent()).toContain('name');
-    expect(await alert.textContent()).toContain('plan');
+    const frame = page.frameLocator('iframe[title="HTML preview"]');
+    const heading = () => frame.getByRole('heading').textContent();
+    const subject = () => page.getByTestId('preview-subject').textContent();
+    // The variables come from the template; empty ones preview as their names.
+    const vars = page.getByRole('group', { name: 'Preview variables' });
+    await vars.getByLabel('plan', { exact: true }).waitFor();
+    await expect.poll(heading, UI_WAIT).toBe('Hello [name]');
+    expect(await page.locator('iframe[title="HTML preview"]').getAttribute('sandbox')).toBe('');
 
-    await page.getByLabel('Preview variables (JSON)').fill('{"name": "Carol", "plan": "team"}');
-    const frame = page.locator('iframe[title="HTML preview"]');
-    expect(await frame.getAttribute('sandbox')).toBe('');
-    await page
-      .frameLocator('iframe[title="HTML preview"]')
-      .getByRole('heading', { name: 'Hello Carol' })
-      .waitFor();
-    expect(await page.getByTestId('preview-subject').textContent()).toBe('Welcome Carol');
+    await vars.getByLabel('name', { exact: true }).fill('Carol');
+    await vars.getByLabel('plan', { exact: true }).fill('team');
+    await expect.poll(heading, UI_WAIT).toBe('Hello Carol');
+    expect(await subject()).toBe('Welcome Carol');
+    expect(await frame.locator('b').textContent()).toBe('TEAM');
+
+    // Typing changes the preview without saving anything.
+    const html = page.getByLabel('HTML template');
+    await html.fill('<h1>Hi {{ name }}, welcome to {{ team }}</h1>');
+    await page.getByLabel('Subject template').fill('Draft for {{ name }}');
+    // {{ team }} is new: the API's 422 names it and the form gains an input for it.
+    await expect.poll(heading, UI_WAIT).toBe('Hi Carol, welcome to [team]');
+    await vars.getByLabel('team', { exact: true }).fill('Blue');
+    await expect.poll(heading, UI_WAIT).toBe('Hi Carol, welcome to Blue');
+    expect(await subject()).toBe('Draft for Carol');
+    await page.getByRole('region', { name: 'Preview (unsaved changes)' }).waitFor();
     await screenshot(page, 'template');
+
+    // Text that does not parse names the field; the last rendering stays.
+    await html.fill('<h1>Hi {{ name </h1>');
+    const alert = page.getByRole('alert');
+    await expect.poll(() => alert.textContent(), UI_WAIT).toContain('template_invalid');
+    expect(await alert.textContent()).toContain('html_template');
+    expect(await heading()).toBe('Hi Carol, welcome to Blue');
+
+    const stored = await h.request('GET', `/templates/${templateId}`, { key: tenant.key });
+    expect(stored.body.latest_version).toBe(1);
+    expect(stored.body.html_template).toContain('Hello {{ name }}');
   });
 
   it('saves a new template version and lists it', async () => {
     const { page } = browser;
+    // A reload: the editor still holds the previous test's unsaved draft.
     await page.goto(`${base}/#/templates/${templateId}`);
+    await page.reload();
     await page.getByLabel('Subject template').fill('Welcome aboard {{ name }}');
     await page.getByRole('button', { name: 'Save as a new version' }).click();
     await page.getByRole('link', { name: 'v2' }).waitFor();
-    await page.getByLabel('Preview variables (JSON)').fill('{"name": "Dan", "plan": "x"}');
+    await page.getByRole('region', { name: 'Preview', exact: true }).waitFor();
+    await page.getByLabel('name', { exact: true }).fill('Dan');
     await expect
       .poll(() => page.getByTestId('preview-subject').textContent(), UI_WAIT)
       .toBe('Welcome aboard Dan');
+  });
+
+  it('previews a new template before it is created', async () => {
+    const { page } = browser;
+    await page.goto(`${base}/#/templates/new`);
+    await page.getByLabel('HTML template').fill('<h1>Order {{ order }}</h1>');
+    const frame = page.frameLocator('iframe[title="HTML preview"]');
+    const heading = () => frame.getByRole('heading').textContent();
+    await expect.poll(heading, UI_WAIT).toBe('Order [order]');
+    await page.getByLabel('order', { exact: true }).fill('#42');
+    await expect.poll(heading, UI_WAIT).toBe('Order #42');
+    expect(await page.getByTestId('preview-subject').textContent()).toBe('Hello [name]');
+
+    // A nested field needs its variable as JSON; until then the API's 422 names the field.
+    await page.getByLabel('HTML template').fill('<h1>Order {{ order }}</h1><p>{{ user.email }}</p>');
+    const alert = page.getByRole('alert');
+    await expect.poll(() => alert.textContent(), UI_WAIT).toContain('user.email');
+    await page.getByLabel('user', { exact: true }).fill('{"email": "erin@example.com"}');
+    await expect.poll(() => frame.locator('p').textContent(), UI_WAIT).toBe('erin@example.com');
+    expect(await alert.count()).toBe(0);
   });
 
   it('shows dead letters and retries one', async () => {

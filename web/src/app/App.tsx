@@ -1,6 +1,7 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { useEffect, useSyncExternalStore } from 'react';
 import { PageHeader } from '../components/ui/Page';
+import { useMe } from '../features/auth/api';
 import { SignInPage } from '../features/auth/SignInPage';
 import { ApiError } from '../lib/api';
 import { Link, match, navigate, useLocation } from '../lib/router';
@@ -54,6 +55,7 @@ function Shell({ session }: { session: Session }) {
       </button>
       <aside className="sidebar">
         <div className="brand">Mailsystem</div>
+        <Identity session={session} />
         <nav aria-label="Main">
           <ul>
             {routes
@@ -71,8 +73,6 @@ function Shell({ session }: { session: Session }) {
           </ul>
         </nav>
         <div className="who">
-          <span>{session.kind === 'admin' ? 'Admin' : 'Tenant key'}</span>
-          <code>{maskToken(session.token)}</code>
           <button type="button" className="secondary" onClick={() => setSession(null)}>
             Sign out
           </button>
@@ -90,5 +90,29 @@ function Shell({ session }: { session: Session }) {
           ))}
       </main>
     </div>
+  );
+}
+
+/** Who is signed in: the tenant's name and the key's prefix (from `GET /me`), or the admin. */
+function Identity({ session }: { session: Session }) {
+  const me = useMe(session);
+  if (session.kind === 'admin') {
+    return (
+      <section className="identity" aria-label="Signed in as">
+        <strong>Admin</strong>
+        <code>{maskToken(session.token)}</code>
+      </section>
+    );
+  }
+  const key = me.data?.api_key;
+  return (
+    <section className="identity" aria-label="Signed in as">
+      <strong data-testid="tenant-name">{me.data?.tenant.name ?? (me.isPending ? '…' : 'Tenant')}</strong>
+      <span>
+        Key <code data-testid="key-prefix">{key ? `${key.prefix}…` : maskToken(session.token)}</code>
+        {key?.name && <span className="identity-key-name"> {key.name}</span>}
+      </span>
+      {me.error && <span className="identity-error">{me.error.message}</span>}
+    </section>
   );
 }

@@ -1,15 +1,25 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import {
+  Bar,
+  CartesianGrid,
+  ComposedChart,
+  Legend,
+  Line,
+  ResponsiveContainer,
+  Tooltip,
+  XAxis,
+  YAxis,
+} from 'recharts';
 import { ErrorMessage } from '../../components/ui/ErrorMessage';
 import { Field } from '../../components/ui/Field';
 import { Loading, PageHeader, Panel } from '../../components/ui/Page';
 import { formatNumber } from '../../lib/format';
 import { TemplatePicker } from '../templates/TemplatePicker';
-import { type AnalyticsQuery, analyticsApi, SERIES, type Series } from './api';
+import { type AnalyticsQuery, analyticsApi, OUTCOMES, SERIES, type Series } from './api';
 
 const COLORS: Record<Series, string> = {
-  queued: '#94a3b8',
+  queued: '#b4bfd0',
   sent: '#3b82f6',
   delivered: '#10b981',
   opened: '#8b5cf6',
@@ -39,6 +49,9 @@ function windowFor(range: Range, groupBy: 'day' | 'hour', templateId: string): A
   };
 }
 
+/** `queued` counts emails taken in (or scheduled); "accepted" says so without suggesting a queue. */
+const nameOf = (s: Series) => (s === 'queued' ? 'accepted' : s);
+
 const label = (iso: string, groupBy: 'day' | 'hour') =>
   groupBy === 'day' ? iso.slice(5, 10) : `${iso.slice(5, 10)} ${iso.slice(11, 13)}h`;
 
@@ -67,11 +80,21 @@ export function AnalyticsPage() {
 
   const rows = (data.data?.buckets ?? []).map((b) => ({ ...b, label: label(b.start, query.group_by) }));
   const totals = data.data?.totals ?? {};
+  // A line of zeros adds nothing but clutter on the axis; the totals still show every counter.
+  const drawn = OUTCOMES.filter((s) => ((totals[s] as number | undefined) ?? 0) > 0);
+  const unit = query.group_by === 'day' ? 'UTC day' : 'UTC hour';
 
   return (
     <>
       <PageHeader title="Analytics">
-        <button type="button" onClick={() => apply({})}>
+        <button
+          type="button"
+          onClick={() => {
+            apply({});
+            // The window is whole buckets, so it is often the same query: ask again all the same.
+            void data.refetch();
+          }}
+        >
           Refresh
         </button>
       </PageHeader>
@@ -117,27 +140,52 @@ export function AnalyticsPage() {
                 <div key={s} className="total">
                   <dt>
                     <span className="swatch" style={{ background: COLORS[s] }} />
-                    {s}
+                    {nameOf(s)}
                   </dt>
                   <dd data-testid={`total-${s}`}>{formatNumber(totals[s] as number | undefined)}</dd>
                 </div>
               ))}
             </dl>
           </Panel>
-          <Panel title={`Emails per ${query.group_by}, by status`}>
-            <figure className="chart" aria-label={`Emails per ${query.group_by}, stacked by status`}>
+          <Panel title={`Events per ${query.group_by}`}>
+            <figure className="chart" aria-label={`Events per ${query.group_by}`}>
               <ResponsiveContainer width="100%" height={320}>
-                <BarChart data={rows} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
+                <ComposedChart data={rows} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
                   <CartesianGrid strokeDasharray="3 3" vertical={false} />
                   <XAxis dataKey="label" tick={{ fontSize: 12 }} />
                   <YAxis allowDecimals={false} tick={{ fontSize: 12 }} />
                   <Tooltip />
-                  <Legend itemSorter={null} />
-                  {SERIES.map((s) => (
-                    <Bar key={s} dataKey={s} stackId="status" fill={COLORS[s]} isAnimationActive={false} />
+                  {/* Text in the page's colour: the pale bar's colour would be hard to read. */}
+                  <Legend
+                    itemSorter={null}
+                    formatter={(name) => <span className="legend-text">{name}</span>}
+                  />
+                  <Bar
+                    dataKey="queued"
+                    name={nameOf('queued')}
+                    fill={COLORS.queued}
+                    maxBarSize={56}
+                    isAnimationActive={false}
+                  />
+                  {drawn.map((s) => (
+                    <Line
+                      key={s}
+                      dataKey={s}
+                      name={nameOf(s)}
+                      type="linear"
+                      stroke={COLORS[s]}
+                      strokeWidth={2}
+                      dot={{ r: 3, fill: COLORS[s] }}
+                      isAnimationActive={false}
+                    />
                   ))}
-                </BarChart>
+                </ComposedChart>
               </ResponsiveContainer>
+              <figcaption className="hint" data-testid="chart-caption">
+                Counts are events per {unit}, not emails: one email accepted and then sent counts once in
+                each, so the series are not added up. Accepted is drawn as bars, what happened next as lines
+                {drawn.length < OUTCOMES.length && ' (those with no events in the range are left out)'}.
+              </figcaption>
             </figure>
           </Panel>
         </>

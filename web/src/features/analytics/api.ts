@@ -11,6 +11,8 @@ export const SERIES = [
   'failed',
 ] as const;
 export type Series = (typeof SERIES)[number];
+/** What happened to accepted emails; each its own count of events, never a share of `queued`. */
+export const OUTCOMES = SERIES.filter((s) => s !== 'queued');
 
 export type Bucket = { start: string } & Record<Series, number>;
 

@@ -4,12 +4,12 @@ import { ErrorMessage } from '../../components/ui/ErrorMessage';
 import { Field } from '../../components/ui/Field';
 import { PageHeader, Panel } from '../../components/ui/Page';
 import { StatusBadge } from '../../components/ui/StatusBadge';
+import { VariableInputs } from '../../components/ui/VariableInputs';
 import { localInputToIso, parseJsonObject, variableValue } from '../../lib/format';
 import { Link } from '../../lib/router';
-import { useTemplateVariables } from '../templates/api';
+import { missingVariables, useTemplateVariables, withNames } from '../templates/api';
 import { TemplatePicker } from '../templates/TemplatePicker';
 import { type SendRequest, sendEmail } from './api';
-import { VariableInputs } from './VariableInputs';
 
 export function SendPage() {
   const [templateId, setTemplateId] = useState('');
@@ -22,6 +22,9 @@ export function SendPage() {
   const [sendAt, setSendAt] = useState('');
   const [formError, setFormError] = useState<string | null>(null);
   const send = useMutation({ mutationFn: sendEmail });
+  // The template lists what it needs; should a send still answer 422 (a newer version came in
+  // meanwhile), the names it reports join the form.
+  const names = withNames(variables.data ?? [], missingVariables(send.error));
 
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
@@ -34,7 +37,7 @@ export function SendPage() {
       return;
     }
     const vars: Record<string, unknown> = {};
-    for (const n of variables.data ?? []) vars[n] = variableValue(values[n] ?? '');
+    for (const n of names) vars[n] = variableValue(values[n] ?? '');
     const body: SendRequest = {
       recipient: { email: email.trim(), ...(name.trim() ? { name: name.trim() } : {}) },
       template_id: templateId,
@@ -53,9 +56,16 @@ export function SendPage() {
       <div className="columns">
         <Panel title="Message">
           <form onSubmit={onSubmit} className="form">
-            <TemplatePicker required value={templateId} onChange={setTemplateId} />
+            <TemplatePicker
+              required
+              value={templateId}
+              onChange={(v) => {
+                setTemplateId(v);
+                send.reset();
+              }}
+            />
             <ErrorMessage error={variables.error} title="The template's variables could not be read" />
-            <VariableInputs names={variables.data ?? []} values={values} onChange={setValues} />
+            <VariableInputs names={names} values={values} onChange={setValues} />
             <div className="grid-2">
               <Field label="Recipient email">
                 {(id) => (

@@ -5,7 +5,7 @@ import { Field } from '../../components/ui/Field';
 import { Loading, PageHeader, Panel } from '../../components/ui/Page';
 import { formatTime } from '../../lib/format';
 import { Link, navigate } from '../../lib/router';
-import { type Template, type TemplateInput, templatesApi } from './api';
+import { type DraftInput, type Template, type TemplateInput, templatesApi } from './api';
 import { TemplatePreview } from './TemplatePreview';
 
 const EMPTY: TemplateInput = {
@@ -53,13 +53,24 @@ export function TemplatePage({ id, version }: { id: string | null; version?: num
     onSuccess: () => qc.invalidateQueries({ queryKey: ['templates'] }),
   });
 
+  // An empty text template means "derive the text part from the HTML", for saving and previewing alike.
+  const draft: DraftInput = {
+    subject_template: form.subject_template,
+    html_template: form.html_template,
+    text_template: form.text_template?.trim() ? form.text_template : null,
+  };
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
-    save.mutate({ ...form, text_template: form.text_template?.trim() ? form.text_template : null });
+    save.mutate({ name: form.name, ...draft });
   };
 
   if (id !== null && tpl.isPending) return <Loading what="Loading the template" />;
   const viewingOld = loaded && loaded.version !== loaded.latest_version;
+  const saved = loaded ? inputOf(loaded) : EMPTY;
+  const unsaved =
+    draft.subject_template !== saved.subject_template ||
+    draft.html_template !== saved.html_template ||
+    draft.text_template !== saved.text_template;
 
   return (
     <>
@@ -147,7 +158,7 @@ export function TemplatePage({ id, version }: { id: string | null; version?: num
           </form>
         </Panel>
         <div className="stack">
-          {id && loaded && <TemplatePreview id={id} version={loaded.version} />}
+          <TemplatePreview draft={draft} known={loaded?.variables ?? []} unsaved={id !== null && unsaved} />
           {id && (
             <Panel title="Versions">
               <ErrorMessage error={versions.error} title="Versions could not be listed" />
@@ -166,7 +177,6 @@ export function TemplatePage({ id, version }: { id: string | null; version?: num
               </ul>
             </Panel>
           )}
-          {!id && <Panel title="Preview">Create the template to preview it with variables.</Panel>}
         </div>
       </div>
     </>

@@ -1,11 +1,10 @@
-import { useQuery } from '@tanstack/react-query';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { ErrorMessage } from '../../components/ui/ErrorMessage';
-import { Field } from '../../components/ui/Field';
 import { Loading, Panel } from '../../components/ui/Page';
-import { ApiError } from '../../lib/api';
-import { parseJsonObject } from '../../lib/format';
-import { templatesApi } from './api';
+import { VariableInputs } from '../../components/ui/VariableInputs';
+import { variableValue } from '../../lib/format';
+import { type DraftInput, missingVariables, type Preview, templatesApi, withNames } from './api';
 
 function useDebounced<T>(value: T, ms: number): T {
   const [v, setV] = useState(value);
@@ -17,80 +16,92 @@ function useDebounced<T>(value: T, ms: number): T {
 }
 
 /**
- * Renders a stored version through the API's preview endpoint as the variables are typed. The
- * HTML goes into an iframe with an empty sandbox: no scripts, no forms, no navigation, and an
- * opaque origin, so a template can never reach the console or its key.
+ * Renders the text being edited (not the stored version) through `POST /templates/preview`, a
+ * moment after typing stops. The HTML goes into an iframe with an empty sandbox: no scripts, no
+ * forms, no navigation, and an opaque origin, so a template can never reach the console or its key.
  */
-export function TemplatePreview({ id, version }: { id: string; version: number }) {
-  const [text, setText] = useState('{}');
-  const typed = useDebounced(text, 300);
-  let variables: Record<string, unknown> | null = null;
-  let parseError: string | null = null;
-  try {
-    variables = parseJsonObject(typed, 'Variables');
-  } catch (e) {
-    parseError = (e as Error).message;
-  }
+export function TemplatePreview({
+  draft,
+  known,
+  unsaved,
+}: {
+  draft: DraftInput;
+  /** The variables of the stored version the draft started from. */
+  known: string[];
+  unsaved: boolean;
+}) {
+  // Names the draft uses beyond `known` are learnt from the API's 422 `missing_variables`.
+  const [found, setFound] = useState<string[]>([]);
+  const [values, setValues] = useState<Record<string, string>>({});
+  const names = withNames(known, found);
+  // An empty input previews as its name in brackets, so the layout shows before any value is typed.
+  const variables: Record<string, unknown> = {};
+  for (const n of names) variables[n] = values[n]?.trim() ? variableValue(values[n]) : `[${n}]`;
+  const canRender = draft.subject_template !== '' && draft.html_template !== '';
+  // A string, so that the debounce sees a change only when the content changes.
+  const request = useDebounced(JSON.stringify({ draft, variables }), 300);
+
   const preview = useQuery({
-    queryKey: ['templates', 'preview', id, version, typed],
-    enabled: variables !== null,
-    queryFn: () => templatesApi.preview(id, variables ?? {}, version),
+    queryKey: ['templates', 'draft-preview', request],
+    enabled: canRender,
+    queryFn: () => {
+      const r = JSON.parse(request) as { draft: DraftInput; variables: Record<string, unknown> };
+      return templatesApi.previewDraft(r.draft, r.variables);
+    },
+    placeholderData: keepPreviousData,
     retry: false,
+    staleTime: Number.POSITIVE_INFINITY,
   });
 
-  // Offer the missing names as a starting point the first time the engine reports them.
-  const missing =
-    preview.error instanceof ApiError && preview.error.code === 'missing_variables'
-      ? ((preview.error.details as { missing?: string[] } | undefined)?.missing ?? [])
-      : [];
-  const fillMissing = () => {
-    const current = variables ?? {};
-    const next = { ...current };
-    for (const m of missing) if (!(m in next)) next[m] = m;
-    setText(JSON.stringify(next, null, 2));
-  };
+  const missing = missingVariables(preview.error);
+  // Joined, so that the effect runs when the names change, not on every new array.
+  const missingKey = missing.join('\n');
+  useEffect(() => {
+    if (missingKey) setFound((f) => withNames(f, missingKey.split('\n')));
+  }, [missingKey]);
+
+  // While the draft does not render (a tag half typed), the last rendering stays, dimmed.
+  const [lastGood, setLastGood] = useState<Preview | null>(null);
+  useEffect(() => {
+    if (preview.data) setLastGood(preview.data);
+  }, [preview.data]);
+  const shown = preview.error ? lastGood : (preview.data ?? null);
+  // A 422 for names not yet in the form is answered by adding them; only one that persists shows.
+  const pendingNames = missing.length > 0 && missing.some((m) => !names.includes(m));
 
   return (
-    <Panel title={`Preview of v${version}`} className="preview">
-      <Field label="Preview variables (JSON)">
-        {(fid) => (
-          <textarea
-            id={fid}
-            className="mono"
-            rows={4}
-            value={text}
-            onChange={(e) => setText(e.target.value)}
-          />
-        )}
-      </Field>
-      {parseError && (
-        <p className="error" role="alert">
-          {parseError}
-        </p>
+    <Panel title={unsaved ? 'Preview (unsaved changes)' : 'Preview'} className="preview">
+      <p className="hint">Renders the text as you edit it; nothing is saved.</p>
+      <VariableInputs
+        names={names}
+        values={values}
+        onChange={setValues}
+        legend="Preview variables"
+        hint="Empty ones preview as [name]. Lists and objects (for loops, nested fields) can be written as JSON."
+        placeholder={(n) => `[${n}]`}
+      />
+      {!canRender && <p className="muted">The subject and the HTML are needed to preview.</p>}
+      {canRender && !pendingNames && (
+        <ErrorMessage error={preview.error} title="The template did not render" />
       )}
-      <ErrorMessage error={preview.error} title="The template did not render" />
-      {missing.length > 0 && (
-        <button type="button" className="secondary" onClick={fillMissing}>
-          Fill in the missing variables
-        </button>
-      )}
-      {preview.isFetching && !preview.data && <Loading what="Rendering" />}
-      {preview.data && !preview.error && (
-        <div className="rendered">
+      {canRender && preview.isPending && <Loading what="Rendering" />}
+      {canRender && shown && (
+        <div className={`rendered ${preview.error ? 'stale' : ''}`} aria-busy={preview.isFetching}>
+          {preview.error && <p className="muted">The last text that rendered:</p>}
           <p>
             <span className="muted">Subject:</span>{' '}
-            <strong data-testid="preview-subject">{preview.data.subject}</strong>
+            <strong data-testid="preview-subject">{shown.subject}</strong>
           </p>
           <iframe
             title="HTML preview"
             sandbox=""
             referrerPolicy="no-referrer"
-            srcDoc={preview.data.html}
+            srcDoc={shown.html}
             className="preview-frame"
           />
           <details>
             <summary>Text part</summary>
-            <pre className="text-part">{preview.data.text}</pre>
+            <pre className="text-part">{shown.text}</pre>
           </details>
         </div>
       )}

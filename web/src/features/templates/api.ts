@@ -13,6 +13,8 @@ export interface Template {
   created_at: string;
   updated_at: string;
   version_created_at: string;
+  /** Top-level variables this version needs (names the template sets itself excluded). */
+  variables: string[];
 }
 
 export interface TemplateInput {
@@ -21,6 +23,9 @@ export interface TemplateInput {
   html_template: string;
   text_template: string | null;
 }
+
+/** Template text that is not stored (the editor's draft), for `POST /templates/preview`. */
+export type DraftInput = Omit<TemplateInput, 'name'>;
 
 export interface Preview {
   subject: string;
@@ -43,6 +48,8 @@ export const templatesApi = {
       method: 'POST',
       body: version ? { variables, version } : { variables },
     }),
+  previewDraft: (draft: DraftInput, variables: Record<string, unknown>) =>
+    api<Preview>('/templates/preview', { method: 'POST', body: { ...draft, variables } }),
 };
 
 /** Every active template, for pickers (the first 100, newest first). */
@@ -54,25 +61,29 @@ export function useTemplateOptions() {
   });
 }
 
-/**
- * The variables a template needs, asked of the template engine itself: a preview with no
- * variables answers 422 `missing_variables` naming every top-level variable it lacks.
- */
+/** The variables a template's latest version needs, as the API lists them with the template. */
 export function useTemplateVariables(id: string | undefined) {
   return useQuery({
-    queryKey: ['templates', 'variables', id],
+    queryKey: ['templates', 'one', id, null],
     enabled: Boolean(id),
-    queryFn: async (): Promise<string[]> => {
-      try {
-        await templatesApi.preview(id as string, {});
-        return [];
-      } catch (e) {
-        const missing = (e as ApiError).details as { missing?: unknown } | undefined;
-        if (e instanceof ApiError && e.code === 'missing_variables' && Array.isArray(missing?.missing)) {
-          return missing.missing.map(String);
-        }
-        throw e;
-      }
-    },
+    queryFn: () => templatesApi.get(id as string),
+    select: (t) => t.variables,
   });
+}
+
+/**
+ * The top-level variables a 422 `missing_variables` names (`user.email` is `user`'s: one input,
+ * given as JSON); empty for any other error.
+ */
+export function missingVariables(error: unknown): string[] {
+  if (!(error instanceof ApiError) || error.code !== 'missing_variables') return [];
+  const missing = (error.details as { missing?: unknown } | undefined)?.missing;
+  if (!Array.isArray(missing)) return [];
+  return [...new Set(missing.map((m) => String(m).split(/[.[]/)[0] ?? ''))].filter(Boolean);
+}
+
+/** `names` followed by those of `more` it lacks; `names` itself when nothing is new. */
+export function withNames(names: string[], more: string[]): string[] {
+  const extra = more.filter((n) => !names.includes(n));
+  return extra.length ? [...names, ...extra] : names;
 }
