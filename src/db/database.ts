@@ -17,6 +17,12 @@ export interface Queryable {
 
 export interface Database extends Queryable {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` only if this process wins the named lock among every process sharing the database
+   * (a PostgreSQL advisory lock held for the duration); resolves null without running it when
+   * another process holds it. `fn` uses the database normally (not inside the lock's transaction).
+   */
+  withLock<T>(key: number, fn: () => Promise<T>): Promise<T | null>;
   /** Resolves when the server answers within `timeoutMs`. */
   ping(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;

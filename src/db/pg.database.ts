@@ -47,6 +47,23 @@ export function createPgDatabase(url: string, opts: PgOptions = {}): Database {
         client.release();
       }
     },
+    async withLock(key, fn) {
+      // The lock lives in a transaction on a connection of its own, so it ends with that
+      // transaction even if this process dies, and `fn` is free to use the rest of the pool.
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const { rows } = await client.query<{ locked: boolean }>(
+          'SELECT pg_try_advisory_xact_lock($1) AS locked',
+          [key],
+        );
+        if (!rows[0]?.locked) return null;
+        return await fn();
+      } finally {
+        await client.query('ROLLBACK').catch(() => {});
+        client.release();
+      }
+    },
     async ping(timeoutMs = 2000) {
       await withTimeout(pool.query('SELECT 1'), timeoutMs, 'PostgreSQL did not answer');
     },

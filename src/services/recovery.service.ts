@@ -16,9 +16,9 @@ export interface RecoveryTickResult {
 
 /**
  * Re-dispatches what is due and not in flight, so that Redis is an accelerator and never the only
- * copy of anything. One process at a time does it: each tick runs inside a transaction holding a
- * PostgreSQL advisory lock (`pg_try_advisory_xact_lock`), so the leader is whoever holds the lock
- * for that tick, and a dead leader is replaced on the next tick by any other worker.
+ * copy of anything. One process at a time does it: each tick runs while holding a PostgreSQL
+ * advisory lock (`Database.withLock`: `pg_try_advisory_xact_lock` in a transaction of its own), so
+ * the leader is whoever holds the lock for that tick, and a dead leader is replaced on the next tick by any other worker.
  *
  * "Not in flight" is judged by time: a queued email whose job should have run more than
  * `graceSeconds` ago has most likely lost its job. Dispatching it again is harmless when the job
@@ -38,13 +38,9 @@ export function recoveryService(deps: {
   // After a tick that failed (Redis or PostgreSQL away), dispatches made meanwhile by the API may
   // have failed too: the next good tick sweeps without the grace.
   let lastTickFailed = false;
-  const tick = (): Promise<RecoveryTickResult> =>
-    deps.db.transaction(async (tx) => {
-      const { rows } = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [
-        RECOVERY_LOCK_KEY,
-      ]);
-      if (!rows[0]?.locked) return { leader: false, brokerReset: false, redispatched: 0, promoted: 0 };
-
+  const notLeader: RecoveryTickResult = { leader: false, brokerReset: false, redispatched: 0, promoted: 0 };
+  const tick = async (): Promise<RecoveryTickResult> =>
+    (await deps.db.withLock(RECOVERY_LOCK_KEY, async () => {
       const brokerReset = (await deps.dispatcher.brokerWasReset()) || lastTickFailed;
       const grace = brokerReset ? 0 : deps.graceSeconds;
       let redispatched = 0;
@@ -72,7 +68,7 @@ export function recoveryService(deps: {
       }
       if (deps.extra) redispatched += await deps.extra(brokerReset);
       return { leader: true, brokerReset, redispatched, promoted };
-    });
+    })) ?? notLeader;
 
   return {
     async tick(): Promise<RecoveryTickResult> {

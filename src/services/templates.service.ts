@@ -80,7 +80,9 @@ export function templatesService(deps: {
     async previewDraft(input: Omit<TemplateInput, 'name'>, variables: Record<string, unknown>) {
       const c = content(input);
       const key = sha256Hex(`${c.subject_template}\u0000${c.html_template}\u0000${c.text_template ?? ''}`);
-      return renderChecked(draftRenderer, { ...c, template_id: `draft:${key}`, version: 0 }, variables);
+      const draft = { ...c, template_id: `draft:${key}`, version: 0 };
+      const rendered = await renderChecked(draftRenderer, draft, variables);
+      return { ...rendered, variables: draftRenderer.requiredVariables(templateSource(draft)) };
     },
   };
 }

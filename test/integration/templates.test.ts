@@ -154,7 +154,7 @@ describe('templates', () => {
       body: { subject_template: 'Draft {{ n }}', html_template: '<b>{{ n }}</b>', variables: { n: '<1>' } },
     });
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ subject: 'Draft <1>', html: '<b>&lt;1&gt;</b>', text: '<1>' });
+    expect(r.body).toEqual({ subject: 'Draft <1>', html: '<b>&lt;1&gt;</b>', text: '<1>', variables: ['n'] });
     const missing = await h.request('POST', '/templates/preview', {
       key: t.key,
       body: { subject_template: 'Draft {{ n }}', html_template: '{{ m }}' },

@@ -16,11 +16,13 @@ export const API_PREFIXES: ReadonlySet<string> = new Set([
   'docs',
   'emails',
   'health',
+  'me',
   'metrics',
   'openapi.json',
   'send',
   'suppressions',
   'templates',
+  'unsubscribe',
   'webhooks',
 ]);
 

@@ -6,7 +6,13 @@ import type { TemplatesService } from '../../services/templates.service.js';
 import { tenantOf } from '../plugins/auth.js';
 import { JsonObject, Page, PageQuery, TenantIdQuery } from '../schemas/common.js';
 import { errors } from '../schemas/errors.js';
-import { DraftPreviewBody, RenderedPreview, Template, TemplateVersion } from '../schemas/templates.js';
+import {
+  DraftPreview,
+  DraftPreviewBody,
+  RenderedPreview,
+  Template,
+  TemplateVersion,
+} from '../schemas/templates.js';
 
 const LIMIT = 100_000;
 const TemplateFields = {
@@ -166,7 +172,7 @@ export const templatesRoutes =
           tags: ['templates'],
           summary: 'Render template text that is not stored (a live preview), storing nothing',
           body: DraftPreviewBody,
-          response: { 200: RenderedPreview, ...errors(422) },
+          response: { 200: DraftPreview, ...errors(422) },
         },
       },
       async (req) => {

@@ -27,6 +27,11 @@ export const RenderedPreview = Type.Object({
   text: Type.String(),
 });
 
+export const DraftPreview = Type.Object({
+  ...RenderedPreview.properties,
+  variables: Type.Array(Type.String(), { description: 'Top-level variables the draft needs' }),
+});
+
 export const DraftPreviewBody = Type.Object(
   {
     tenant_id: Type.Optional(Type.String({ maxLength: 64 })),
