@@ -30,6 +30,12 @@ export interface Config {
   };
   databaseUrl: string;
   redisUrl: string;
+  /**
+   * `npm start` only. auto: with neither DATABASE_URL nor REDIS_URL set, use the local PostgreSQL
+   * and Redis when they answer, else an embedded PostgreSQL (PGlite) in `dataDir` and an
+   * in-process queue. on: always embedded. off: never.
+   */
+  embedded: { mode: 'auto' | 'on' | 'off'; dataDir: string; backendsConfigured: boolean };
   queuePrefix: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   adminApiToken: string | null;
@@ -84,6 +90,11 @@ export function loadConfig(env: Env = process.env): Config {
       'postgresql:',
     ]) as string,
     redisUrl: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']) as string,
+    embedded: {
+      mode: r.oneOf('EMBEDDED', ['auto', 'on', 'off'] as const, 'auto'),
+      dataDir: r.string('DATA_DIR', '.data'),
+      backendsConfigured: r.raw('DATABASE_URL') !== undefined || r.raw('REDIS_URL') !== undefined,
+    },
     queuePrefix: r.string('QUEUE_PREFIX', 'mailsystem'),
     logLevel: r.oneOf(
       'LOG_LEVEL',

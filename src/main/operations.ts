@@ -6,7 +6,7 @@ import type { Database } from '../db/database.js';
 import { operationsRepository } from '../db/operations.repository.js';
 import type { Logger } from '../lib/logger.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
-import { createRedisRateLimiter, providerPacer } from '../ratelimit/rate-limiter.js';
+import { createRedisRateLimiter, providerPacer, type RateLimiter } from '../ratelimit/rate-limiter.js';
 import { analyticsService } from '../services/analytics.service.js';
 import type { DeliveryHooks } from '../services/delivery.service.js';
 import { createMetrics } from '../services/metrics.js';
@@ -49,17 +49,21 @@ export function createOperations(opts: {
   logger: Logger;
   db: Database;
   dispatcher: Dispatcher;
+  /** Rate-limit state other than Redis (the embedded mode keeps it in memory). */
+  limiter?: RateLimiter;
 }) {
   const { config, logger, db, dispatcher } = opts;
-  const limiter = createRedisRateLimiter({
-    redisUrl: config.redisUrl,
-    prefix: config.queuePrefix,
-    onError: (err) =>
-      logger.warn(
-        { err: err.message },
-        'rate-limit state unreachable in Redis; limits hold per process meanwhile',
-      ),
-  });
+  const limiter =
+    opts.limiter ??
+    createRedisRateLimiter({
+      redisUrl: config.redisUrl,
+      prefix: config.queuePrefix,
+      onError: (err) =>
+        logger.warn(
+          { err: err.message },
+          'rate-limit state unreachable in Redis; limits hold per process meanwhile',
+        ),
+    });
   const analyticsRepo = analyticsRepository(db);
   const analytics = analyticsService({ analytics: analyticsRepo });
   const opsRepo = operationsRepository(db);

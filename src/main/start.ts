@@ -3,10 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { consoleIsBuilt, defaultConsoleDir } from '../api/plugins/console.js';
+import { redact } from '../config/env.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { CaptureSmtpServer } from '../providers/smtp/capture-server.js';
+import { chooseBackends } from './backends.js';
 import { seedDemo } from './demo.js';
-import { ensureDatabase } from './ensure-database.js';
 import { configOrExit, fatal, onShutdown } from './run.js';
 import { createSystem } from './system.js';
 
@@ -15,7 +16,7 @@ import { createSystem } from './system.js';
 let config = configOrExit();
 const logger = createLogger(config.logLevel);
 try {
-  if (await ensureDatabase(config.databaseUrl)) logger.info('created the database named in DATABASE_URL');
+  const backends = await chooseBackends(config, logger);
 
   let capture: CaptureSmtpServer | null = null;
   if (config.smtp.host === null) {
@@ -32,9 +33,13 @@ try {
     roles: { api: true, worker: true },
     migrate: true,
     consoleDir,
+    ...(backends.mode === 'embedded'
+      ? { db: backends.db, dispatcher: backends.dispatcher, rateLimiter: backends.rateLimiter }
+      : {}),
   });
   onShutdown(logger, async () => {
     await system.stop();
+    if (backends.mode === 'embedded') await backends.db.close();
     await capture?.stop();
   });
   const address = await system.listen();
@@ -45,6 +50,9 @@ try {
     `  Mailsystem is running at ${base} (listening on ${address})`,
     `  Console:        ${base}/`,
     `  API docs:       ${base}/docs`,
+    backends.mode === 'embedded'
+      ? `  Storage:        embedded PostgreSQL in ${backends.dataDir}, in-process queue (${backends.reason})`
+      : `  Storage:        ${redact(config.databaseUrl)}, ${redact(config.redisUrl)}`,
     `  Demo tenant:    ${demo.tenantId}`,
     `  Demo API key:   ${demo.apiKey}`,
     `  Template:       ${demo.templateId} (welcome)`,

@@ -21,6 +21,7 @@ import type { HttpGet } from '../providers/ses/sns.js';
 import { createWebhookVerifiers } from '../providers/webhook-registry.js';
 import { createBullmqDispatcher } from '../queue/bullmq.dispatcher.js';
 import type { Consumer, Dispatcher } from '../queue/dispatcher.js';
+import type { RateLimiter } from '../ratelimit/rate-limiter.js';
 import { bulkService } from '../services/bulk.service.js';
 import { deadLettersService } from '../services/dead-letters.service.js';
 import { type DeliveryHooks, deliveryService } from '../services/delivery.service.js';
@@ -40,6 +41,8 @@ import { combineDeliveryHooks, createOperations, type Operations } from './opera
 export interface SystemOptions {
   config: Config;
   roles: { api: boolean; worker: boolean };
+  /** Rate-limit state other than Redis (the embedded mode keeps it in memory). */
+  rateLimiter?: RateLimiter;
   logger?: Logger;
   /** Providers added to (or replacing) the built-ins by name. */
   providers?: EmailProvider[];
@@ -201,7 +204,13 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
     const r = await migrate(db);
     if (r.applied.length > 0) logger.info({ applied: r.applied }, 'migrations applied');
   }
-  const operations = createOperations({ config, logger, db, dispatcher });
+  const operations = createOperations({
+    config,
+    logger,
+    db,
+    dispatcher,
+    ...(opts.rateLimiter ? { limiter: opts.rateLimiter } : {}),
+  });
   const services = buildServices({
     config,
     logger,

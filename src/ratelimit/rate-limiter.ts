@@ -155,6 +155,19 @@ export function createRedisRateLimiter(opts: RedisRateLimiterOptions): RateLimit
   };
 }
 
+/** The same limits in this process's memory only: for the single-process embedded mode. */
+export function createLocalRateLimiter(): RateLimiter {
+  const local = localCells();
+  const decide = (key: string, perSecond: number, burst: number, mode: Mode): RateDecision =>
+    perSecond > 0 ? local(key, 1000 / perSecond, Math.max(1, Math.floor(burst)), mode) : UNLIMITED;
+  return {
+    take: async (key, perSecond, burst) => decide(key, perSecond, burst, 'take'),
+    reserve: async (key, perSecond, burst) => decide(key, perSecond, burst, 'reserve'),
+    shared: true,
+    async close() {},
+  };
+}
+
 /**
  * DeliveryHooks.beforeSend for per-provider send rates: books the provider's next slot and waits
  * for it, so a burst is spread out rather than refused by the provider. A slot is booked only by

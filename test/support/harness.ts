@@ -4,9 +4,13 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { type Config, loadConfig } from '../../src/config/config.js';
+import { migrate } from '../../src/db/migrator.js';
+import { createPgliteDatabase } from '../../src/db/pglite.database.js';
 import { createSystem, type System } from '../../src/main/system.js';
 import type { EmailProvider } from '../../src/providers/email-provider.js';
 import type { CaptureSmtpServerOptions } from '../../src/providers/smtp/capture-server.js';
+import { createInProcessDispatcher } from '../../src/queue/in-process.dispatcher.js';
+import { createLocalRateLimiter } from '../../src/ratelimit/rate-limiter.js';
 import { ADMIN_TOKEN, dbUrl, TEST_REDIS_URL } from './env.js';
 import { type SmtpSink, startSmtpSink } from './smtp.js';
 
@@ -95,6 +99,8 @@ export interface HarnessOptions {
   sink?: Omit<CaptureSmtpServerOptions, 'port'> | false;
   providers?: EmailProvider[];
   redisUrl?: string;
+  /** The zero-setup mode: an embedded PostgreSQL (PGlite, in memory) and an in-process queue. */
+  embedded?: boolean;
 }
 
 export interface Harness {
@@ -130,7 +136,10 @@ export interface Harness {
  * own Redis key prefix and a real SMTP server on a random port.
  */
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
-  const database = await createTestDatabase();
+  const database = opts.embedded
+    ? { name: 'embedded', url: 'postgres://embedded.invalid/embedded', drop: async () => {} }
+    : await createTestDatabase();
+  const embedded = opts.embedded ? await embeddedBackends() : null;
   const sink = await startSmtpSink(opts.sink === false ? {} : (opts.sink ?? {}));
   const prefix = `mstest-${randomBytes(4).toString('hex')}`;
   const redisUrl = opts.redisUrl ?? TEST_REDIS_URL;
@@ -149,11 +158,12 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     config,
     roles: opts.roles ?? { api: true, worker: true },
     ...(opts.providers ? { providers: opts.providers } : {}),
+    ...(embedded ?? {}),
   });
   if (!system.app) throw new Error('the harness needs the api role');
   const app = system.app;
-  const pool = new pg.Pool({ connectionString: database.url, max: 3 });
-  pool.on('error', () => {});
+  const pool = embedded ? null : new pg.Pool({ connectionString: database.url, max: 3 });
+  pool?.on('error', () => {});
 
   const request = async <T>(method: string, url: string, o: RequestOptions = {}): Promise<ApiResponse<T>> => {
     const headers: Record<string, string> = { ...o.headers };
@@ -213,9 +223,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       return res.body.id;
     },
     async sql(text, params) {
-      return (await pool.query(text, params)).rows;
+      return pool ? (await pool.query(text, params)).rows : (await system.db.query(text, params ?? [])).rows;
     },
     async startPeer(p = {}) {
+      if (embedded) throw new Error('the embedded mode runs in one process: it has no peers');
       const peer = await createSystem({
         config: loadConfig(envFor(p.env)),
         roles: p.roles ?? { api: false, worker: true },
@@ -227,13 +238,20 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     async close() {
       await Promise.allSettled(peers.map((p) => p.stop()));
       await system.stop();
-      await pool.end();
+      await pool?.end();
+      await embedded?.db.close();
       await sink.stop();
       await deleteRedisPrefix(redisUrl, prefix);
       await database.drop();
     },
   };
   return harness;
+}
+
+async function embeddedBackends() {
+  const db = await createPgliteDatabase('memory://');
+  await migrate(db);
+  return { db, dispatcher: createInProcessDispatcher(), rateLimiter: createLocalRateLimiter() };
 }
 
 /** Polls `check` until it returns a truthy value or the time is up. */
