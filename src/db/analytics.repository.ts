@@ -62,15 +62,12 @@ export function analyticsRepository(db: Database) {
      * holding the aggregator lock. Returns null when another process holds the lock.
      */
     async fold(batch: number, maxBatches: number): Promise<{ rows: number } | null> {
-      return db.transaction(async (tx) => {
-        const { rows } = await tx.query<{ locked: boolean }>(
-          'SELECT pg_try_advisory_xact_lock($1) AS locked',
-          [AGGREGATOR_LOCK_KEY],
-        );
-        if (!rows[0]?.locked) return null;
+      // Each batch is one statement, atomic on its own; the lock keeps folders from queueing
+      // behind each other's row locks.
+      return db.withLock(AGGREGATOR_LOCK_KEY, async () => {
         let total = 0;
         for (let i = 0; i < maxBatches; i++) {
-          const r = await tx.query<{ rows: number }>(FOLD_SQL, [batch]);
+          const r = await db.query<{ rows: number }>(FOLD_SQL, [batch]);
           const n = r.rows[0]?.rows ?? 0;
           total += n;
           if (n < batch) break;
