@@ -56,7 +56,8 @@ export async function createTestDatabase(): Promise<{ name: string; url: string;
 
 /** Deletes every Redis key under `prefix` (never anything else). */
 export async function deleteRedisPrefix(redisUrl: string, prefix: string) {
-  const r = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+  const r = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true, retryStrategy: () => null });
+  r.on('error', () => {});
   try {
     await r.connect();
     let cursor = '0';
