@@ -242,9 +242,14 @@ export function emailsRepository(db: Database) {
     ): Promise<boolean> {
       const { rowCount } = await db.query(
         `WITH upd AS (
-           UPDATE emails SET status = 'sent', provider_message_id = $3, subject = $4, sent_at = now(),
+           UPDATE emails SET provider_message_id = $3, subject = $4, sent_at = now(),
+                  -- A provider's webhook may have moved the email on (delivered, opened, bounced…)
+                  -- before this outcome was written: the send is still recorded, the later status kept.
+                  status = CASE WHEN status = 'processing' THEN 'sent' ELSE status END,
                   lease_until = NULL, next_attempt_at = NULL, last_error = NULL, updated_at = now()
-            WHERE id = $1 AND attempts = $2 AND status = 'processing'
+            WHERE id = $1 AND attempts = $2
+              AND (status = 'processing'
+                   OR (status IN ('delivered', 'opened', 'bounced', 'complained') AND sent_at IS NULL))
             RETURNING id, tenant_id, provider, attempts
          )
          ${eventsFrom('upd', 'sent', "jsonb_build_object('provider', upd.provider, 'provider_message_id', $3::text, 'attempt', upd.attempts, 'response', $5::text)")}`,

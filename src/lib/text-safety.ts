@@ -7,6 +7,8 @@ const UNSAFE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\
 export function findUnstorableText(value: unknown, path = '', depth = 0): string | null {
   if (typeof value === 'string') return UNSAFE.test(value) ? path || '(value)' : null;
   if (value === null || typeof value !== 'object' || depth > 100) return null;
+  // Raw bodies (webhooks) are bytes, checked by their own parsers; never walk them index by index.
+  if (ArrayBuffer.isView(value)) return null;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const found = findUnstorableText(value[i], path ? `${path}.${i}` : String(i), depth + 1);
