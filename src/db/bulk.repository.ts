@@ -130,36 +130,50 @@ export function bulkRepository(db: Database) {
       return rows[0] ?? null;
     },
 
-    /** The job's recipients still to fan out (from `fanout_position` on), or null when none are left. */
-    async pendingRecipients(id: string): Promise<{ job: BulkJobRow; recipients: BulkRecipient[] } | null> {
+    /**
+     * A job whose fan-out is due and not finished, with all its accepted recipients and the chunks
+     * already written; null when there is nothing to fan out. Moves a queued job to processing.
+     */
+    async pendingFanout(
+      id: string,
+    ): Promise<{ job: BulkJobRow; recipients: BulkRecipient[]; doneChunks: Set<number> } | null> {
       const { rows } = await db.query<BulkJobRow & { recipients: BulkRecipient[] | null }>(
-        `SELECT ${COLUMNS}, recipients FROM bulk_jobs
+        `UPDATE bulk_jobs SET status = 'processing', updated_at = now()
           WHERE id = $1 AND status IN ('queued', 'processing') AND NOT fanout_done
-            AND (send_at IS NULL OR send_at <= now() + interval '1 second')`,
+            AND (send_at IS NULL OR send_at <= now() + interval '1 second')
+          RETURNING ${COLUMNS}, recipients`,
         [id],
       );
       const row = rows[0];
       if (!row?.recipients) return null;
       const { recipients, ...job } = row;
-      return { job, recipients: recipients.slice(job.fanout_position) };
+      const done = await db.query<{ chunk: number }>(
+        'SELECT chunk FROM bulk_fanout_chunks WHERE bulk_job_id = $1',
+        [id],
+      );
+      return { job, recipients, doneChunks: new Set(done.rows.map((r) => r.chunk)) };
     },
 
     /**
      * Turns one chunk of recipients into queued emails (and their `queued` events) with set-based
-     * SQL, skipping suppressed addresses, and advances the job's position in the same
-     * transaction. `expectedPosition` guards against two workers fanning out the same job: the
-     * chunk is written only when the job is still where the caller read it. Returns the ids
-     * created, or null when the job moved on (cancelled, or fanned out by someone else).
+     * SQL, skipping suppressed addresses, and records the chunk — one transaction. Chunks of one
+     * job may be written in parallel: each holds a share lock on the job, so a cancel waits for the
+     * chunks in flight and the chunks after it see the job cancelled. Returns the ids created, or
+     * null when the job is no longer open.
      */
-    async fanoutChunk(jobId: string, expectedPosition: number, chunk: FanoutChunk): Promise<string[] | null> {
+    async fanoutChunk(jobId: string, chunkIndex: number, chunk: FanoutChunk): Promise<string[] | null> {
       return db.transaction(async (tx) => {
         const { rows: jobs } = await tx.query<BulkJobRow>(
-          `SELECT ${COLUMNS} FROM bulk_jobs WHERE id = $1 FOR UPDATE`,
+          `SELECT ${COLUMNS} FROM bulk_jobs WHERE id = $1 FOR SHARE`,
           [jobId],
         );
         const job = jobs[0];
-        if (!job || job.fanout_done || job.fanout_position !== expectedPosition) return null;
-        if (job.status !== 'queued' && job.status !== 'processing') return null;
+        if (!job || job.fanout_done || (job.status !== 'queued' && job.status !== 'processing')) return null;
+        const { rows: already } = await tx.query(
+          'SELECT 1 FROM bulk_fanout_chunks WHERE bulk_job_id = $1 AND chunk = $2',
+          [jobId, chunkIndex],
+        );
+        if (already.length > 0) return [];
         const { rows } = await tx.query<{ id: string }>(
           `WITH src AS (
              SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[]) AS s(id, email, name, variables)
@@ -171,6 +185,7 @@ export function bulkRepository(db: Database) {
                     '<' || s.id || '@' || $13 || '>', now(), true
                FROM src s
               WHERE NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.tenant_id = $5 AND x.email = s.email)
+             ON CONFLICT (id) DO NOTHING
              RETURNING id, tenant_id
            ), ev AS (
              INSERT INTO email_events (email_id, tenant_id, type, data)
@@ -193,18 +208,38 @@ export function bulkRepository(db: Database) {
             chunk.messageIdDomain,
           ],
         );
-        const position = expectedPosition + chunk.recipients.length;
-        const done = position >= job.accepted;
         await tx.query(
-          `UPDATE bulk_jobs
-              SET fanout_position = $2, fanout_done = $3, status = 'processing', updated_at = now(),
-                  suppressed_count = suppressed_count + $4,
-                  recipients = CASE WHEN $3 THEN NULL ELSE recipients END
-            WHERE id = $1`,
-          [jobId, position, done, chunk.recipients.length - rows.length],
+          'INSERT INTO bulk_fanout_chunks (bulk_job_id, chunk, created, suppressed) VALUES ($1, $2, $3, $4)',
+          [jobId, chunkIndex, rows.length, chunk.recipients.length - rows.length],
         );
         return rows.map((r) => r.id);
       });
+    },
+
+    /** Marks the fan-out finished once every chunk is written, and lets go of the recipients. */
+    async finishFanout(jobId: string, chunks: number): Promise<boolean> {
+      const { rowCount } = await db.query(
+        `WITH c AS (
+           SELECT count(*)::int AS n, coalesce(sum(suppressed), 0)::int AS suppressed
+             FROM bulk_fanout_chunks WHERE bulk_job_id = $1
+         )
+         UPDATE bulk_jobs b SET fanout_done = true, fanout_position = b.accepted, recipients = NULL,
+                suppressed_count = c.suppressed, updated_at = now()
+           FROM c
+          WHERE b.id = $1 AND b.status = 'processing' AND NOT b.fanout_done AND c.n >= $2`,
+        [jobId, chunks],
+      );
+      return rowCount > 0;
+    },
+
+    /** Recipients turned into emails (or skipped as suppressed) so far, while the fan-out runs. */
+    async fanoutProgress(jobId: string): Promise<{ fanned: number; suppressed: number }> {
+      const { rows } = await db.query<{ fanned: number; suppressed: number }>(
+        `SELECT coalesce(sum(created + suppressed), 0)::int AS fanned, coalesce(sum(suppressed), 0)::int AS suppressed
+           FROM bulk_fanout_chunks WHERE bulk_job_id = $1`,
+        [jobId],
+      );
+      return rows[0] ?? { fanned: 0, suppressed: 0 };
     },
 
     /** Email counts of a job by status (index-only on emails_bulk_idx). */
@@ -220,7 +255,7 @@ export function bulkRepository(db: Database) {
     async completeIfDone(id: string): Promise<boolean> {
       const { rowCount } = await db.query(
         `UPDATE bulk_jobs b SET status = 'completed', completed_at = now(), updated_at = now()
-          WHERE b.id = $1 AND b.status = 'processing' AND b.fanout_done
+          WHERE b.id = $1 AND b.status IN ('queued', 'processing') AND b.fanout_done
             AND NOT EXISTS (SELECT 1 FROM emails e WHERE e.bulk_job_id = b.id
                              AND e.status IN ('queued', 'scheduled', 'processing'))`,
         [id],
@@ -257,7 +292,11 @@ export function bulkRepository(db: Database) {
         );
         await tx.query(
           `UPDATE bulk_jobs SET status = 'cancelled', completed_at = now(), updated_at = now(),
-                  cancelled_count = cancelled_count + $2 + (accepted - fanout_position), recipients = NULL
+                  recipients = NULL, fanout_done = true,
+                  suppressed_count = (SELECT coalesce(sum(suppressed), 0) FROM bulk_fanout_chunks WHERE bulk_job_id = $1),
+                  cancelled_count = cancelled_count + $2
+                    + (accepted - (SELECT coalesce(sum(created + suppressed), 0) FROM bulk_fanout_chunks
+                                    WHERE bulk_job_id = $1))
             WHERE id = $1`,
           [id, rowCount],
         );

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { withTimeout } from '../lib/time.js';
 import type { Database, Queryable, QueryResult } from './database.js';
@@ -26,7 +27,12 @@ export function createPgDatabase(url: string, opts: PgOptions = {}): Database {
   pool.on('error', () => {});
 
   const run = async <R>(c: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]) => {
-    const res = await c.query(sql, params as unknown[] | undefined);
+    // Statements with parameters are prepared once per connection under a name derived from their
+    // text: the hot paths (claim, outcome, webhook) then skip parsing and planning every time.
+    const res =
+      params && params.length > 0
+        ? await c.query({ name: statementName(sql), text: sql, values: params as unknown[] })
+        : await c.query(sql);
     return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 } satisfies QueryResult<R>;
   };
 
@@ -71,4 +77,14 @@ export function createPgDatabase(url: string, opts: PgOptions = {}): Database {
       await pool.end();
     },
   };
+}
+
+const names = new Map<string, string>();
+function statementName(sql: string): string {
+  let name = names.get(sql);
+  if (!name) {
+    name = `ms_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
+    if (names.size < 10_000) names.set(sql, name);
+  }
+  return name;
 }

@@ -4,7 +4,7 @@ import { hasHeaderBreak, isValidEmailAddress, normalizeEmailAddress } from '../d
 import type { EmailStatus } from '../domain/email-status.js';
 import { AppError } from '../domain/errors.js';
 import { fingerprint } from '../lib/canonical-json.js';
-import { isUuid, newId } from '../lib/ids.js';
+import { derivedUuid, isUuid, newId } from '../lib/ids.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import { BULK_PRIORITY, sendJobId } from '../queue/jobs.js';
 import type { TemplateRenderer } from '../templates/renderer.js';
@@ -14,6 +14,7 @@ import { activeTemplate, commonSendFields, type FieldProblem } from './request-c
 export const MAX_BULK_RECIPIENTS = 100_000;
 /** Rows per INSERT of the fan-out: large enough to be set-based, small enough to resume cheaply. */
 const FANOUT_CHUNK = 5000;
+const FANOUT_WRITERS = 2;
 /** Invalid recipients listed in the job (all of them are counted). */
 const INVALID_REPORT_LIMIT = 1000;
 
@@ -33,9 +34,15 @@ const DELIVERED: readonly EmailStatus[] = ['delivered', 'opened'];
 const FAILED: readonly EmailStatus[] = ['failed', 'bounced', 'complained'];
 
 /** The job as the API shows it, with live counts from its emails. */
-export function bulkView(job: BulkJobRow, counts: Partial<Record<EmailStatus, number>>) {
+export function bulkView(
+  job: BulkJobRow,
+  counts: Partial<Record<EmailStatus, number>>,
+  progress: { fanned: number; suppressed: number },
+) {
   const sum = (statuses: readonly EmailStatus[]) => statuses.reduce((n, s) => n + (counts[s] ?? 0), 0);
-  const notFannedOut = job.status === 'cancelled' ? 0 : job.accepted - job.fanout_position;
+  const fanned = job.fanout_done ? job.accepted : progress.fanned;
+  const suppressedAtFanout = job.fanout_done ? job.suppressed_count : progress.suppressed;
+  const notFannedOut = job.status === 'cancelled' ? 0 : job.accepted - fanned;
   return {
     id: job.id,
     status: job.status,
@@ -47,8 +54,8 @@ export function bulkView(job: BulkJobRow, counts: Partial<Record<EmailStatus, nu
     sent: counts.sent ?? 0,
     delivered: sum(DELIVERED),
     failed: sum(FAILED),
-    skipped: job.suppressed_count + (counts.suppressed ?? 0),
-    cancelled: counts.cancelled ?? 0,
+    skipped: suppressedAtFanout + (counts.suppressed ?? 0),
+    cancelled: job.status === 'cancelled' ? job.cancelled_count : (counts.cancelled ?? 0),
     invalid: job.invalid_count,
     duplicates: job.duplicate_count,
     invalid_recipients: job.invalid,
@@ -99,7 +106,13 @@ export function bulkService(deps: {
     if (job.status === 'processing' && job.fanout_done && (await deps.bulk.completeIfDone(id))) {
       job = (await deps.bulk.get(tenantId, id)) ?? job;
     }
-    return bulkView(job, await deps.bulk.statusCounts(id));
+    const [counts, progress] = await Promise.all([
+      deps.bulk.statusCounts(id),
+      job.fanout_done
+        ? { fanned: job.accepted, suppressed: job.suppressed_count }
+        : deps.bulk.fanoutProgress(id),
+    ]);
+    return bulkView(job, counts, progress);
   };
 
   const dispatchFanout = (job: { id: string; send_at: Date | null }) =>
@@ -228,13 +241,16 @@ export function bulkService(deps: {
      * a crash: each chunk commits with the position it advances.
      */
     async fanout(bulkJobId: string): Promise<{ created: number }> {
-      const pending = await deps.bulk.pendingRecipients(bulkJobId);
+      const pending = await deps.bulk.pendingFanout(bulkJobId);
       if (!pending) {
         await deps.bulk.completeIfDone(bulkJobId);
         return { created: 0 };
       }
-      // Rows are written as fast as PostgreSQL takes them; send jobs follow in a second loop, so
-      // the rows never wait for Redis (a dispatch lost to a crash is recovered from the rows).
+      const { recipients, doneChunks } = pending;
+      const chunks = Math.ceil(recipients.length / FANOUT_CHUNK);
+      const todo = Array.from({ length: chunks }, (_, i) => i).filter((i) => !doneChunks.has(i));
+      // Send jobs follow in a loop of their own, so the rows never wait for Redis (a dispatch lost
+      // to a crash is recovered from the rows).
       const toDispatch: string[][] = [];
       let writing = true;
       const dispatchLoop = (async () => {
@@ -257,25 +273,34 @@ export function bulkService(deps: {
           );
         }
       })();
-      let position = pending.job.fanout_position;
       let created = 0;
-      try {
-        for (let i = 0; i < pending.recipients.length; i += FANOUT_CHUNK) {
-          const chunk = pending.recipients.slice(i, i + FANOUT_CHUNK);
-          const ids = await deps.bulk.fanoutChunk(bulkJobId, position, {
-            ids: chunk.map(() => newId()),
+      let open = true;
+      // Two writers: one PostgreSQL backend cannot use both cores of a small machine.
+      const writer = async () => {
+        for (let i = todo.shift(); i !== undefined && open; i = todo.shift()) {
+          const start = i * FANOUT_CHUNK;
+          const chunk = recipients.slice(start, start + FANOUT_CHUNK);
+          const ids = await deps.bulk.fanoutChunk(bulkJobId, i, {
+            // Derived from the job and the recipient's place: a chunk written twice adds nothing.
+            ids: chunk.map((_, k) => derivedUuid(`${bulkJobId}/${start + k}`)),
             recipients: chunk,
             messageIdDomain: deps.messageIdDomain,
           });
-          if (!ids) break; // cancelled, or another worker holds the job
-          position += chunk.length;
-          created += ids.length;
-          toDispatch.push(ids);
+          if (ids === null)
+            open = false; // cancelled, or finished by another worker
+          else {
+            created += ids.length;
+            if (ids.length > 0) toDispatch.push(ids);
+          }
         }
+      };
+      try {
+        await Promise.all(Array.from({ length: FANOUT_WRITERS }, writer));
       } finally {
         writing = false;
         await dispatchLoop;
       }
+      if (open) await deps.bulk.finishFanout(bulkJobId, chunks);
       await deps.bulk.completeIfDone(bulkJobId);
       return { created };
     },

@@ -119,6 +119,20 @@ describe('bulk sending', () => {
     ]);
   });
 
+  it('completes at once a job whose every recipient was refused', async () => {
+    const r = await bulk({
+      template_id: templateId,
+      recipients: [{ email: 'not-an-address' }, { email: 'also bad' }],
+      shared_variables: { campaign: 'c', name: 'n', code: 'x' },
+    });
+    expect(r.body).toMatchObject({ accepted: 0, invalid: 2 });
+    expect((await job(r.body.bulk_job_id)).body).toMatchObject({
+      status: 'completed',
+      queued: 0,
+      invalid: 2,
+    });
+  });
+
   it('skips and counts suppressed recipients', async () => {
     await h.request('POST', '/suppressions', { key: t.key, body: { email: 'blocked@example.com' } });
     await h.sql(
