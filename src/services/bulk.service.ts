@@ -249,30 +249,10 @@ export function bulkService(deps: {
       const { recipients, doneChunks } = pending;
       const chunks = Math.ceil(recipients.length / FANOUT_CHUNK);
       const todo = Array.from({ length: chunks }, (_, i) => i).filter((i) => !doneChunks.has(i));
-      // Send jobs follow in a loop of their own, so the rows never wait for Redis (a dispatch lost
-      // to a crash is recovered from the rows).
+      // Sending starts once every row is written: the fan-out then has the machine to itself (a
+      // 100,000-recipient job is written in a few seconds) instead of competing with its own
+      // deliveries. A dispatch lost to a crash is recovered from the rows.
       const toDispatch: string[][] = [];
-      let writing = true;
-      const dispatchLoop = (async () => {
-        for (;;) {
-          const ids = toDispatch.shift();
-          if (!ids) {
-            if (!writing) return;
-            await new Promise((r) => setTimeout(r, 5));
-            continue;
-          }
-          await quietly(() =>
-            deps.dispatcher.dispatch(
-              'mail.send',
-              ids.map((id) => ({
-                payload: { emailId: id },
-                jobId: sendJobId(id, 0),
-                priority: BULK_PRIORITY,
-              })),
-            ),
-          );
-        }
-      })();
       let created = 0;
       let open = true;
       // Two writers: one PostgreSQL backend cannot use both cores of a small machine.
@@ -297,8 +277,18 @@ export function bulkService(deps: {
       try {
         await Promise.all(Array.from({ length: FANOUT_WRITERS }, writer));
       } finally {
-        writing = false;
-        await dispatchLoop;
+        for (const ids of toDispatch) {
+          await quietly(() =>
+            deps.dispatcher.dispatch(
+              'mail.send',
+              ids.map((id) => ({
+                payload: { emailId: id },
+                jobId: sendJobId(id, 0),
+                priority: BULK_PRIORITY,
+              })),
+            ),
+          );
+        }
       }
       if (open) await deps.bulk.finishFanout(bulkJobId, chunks);
       await deps.bulk.completeIfDone(bulkJobId);
