@@ -59,6 +59,7 @@ async function serve(role: Role, databaseUrl: string, prefix: string) {
     HOST: '127.0.0.1',
     PORT: '0',
     WEBHOOK_SECRET_SMTP: SECRET,
+    ...(process.env.DATABASE_POOL_SIZE ? { DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE } : {}),
   });
   const system = await createSystem({ config, roles: { api: true, worker: false } });
   process.stdout.write(`${await system.listen()}\n`);

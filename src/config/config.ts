@@ -29,6 +29,8 @@ export interface Config {
     bulkBodyLimitBytes: number;
   };
   databaseUrl: string;
+  /** PostgreSQL connections per process. */
+  databasePoolSize: number;
   redisUrl: string;
   /**
    * `npm start` only. auto: with neither DATABASE_URL nor REDIS_URL set, use the local PostgreSQL
@@ -89,6 +91,7 @@ export function loadConfig(env: Env = process.env): Config {
       'postgres:',
       'postgresql:',
     ]) as string,
+    databasePoolSize: r.int('DATABASE_POOL_SIZE', 10, { min: 2, max: 500 }),
     redisUrl: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']) as string,
     embedded: {
       mode: r.oneOf('EMBEDDED', ['auto', 'on', 'off'] as const, 'auto'),

@@ -191,7 +191,9 @@ function buildServices(opts: {
 export async function createSystem(opts: SystemOptions): Promise<System> {
   const { config } = opts;
   const logger = opts.logger ?? createLogger(config.logLevel);
-  const db = opts.db ?? createPgDatabase(config.databaseUrl, { applicationName: 'mailsystem' });
+  const db =
+    opts.db ??
+    createPgDatabase(config.databaseUrl, { applicationName: 'mailsystem', max: config.databasePoolSize });
   const dispatcher =
     opts.dispatcher ??
     createBullmqDispatcher({
