@@ -179,4 +179,41 @@ describe('a process killed with SIGKILL', () => {
     // Only what the relay had in hand at the kill may go twice: at most one per worker slot.
     expect([...perRecipient.values()].filter((n) => n > 1).length).toBeLessThanOrEqual(4);
   });
+
+  it('shuts down gracefully on SIGTERM: running deliveries finish, nothing is left claimed', {
+    timeout: 60_000,
+  }, async () => {
+    await running?.kill('SIGTERM');
+    running = await startSystemProcess(env);
+    const { apiKey, templateId, baseUrl } = running;
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const res = await fetch(`${baseUrl}/send`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          recipient: { email: `term-${i}@example.com` },
+          template_id: templateId,
+          variables: { name: 'T' },
+        }),
+      });
+      ids.push(((await res.json()) as { email_id: string }).email_id);
+    }
+    await eventually(
+      async () => sink.server.messages().some((m) => m.envelope.to[0]?.startsWith('term-')),
+      20_000,
+      5,
+    );
+    const child = running.child;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    running = null;
+    const { rows } = await pool.query(
+      `SELECT status, count(*)::int AS n FROM emails WHERE id = ANY($1::uuid[]) GROUP BY status`,
+      [ids],
+    );
+    // Every email is either sent or still waiting its turn; none is stranded mid-delivery.
+    expect(rows.filter((r) => r.status !== 'sent' && r.status !== 'queued')).toEqual([]);
+  });
 });
