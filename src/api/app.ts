@@ -113,7 +113,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         throw new AppError('validation_failed', undefined, [
           {
             field: `${part === 'body' ? '' : `${part}.`}${bad}`,
-            message: 'contains NUL or an unpaired surrogate',
+            message: 'contains NUL or an unpaired surrogate, or is nested more than 64 levels deep',
           },
         ]);
       }

@@ -233,20 +233,21 @@ export function bulkRepository(db: Database) {
     },
 
     /** Recipients turned into emails (or skipped as suppressed) so far, while the fan-out runs. */
-    async fanoutProgress(jobId: string): Promise<{ fanned: number; suppressed: number }> {
+    async fanoutProgress(tenantId: string, jobId: string): Promise<{ fanned: number; suppressed: number }> {
       const { rows } = await db.query<{ fanned: number; suppressed: number }>(
-        `SELECT coalesce(sum(created + suppressed), 0)::int AS fanned, coalesce(sum(suppressed), 0)::int AS suppressed
-           FROM bulk_fanout_chunks WHERE bulk_job_id = $1`,
-        [jobId],
+        `SELECT coalesce(sum(c.created + c.suppressed), 0)::int AS fanned, coalesce(sum(c.suppressed), 0)::int AS suppressed
+           FROM bulk_fanout_chunks c JOIN bulk_jobs b ON b.id = c.bulk_job_id
+          WHERE b.tenant_id = $1 AND c.bulk_job_id = $2`,
+        [tenantId, jobId],
       );
       return rows[0] ?? { fanned: 0, suppressed: 0 };
     },
 
     /** Email counts of a job by status (index-only on emails_bulk_idx). */
-    async statusCounts(id: string): Promise<Partial<Record<EmailStatus, number>>> {
+    async statusCounts(tenantId: string, id: string): Promise<Partial<Record<EmailStatus, number>>> {
       const { rows } = await db.query<{ status: EmailStatus; n: number }>(
-        'SELECT status, count(*)::int AS n FROM emails WHERE bulk_job_id = $1 GROUP BY status',
-        [id],
+        'SELECT status, count(*)::int AS n FROM emails WHERE tenant_id = $1 AND bulk_job_id = $2 GROUP BY status',
+        [tenantId, id],
       );
       return Object.fromEntries(rows.map((r) => [r.status, r.n]));
     },
@@ -314,7 +315,7 @@ export function bulkRepository(db: Database) {
           WHERE status IN ('queued', 'processing')
             AND (fanout_done OR (updated_at <= now() - make_interval(secs => $1)
                                  AND (send_at IS NULL OR send_at <= now())))
-          ORDER BY updated_at LIMIT $2`,
+          ORDER BY fanout_done, updated_at LIMIT $2`,
         [graceSeconds, limit],
       );
       return rows;

@@ -12,6 +12,15 @@ export interface CursorKey {
 
 const TS_RE = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)$/;
 
+/** A time PostgreSQL will accept: the pattern alone lets through month 13 or hour 99. */
+function isRealTime(ts: string): boolean {
+  const iso = ts.replace(' ', 'T').replace(/([+-]\d{2})$/, '$1:00');
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return false;
+  const year = new Date(t).getUTCFullYear();
+  return year >= 1970 && year <= 9999;
+}
+
 export function encodeCursor(key: CursorKey): string {
   return Buffer.from(JSON.stringify([key.ts, key.id])).toString('base64url');
 }
@@ -26,6 +35,7 @@ export function decodeCursor(cursor: string | undefined, idKind: 'uuid' | 'text'
       if (
         typeof ts === 'string' &&
         TS_RE.test(ts) &&
+        isRealTime(ts) &&
         typeof id === 'string' &&
         (idKind === 'uuid' ? isUuid(id) : id.length > 0 && id.length <= 320)
       ) {

@@ -184,7 +184,7 @@ export function emailsRepository(db: Database) {
             AND ($2::text IS NULL OR e.status = $2)
             AND ($3::text IS NULL OR e.recipient_email = $3)
             AND ($4::timestamptz IS NULL OR e.created_at >= $4)
-            AND ($5::timestamptz IS NULL OR e.created_at < $5)
+            AND ($5::timestamptz IS NULL OR e.created_at <= $5)
             AND ($6::uuid IS NULL OR e.bulk_job_id = $6)
             AND ($7::timestamptz IS NULL OR (e.created_at, e.id) < ($7::timestamptz, $8::uuid))
           ORDER BY e.created_at DESC, e.id DESC
@@ -234,6 +234,16 @@ export function emailsRepository(db: Database) {
       return rows[0] ?? null;
     },
 
+    /** Extends a claim that still holds (not expired, not taken over); false when it was lost. */
+    async renewClaim(id: string, attempt: number, leaseSeconds: number): Promise<boolean> {
+      const { rowCount } = await db.query(
+        `UPDATE emails SET lease_until = now() + make_interval(secs => $3)
+          WHERE id = $1 AND attempts = $2 AND status = 'processing' AND lease_until > now()`,
+        [id, attempt, leaseSeconds],
+      );
+      return rowCount > 0;
+    },
+
     /** Records a send accepted by the provider; false when the claim was lost (lease expired). */
     async markSent(
       id: string,
@@ -259,18 +269,31 @@ export function emailsRepository(db: Database) {
     },
 
     /** Puts the email back in the queue after a transient failure. */
-    async markRetry(id: string, attempt: number, error: string, delayMs: number): Promise<boolean> {
-      const { rowCount } = await db.query(
+    async markRetry(
+      id: string,
+      attempt: number,
+      error: string,
+      delayMs: number,
+    ): Promise<'queued' | 'cancelled' | null> {
+      // An email of a bulk job cancelled while it was in a worker's hands is not tried again.
+      const { rows } = await db.query<{ status: 'queued' | 'cancelled' }>(
         `WITH upd AS (
-           UPDATE emails SET status = 'queued', last_error = $3, lease_until = NULL,
-                  next_attempt_at = now() + make_interval(secs => $4 / 1000.0), updated_at = now()
-            WHERE id = $1 AND attempts = $2 AND status = 'processing'
-            RETURNING id, tenant_id, attempts, next_attempt_at
+           UPDATE emails e
+              SET status = CASE WHEN b.status = 'cancelled' THEN 'cancelled' ELSE 'queued' END,
+                  last_error = $3, lease_until = NULL, updated_at = now(),
+                  next_attempt_at = CASE WHEN b.status = 'cancelled' THEN NULL
+                                         ELSE now() + make_interval(secs => $4 / 1000.0) END
+             FROM (SELECT (SELECT status FROM bulk_jobs WHERE id = x.bulk_job_id) AS status
+                     FROM emails x WHERE x.id = $1) b
+            WHERE e.id = $1 AND e.attempts = $2 AND e.status = 'processing'
+            RETURNING e.id, e.tenant_id, e.attempts, e.next_attempt_at, e.status
+         ), ev AS (
+           ${eventsFrom('upd', { sql: "CASE WHEN upd.status = 'cancelled' THEN 'cancelled' ELSE 'deferred' END" }, "jsonb_build_object('attempt', upd.attempts, 'error', $3::text, 'next_attempt_at', upd.next_attempt_at)")}
          )
-         ${eventsFrom('upd', 'deferred', "jsonb_build_object('attempt', upd.attempts, 'error', $3::text, 'next_attempt_at', upd.next_attempt_at)")}`,
+         SELECT status FROM upd`,
         [id, attempt, error, delayMs],
       );
-      return rowCount > 0;
+      return rows[0]?.status ?? null;
     },
 
     /**

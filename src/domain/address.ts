@@ -66,6 +66,21 @@ const RESERVED_HEADERS = new Set([
   'x-original-to',
 ]);
 
+/**
+ * Header families that relays read as their own instructions and echo back in their webhooks
+ * (custom variables, tags, metadata). A tenant setting them could make a provider report events
+ * against another tenant's email id, so they are Mailsystem's alone.
+ */
+const RESERVED_PREFIXES = [
+  'x-mailgun-',
+  'x-smtpapi',
+  'x-ses-',
+  'x-pm-',
+  'x-mailsystem-',
+  'x-sg-',
+  'x-resend-',
+];
+
 export type HeaderProblem = {
   header: string;
   problem: 'invalid_name' | 'reserved' | 'line_break' | 'too_long';
@@ -76,7 +91,11 @@ export function checkCustomHeaders(headers: Record<string, string>): HeaderProbl
   const problems: HeaderProblem[] = [];
   for (const [name, value] of Object.entries(headers)) {
     if (!HEADER_NAME.test(name)) problems.push({ header: name, problem: 'invalid_name' });
-    else if (RESERVED_HEADERS.has(name.toLowerCase())) problems.push({ header: name, problem: 'reserved' });
+    else if (
+      RESERVED_HEADERS.has(name.toLowerCase()) ||
+      RESERVED_PREFIXES.some((p) => name.toLowerCase().startsWith(p))
+    )
+      problems.push({ header: name, problem: 'reserved' });
     else if (hasHeaderBreak(value)) problems.push({ header: name, problem: 'line_break' });
     else if (value.length > 998) problems.push({ header: name, problem: 'too_long' });
   }

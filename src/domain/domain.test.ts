@@ -77,4 +77,17 @@ describe('addresses and headers', () => {
       { header: 'X-Break', problem: 'line_break' },
     ]);
   });
+
+  it('refuses headers relays read as instructions and echo into their webhooks', () => {
+    const names = [
+      'X-Mailgun-Variables',
+      'X-SMTPAPI',
+      'X-SES-MESSAGE-TAGS',
+      'X-PM-Metadata-email_id',
+      'X-Mailsystem-Email',
+    ];
+    expect(checkCustomHeaders(Object.fromEntries(names.map((n) => [n, '{"email_id":"x"}'])))).toEqual(
+      names.map((header) => ({ header, problem: 'reserved' })),
+    );
+  });
 });

@@ -9,3 +9,27 @@ export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Prom
     }),
   ]).finally(() => clearTimeout(timer));
 }
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:?\d{2})$/;
+const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * A time from a query string: an RFC 3339 date-time, or a YYYY-MM-DD date (UTC; with `endOfDay`,
+ * its last millisecond). Null for anything else, including what the pattern lets through but the
+ * calendar does not (month 13, a leap second, 24:00).
+ */
+export function parseTimeParam(value: string, opts: { endOfDay?: boolean } = {}): number | null {
+  if (DATE_ONLY.test(value)) {
+    const ms = Date.parse(`${value}T00:00:00Z`);
+    if (Number.isFinite(ms) && new Date(ms).toISOString().startsWith(value)) {
+      return opts.endOfDay ? ms + DAY_MS - 1 : ms;
+    }
+    return null;
+  }
+  if (DATE_TIME.test(value)) {
+    const ms = Date.parse(value);
+    if (Number.isFinite(ms) && new Date(ms).getUTCFullYear() <= 9999) return ms;
+  }
+  return null;
+}

@@ -22,6 +22,8 @@ export interface BullmqDispatcherOptions {
    * died is handed out again after about this long plus the stall check's interval.
    */
   jobLockMs?: number;
+  /** How often a handler that throws is tried, and the first backoff (doubling). */
+  handlerRetries?: { attempts: number; backoffMs: number };
   onError?: (err: Error, where: string) => void;
 }
 
@@ -31,7 +33,10 @@ const DEFAULT_JOB_OPTIONS: JobsOptions = {
   attempts: 5,
   backoff: { type: 'exponential', delay: 1000 },
   removeOnComplete: true,
-  removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+  // A job that kept failing is dropped, not kept: a kept job would hold its id, and dispatching
+  // that id again (what the recovery loop does) would be ignored. PostgreSQL still has the email
+  // and the failure is logged.
+  removeOnFail: true,
 };
 
 /** Dispatcher on BullMQ. Queues and workers are created lazily, one per queue name. */
@@ -68,7 +73,15 @@ export function createBullmqDispatcher(opts: BullmqDispatcherOptions): Dispatche
       q = new Queue(name, {
         connection: producerConnection,
         prefix: opts.prefix,
-        defaultJobOptions: DEFAULT_JOB_OPTIONS,
+        defaultJobOptions: {
+          ...DEFAULT_JOB_OPTIONS,
+          ...(opts.handlerRetries
+            ? {
+                attempts: opts.handlerRetries.attempts,
+                backoff: { type: 'exponential', delay: opts.handlerRetries.backoffMs },
+              }
+            : {}),
+        },
         skipWaitingForReady: true,
       });
       q.on('error', (e) => onError(e, `queue ${name}`));

@@ -5,6 +5,7 @@ import {
   type AnalyticsRepository,
 } from '../db/analytics.repository.js';
 import { AppError } from '../domain/errors.js';
+import { parseTimeParam } from '../lib/time.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -13,9 +14,6 @@ const BUCKET_MS: Record<AnalyticsGranularity, number> = { hour: HOUR_MS, day: DA
 export const MAX_BUCKETS: Record<AnalyticsGranularity, number> = { day: 400, hour: 31 * 24 };
 /** Buckets in the default range (no `from`): 30 days, or 24 hours. */
 const DEFAULT_BUCKETS: Record<AnalyticsGranularity, number> = { day: 30, hour: 24 };
-
-const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:?\d{2})$/;
 
 export interface AnalyticsQuery {
   from?: string | undefined;
@@ -46,16 +44,9 @@ const badField = (field: string, message: string) =>
  * that day, so `from=2024-05-01&to=2024-05-31` covers the whole of May.
  */
 function parseTime(field: 'from' | 'to', value: string): number {
-  if (DATE_ONLY.test(value)) {
-    const ms = Date.parse(`${value}T00:00:00Z`);
-    if (Number.isFinite(ms) && new Date(ms).toISOString().startsWith(value)) {
-      return field === 'to' ? ms + DAY_MS - 1 : ms;
-    }
-  } else if (DATE_TIME.test(value)) {
-    const ms = Date.parse(value);
-    if (Number.isFinite(ms)) return ms;
-  }
-  throw badField(field, 'must be an RFC 3339 date-time or a YYYY-MM-DD date');
+  const ms = parseTimeParam(value, { endOfDay: field === 'to' });
+  if (ms === null) throw badField(field, 'must be an RFC 3339 date-time or a YYYY-MM-DD date');
+  return ms;
 }
 
 /**

@@ -107,10 +107,10 @@ export function bulkService(deps: {
       job = (await deps.bulk.get(tenantId, id)) ?? job;
     }
     const [counts, progress] = await Promise.all([
-      deps.bulk.statusCounts(id),
+      deps.bulk.statusCounts(tenantId, id),
       job.fanout_done
         ? { fanned: job.accepted, suppressed: job.suppressed_count }
-        : deps.bulk.fanoutProgress(id),
+        : deps.bulk.fanoutProgress(tenantId, id),
     ]);
     return bulkView(job, counts, progress);
   };
@@ -257,25 +257,34 @@ export function bulkService(deps: {
       let open = true;
       // Two writers: one PostgreSQL backend cannot use both cores of a small machine.
       const writer = async () => {
-        for (let i = todo.shift(); i !== undefined && open; i = todo.shift()) {
-          const start = i * FANOUT_CHUNK;
-          const chunk = recipients.slice(start, start + FANOUT_CHUNK);
-          const ids = await deps.bulk.fanoutChunk(bulkJobId, i, {
-            // Derived from the job and the recipient's place: a chunk written twice adds nothing.
-            ids: chunk.map((_, k) => derivedUuid(`${bulkJobId}/${start + k}`)),
-            recipients: chunk,
-            messageIdDomain: deps.messageIdDomain,
-          });
-          if (ids === null)
-            open = false; // cancelled, or finished by another worker
-          else {
-            created += ids.length;
-            if (ids.length > 0) toDispatch.push(ids);
+        try {
+          for (let i = todo.shift(); i !== undefined && open; i = todo.shift()) {
+            const start = i * FANOUT_CHUNK;
+            const chunk = recipients.slice(start, start + FANOUT_CHUNK);
+            const ids = await deps.bulk.fanoutChunk(bulkJobId, i, {
+              // Derived from the job and the recipient's place: a chunk written twice adds nothing.
+              ids: chunk.map((_, k) => derivedUuid(`${bulkJobId}/${start + k}`)),
+              recipients: chunk,
+              messageIdDomain: deps.messageIdDomain,
+            });
+            if (ids === null)
+              open = false; // cancelled, or finished by another worker
+            else {
+              created += ids.length;
+              if (ids.length > 0) toDispatch.push(ids);
+            }
           }
+        } catch (e) {
+          open = false; // the sibling stops after its current chunk
+          throw e;
         }
       };
       try {
-        await Promise.all(Array.from({ length: FANOUT_WRITERS }, writer));
+        // Settled, not all: when one writer fails, the other finishes its chunk before the error
+        // is rethrown, so a retry of this job never runs beside a writer still at work.
+        const results = await Promise.allSettled(Array.from({ length: FANOUT_WRITERS }, writer));
+        const failed = results.find((r) => r.status === 'rejected');
+        if (failed) throw failed.reason;
       } finally {
         for (const ids of toDispatch) {
           await quietly(() =>

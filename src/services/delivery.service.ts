@@ -15,6 +15,7 @@ export type DeliveryResult =
   | { kind: 'retry'; attempt: number; delayMs: number }
   | { kind: 'failed'; attempt: number; deadLetterId: string }
   | { kind: 'suppressed' }
+  | { kind: 'cancelled' }
   | { kind: 'lost_claim' };
 
 /** Hooks for metrics and pacing; every member is optional. */
@@ -74,8 +75,9 @@ export function deliveryService(deps: {
     if (outcome.kind === 'permanent') return fail(email, outcome.error, 'permanent');
     if (!canRetry(deps.retry, email.attempts)) return fail(email, outcome.error, 'retries_exhausted');
     const delayMs = retryDelayMs(deps.retry, email.attempts, Math.random, outcome.retryAfterMs);
-    if (!(await deps.emails.markRetry(email.id, email.attempts, outcome.error, delayMs)))
-      return { kind: 'lost_claim' };
+    const retried = await deps.emails.markRetry(email.id, email.attempts, outcome.error, delayMs);
+    if (retried === null) return { kind: 'lost_claim' };
+    if (retried === 'cancelled') return { kind: 'cancelled' };
     await dispatchQuietly(() =>
       deps.dispatcher.dispatch('mail.send', [
         {
@@ -134,11 +136,18 @@ export function deliveryService(deps: {
       }
 
       const provider = deps.providers.get(email.provider);
+      if (provider && hooks.beforeSend) {
+        await hooks.beforeSend(provider.name);
+        // Waiting for the provider's pace may have outlived the lease, and another worker may
+        // hold the email now: renew the claim, and send only if it still holds.
+        if (!(await deps.emails.renewClaim(email.id, email.attempts, deps.leaseSeconds))) {
+          const lost: DeliveryResult = { kind: 'lost_claim' };
+          hooks.onOutcome?.(email, lost);
+          return lost;
+        }
+      }
       const outcome: SendOutcome = provider
-        ? await (async () => {
-            await hooks.beforeSend?.(provider.name);
-            return provider.send(message);
-          })()
+        ? await provider.send(message)
         : { kind: 'transient', error: `provider "${email.provider}" is not configured in this worker` };
       const result = await record(email, message.subject, outcome);
       hooks.onOutcome?.(email, result, outcome);

@@ -171,6 +171,54 @@ describe('bad input gets a clear 4xx and changes nothing', () => {
     expect(bad.raw).not.toMatch(/at \w+ \(|node_modules|SELECT|syntax error/i);
   });
 
+  it('answers 400, never 500, for values that pass a pattern but not the calendar or PostgreSQL', async () => {
+    const badCursor = Buffer.from(
+      JSON.stringify(['2024-13-45 99:99:99+00', '00000000-0000-4000-8000-000000000000']),
+    ).toString('base64url');
+    for (const url of [
+      `/emails?cursor=${badCursor}`,
+      `/dead-letters?cursor=${badCursor}`,
+      `/templates?cursor=${badCursor}`,
+      '/emails?from=2016-12-31T23:59:60Z',
+      '/emails?to=2024-02-30',
+      '/emails?bulk_job_id=urn:uuid:00000000-0000-4000-8000-000000000000',
+      '/analytics?template_id=urn:uuid:00000000-0000-4000-8000-000000000000',
+    ]) {
+      const r = await h.request('GET', url, { key: t.key });
+      expect({ url, status: r.status }).toEqual({ url, status: 400 });
+    }
+    const dates = await h.request('GET', '/emails?from=2020-01-01&to=2099-12-31', { key: t.key });
+    expect(dates.status).toBe(200);
+  });
+
+  it('answers 400 for JSON nested deeper than 64 levels, wherever it is', async () => {
+    let deep: unknown = 'x';
+    for (let i = 0; i < 200; i++) deep = { d: deep };
+    const r = await send(valid({ metadata: { deep }, idempotency_key: 'deep-1' }));
+    expect(r.status).toBe(400);
+    const deeper = `${'['.repeat(20_000)}"x"${']'.repeat(20_000)}`;
+    const huge = await h.request('POST', '/send', {
+      key: t.key,
+      rawBody: JSON.stringify(valid({ variables: { name: 'x', deeper: 'HOLE' } })).replace('"HOLE"', deeper),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(huge.status).toBeGreaterThanOrEqual(400);
+    expect(huge.status).toBeLessThan(500);
+  });
+
+  it('answers 400 for numbers beyond what is stored', async () => {
+    const tenant = await h.admin('POST', '/admin/tenants', { name: 'numbers' });
+    for (const body of [{ rate_limit_burst: 1e12 }, { rate_limit_per_second: 1e300 }]) {
+      const r = await h.admin('PATCH', `/admin/tenants/${tenant.body.id}`, body);
+      expect(r.status).toBe(400);
+    }
+    const preview = await h.request('POST', `/templates/${templateId}/preview`, {
+      key: t.key,
+      body: { variables: { name: 'x' }, version: 1e10 },
+    });
+    expect(preview.status).toBe(400);
+  });
+
   it('lists emails newest first with filters and a cursor', async () => {
     const other = await h.createTenant();
     const tpl = await h.createTemplate(other.key);

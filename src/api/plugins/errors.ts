@@ -28,6 +28,23 @@ const FRAMEWORK_CODES: Record<string, ErrorCode> = {
 };
 
 /**
+ * PostgreSQL away (refused, restarting, out of connections, a connection dropped mid-query): the
+ * client should come back later, so a 503, not a 500.
+ */
+function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  const code = typeof e.code === 'string' ? e.code : '';
+  const message = typeof e.message === 'string' ? e.message : '';
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '53300'].includes(
+      code,
+    ) ||
+    code.startsWith('08') ||
+    /timeout exceeded when trying to connect|Connection terminated/i.test(message)
+  );
+}
+
+/**
  * One error handler with three branches: ours (AppError), the framework's (validation, body
  * parsing, limits), and everything else — logged with its stack, answered as a generic 500
  * that never carries a stack trace or SQL text.
@@ -56,6 +73,18 @@ export function registerErrorHandling(app: FastifyInstance) {
       const code: ErrorCode =
         status === 404 ? 'not_found' : status === 405 ? 'method_not_allowed' : 'validation_failed';
       return sendError(reply, code, status === 413 ? ERROR_CATALOGUE.payload_too_large.message : undefined);
+    }
+    if (isDatabaseUnavailable(err)) {
+      req.log.warn({ err }, 'database unavailable');
+      return sendError(
+        reply,
+        'service_unavailable',
+        'The database is unavailable; try again shortly',
+        undefined,
+        {
+          'retry-after': '5',
+        },
+      );
     }
     req.log.error({ err }, 'unhandled error');
     return sendError(reply, 'internal_error');

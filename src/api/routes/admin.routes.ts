@@ -5,7 +5,7 @@ import type { TenantRow } from '../../db/tenants.repository.js';
 import type { TenancyService } from '../../services/tenancy.service.js';
 import { adminAuth } from '../plugins/auth.js';
 import { ApiKey, ApiKeyCreated, Tenant } from '../schemas/admin.js';
-import { Page, PageQuery } from '../schemas/common.js';
+import { Page, PageQuery, UuidString } from '../schemas/common.js';
 import { errors } from '../schemas/errors.js';
 
 const TenantId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', description: 'Tenant id' });
@@ -93,8 +93,12 @@ export const adminRoutes =
             {
               name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
               status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('suspended')])),
-              rate_limit_per_second: Type.Optional(Type.Union([Type.Number({ minimum: 0 }), Type.Null()])),
-              rate_limit_burst: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
+              rate_limit_per_second: Type.Optional(
+                Type.Union([Type.Number({ minimum: 0, maximum: 1_000_000 }), Type.Null()]),
+              ),
+              rate_limit_burst: Type.Optional(
+                Type.Union([Type.Integer({ minimum: 0, maximum: 1_000_000_000 }), Type.Null()]),
+              ),
             },
             { additionalProperties: false },
           ),
@@ -143,7 +147,7 @@ export const adminRoutes =
         schema: {
           tags: ['admin'],
           summary: 'Revoke an API key',
-          params: Type.Object({ id: Type.String(), keyId: Type.String({ format: 'uuid' }) }),
+          params: Type.Object({ id: Type.String(), keyId: UuidString() }),
           response: { 200: ApiKey },
         },
       },

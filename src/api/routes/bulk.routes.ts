@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { AppError } from '../../domain/errors.js';
 import type { BulkService } from '../../services/bulk.service.js';
 import { MAX_BULK_RECIPIENTS } from '../../services/bulk.service.js';
 import { tenantOf } from '../plugins/auth.js';
@@ -38,12 +39,33 @@ export const BulkBody = Type.Object(
 const Params = Type.Object({ id: Type.String({ maxLength: 200 }) });
 
 export const bulkRoutes =
-  (deps: { bulk: BulkService; bodyLimit: number }): FastifyPluginAsyncTypebox =>
+  (deps: { bulk: BulkService; bodyLimit: number; maxInFlight?: number }): FastifyPluginAsyncTypebox =>
   async (app) => {
+    // A bulk request costs a few hundred MB of memory while it is parsed and stored; a few at once
+    // per process, and the rest are asked to come back, rather than running out of heap.
+    let inFlight = 0;
+    const maxInFlight = deps.maxInFlight ?? 2;
     app.post(
       '/send/bulk',
       {
         bodyLimit: deps.bodyLimit,
+        onRequest: async (req, reply) => {
+          if (inFlight >= maxInFlight) {
+            throw new AppError(
+              'service_unavailable',
+              'Too many bulk sends are being accepted; retry shortly',
+              undefined,
+              {
+                'retry-after': '2',
+              },
+            );
+          }
+          inFlight++;
+          reply.raw.once('close', () => {
+            inFlight--;
+          });
+          req.log.debug({ inFlight }, 'bulk request accepted for parsing');
+        },
         schema: {
           tags: ['sending'],
           summary: 'Send one template to up to 100,000 recipients',
@@ -55,7 +77,7 @@ export const bulkRoutes =
             'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
           }),
           body: BulkBody,
-          response: { 202: BulkAccepted, ...errors(422) },
+          response: { 202: BulkAccepted, ...errors(422, 503) },
         },
       },
       async (req, reply) => {

@@ -2,13 +2,25 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { normalizeEmailAddress } from '../../domain/address.js';
 import { EMAIL_STATUSES } from '../../domain/email-status.js';
+import { AppError } from '../../domain/errors.js';
+import { parseTimeParam } from '../../lib/time.js';
 import type { EmailsService } from '../../services/emails.service.js';
 import { tenantOf } from '../plugins/auth.js';
-import { Page, PageQuery, TenantIdQuery } from '../schemas/common.js';
+import { Page, PageQuery, TenantIdQuery, UuidString } from '../schemas/common.js';
 import { Email, EmailCancelled, EmailWithEvents } from '../schemas/emails.js';
 import { errors } from '../schemas/errors.js';
 
 const Params = Type.Object({ id: Type.String({ maxLength: 200 }) });
+
+function timeParam(field: 'from' | 'to', value: string): Date {
+  const ms = parseTimeParam(value, { endOfDay: field === 'to' });
+  if (ms === null) {
+    throw new AppError('validation_failed', undefined, [
+      { field, message: 'must be an RFC 3339 date-time or a YYYY-MM-DD date' },
+    ]);
+  }
+  return new Date(ms);
+}
 
 export const emailsRoutes =
   (deps: { emails: EmailsService }): FastifyPluginAsyncTypebox =>
@@ -40,9 +52,19 @@ export const emailsRoutes =
               ...TenantIdQuery.properties,
               status: Type.Optional(Type.Union(EMAIL_STATUSES.map((s) => Type.Literal(s)))),
               recipient: Type.Optional(Type.String({ maxLength: 254 })),
-              from: Type.Optional(Type.String({ format: 'date-time' })),
-              to: Type.Optional(Type.String({ format: 'date-time' })),
-              bulk_job_id: Type.Optional(Type.String({ format: 'uuid' })),
+              from: Type.Optional(
+                Type.String({
+                  maxLength: 40,
+                  description: 'Created at or after: RFC 3339 date-time or YYYY-MM-DD',
+                }),
+              ),
+              to: Type.Optional(
+                Type.String({
+                  maxLength: 40,
+                  description: 'Created at or before: RFC 3339 date-time, or a date (to its end)',
+                }),
+              ),
+              bulk_job_id: Type.Optional(UuidString()),
               ...PageQuery,
             },
             { additionalProperties: false },
@@ -58,8 +80,8 @@ export const emailsRoutes =
           {
             ...(q.status ? { status: q.status } : {}),
             ...(q.recipient ? { recipient: normalizeEmailAddress(q.recipient) } : {}),
-            ...(q.from ? { from: new Date(q.from) } : {}),
-            ...(q.to ? { to: new Date(q.to) } : {}),
+            ...(q.from ? { from: timeParam('from', q.from) } : {}),
+            ...(q.to ? { to: timeParam('to', q.to) } : {}),
             ...(q.bulk_job_id ? { bulkJobId: q.bulk_job_id } : {}),
           },
           q.limit,

@@ -192,7 +192,7 @@ export const templatesRoutes =
             {
               tenant_id: Type.Optional(Type.String({ maxLength: 64 })),
               variables: Type.Optional(JsonObject()),
-              version: Type.Optional(Type.Integer({ minimum: 1 })),
+              version: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
             },
             { additionalProperties: false },
           ),

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { TenantIdQuery } from './common.js';
+import { TenantIdQuery, UuidString } from './common.js';
 
 const Count = Type.Integer({ minimum: 0 });
 const Counts = {
@@ -30,7 +30,7 @@ export const AnalyticsQuery = Type.Object(
       default: 'day',
       description: 'Bucket size: at most 400 days by day, 31 days (744 hours) by hour',
     }),
-    template_id: Type.Optional(Type.String({ format: 'uuid', description: 'Only this template' })),
+    template_id: Type.Optional(UuidString({ description: 'Only this template' })),
   },
   { additionalProperties: false },
 );

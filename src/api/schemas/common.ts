@@ -29,3 +29,13 @@ export const JsonObject = (opts: { maxProperties?: number; description?: string 
     maxProperties: opts.maxProperties ?? 1000,
     ...opts,
   });
+
+/**
+ * A UUID as PostgreSQL reads it. Not `format: 'uuid'`: that also admits a `urn:uuid:` prefix,
+ * which would reach the database and fail there.
+ */
+export const UuidString = (opts: { description?: string } = {}) =>
+  Type.String({
+    pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+    ...opts,
+  });

@@ -41,6 +41,10 @@ export const EmailCancelled = Type.Object({ email_id: Type.String({ format: 'uui
 
 export const Accepted = Type.Object({
   email_id: Type.String({ format: 'uuid' }),
-  status: Type.String({ enum: ['queued', 'scheduled'] }),
+  status: Type.String({
+    enum: [...EMAIL_STATUSES],
+    description:
+      "queued or scheduled for a new email; a replay (idempotency_reused) answers the email's current status",
+  }),
   idempotency_reused: Type.Boolean(),
 });
