@@ -284,12 +284,12 @@ export function bulkRepository(db: Database) {
         const { rowCount } = await tx.query(
           `WITH upd AS (
              UPDATE emails SET status = 'cancelled', updated_at = now(), next_attempt_at = NULL
-              WHERE bulk_job_id = $1 AND status IN ('queued', 'scheduled')
+              WHERE tenant_id = $2 AND bulk_job_id = $1 AND status IN ('queued', 'scheduled')
               RETURNING id, tenant_id
            )
            INSERT INTO email_events (email_id, tenant_id, type, data)
            SELECT id, tenant_id, 'cancelled', jsonb_build_object('bulk_job_id', $1::text) FROM upd`,
-          [id],
+          [id, tenantId],
         );
         await tx.query(
           `UPDATE bulk_jobs SET status = 'cancelled', completed_at = now(), updated_at = now(),
@@ -298,8 +298,8 @@ export function bulkRepository(db: Database) {
                   cancelled_count = cancelled_count + $2
                     + (accepted - (SELECT coalesce(sum(created + suppressed), 0) FROM bulk_fanout_chunks
                                     WHERE bulk_job_id = $1))
-            WHERE id = $1`,
-          [id, rowCount],
+            WHERE id = $1 AND tenant_id = $3`,
+          [id, rowCount, tenantId],
         );
         return { outcome: 'cancelled', emails: rowCount };
       });

@@ -63,7 +63,10 @@ export function deadLettersRepository(db: Database) {
         const dl = rows[0];
         if (!dl) return null;
         if (dl.retried_at) return { outcome: 'already', emailId: dl.email_id };
-        await tx.query('UPDATE dead_letters SET retried_at = now() WHERE id = $1', [id]);
+        await tx.query('UPDATE dead_letters SET retried_at = now() WHERE tenant_id = $1 AND id = $2', [
+          tenantId,
+          id,
+        ]);
         const moved = await tx.query(
           `WITH upd AS (
              UPDATE emails e SET status = 'queued', attempts = 0, next_attempt_at = now(), lease_until = NULL,

@@ -341,16 +341,7 @@ export function emailsRepository(db: Database) {
 
     /** Moves a scheduled email whose time has come to `queued`; true when this call moved it. */
     async promoteScheduled(id: string): Promise<boolean> {
-      const { rowCount } = await db.query(
-        `WITH upd AS (
-           UPDATE emails SET status = 'queued', next_attempt_at = now(), updated_at = now()
-            WHERE id = $1 AND status = 'scheduled' AND send_at <= now()
-            RETURNING id, tenant_id
-         )
-         ${eventsFrom('upd', 'queued', "jsonb_build_object('from', 'scheduled')")}`,
-        [id],
-      );
-      return rowCount > 0;
+      return (await this.promoteScheduledMany([id])).length > 0;
     },
 
     /** Milliseconds until a still-scheduled email is due (null when it is not scheduled). */
@@ -378,10 +369,11 @@ export function emailsRepository(db: Database) {
         if (current !== 'scheduled') return { cancelled: false, status: current };
         await tx.query(
           `WITH upd AS (
-             UPDATE emails SET status = 'cancelled', updated_at = now() WHERE id = $1 RETURNING id, tenant_id
+             UPDATE emails SET status = 'cancelled', updated_at = now()
+              WHERE tenant_id = $2 AND id = $1 RETURNING id, tenant_id
            )
            ${eventsFrom('upd', 'cancelled', "'{}'::jsonb")}`,
-          [id],
+          [id, tenantId],
         );
         return { cancelled: true, status: 'cancelled' };
       });

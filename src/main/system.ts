@@ -115,14 +115,10 @@ function buildServices(opts: {
     messageIdDomain: config.delivery.messageIdDomain,
     onDispatchError,
   });
-  const deliveryHooks: DeliveryHooks = {
-    ...opts.deliveryHooks,
-    // Bulk mail (and transactional mail that asks for it) carries one-click List-Unsubscribe.
-    extraHeaders: async (email) => ({
-      ...(await opts.deliveryHooks?.extraHeaders?.(email)),
-      ...(await unsubscribe.headersFor(email)),
-    }),
-  };
+  // Bulk mail (and transactional mail that asks for it) carries one-click List-Unsubscribe.
+  const deliveryHooks = combineDeliveryHooks(opts.deliveryHooks, {
+    extraHeaders: (email) => unsubscribe.headersFor(email),
+  });
   return {
     bulk,
     unsubscribe,
