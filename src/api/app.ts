@@ -13,9 +13,11 @@ import type { RateLimiter } from '../ratelimit/rate-limiter.js';
 import type { AnalyticsService } from '../services/analytics.service.js';
 import type { BulkService } from '../services/bulk.service.js';
 import type { DeadLettersService } from '../services/dead-letters.service.js';
+import type { DomainsService } from '../services/domains.service.js';
 import type { EmailsService } from '../services/emails.service.js';
 import type { Metrics } from '../services/metrics.js';
 import type { SendService } from '../services/send.service.js';
+import type { SendersService } from '../services/senders.service.js';
 import type { SuppressionsService } from '../services/suppressions.service.js';
 import type { TemplatesService } from '../services/templates.service.js';
 import type { TenancyService } from '../services/tenancy.service.js';
@@ -30,6 +32,7 @@ import { adminRoutes } from './routes/admin.routes.js';
 import { analyticsRoutes } from './routes/analytics.routes.js';
 import { bulkRoutes } from './routes/bulk.routes.js';
 import { deadLettersRoutes } from './routes/dead-letters.routes.js';
+import { domainsRoutes } from './routes/domains.routes.js';
 import { emailsRoutes } from './routes/emails.routes.js';
 import { healthRoutes } from './routes/health.routes.js';
 import { meRoutes } from './routes/me.routes.js';
@@ -57,6 +60,8 @@ export interface ApiDeps {
     unsubscribe: UnsubscribeService;
     webhooks: WebhooksService;
     suppressions: SuppressionsService;
+    domains: DomainsService;
+    senders: SendersService;
   };
   /** The built console (web/dist) to serve at `/`; absent or null serves the API only. */
   consoleDir?: string | null;
@@ -169,6 +174,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await tenantScope.register(emailsRoutes({ emails: services.emails }));
     await tenantScope.register(deadLettersRoutes({ deadLetters: services.deadLetters }));
     await tenantScope.register(suppressionsRoutes({ suppressions: services.suppressions }));
+    await tenantScope.register(domainsRoutes({ domains: services.domains, senders: services.senders }));
   });
   if (deps.consoleDir) await app.register(consolePlugin(deps.consoleDir));
   return app;

@@ -1,4 +1,5 @@
 import { createPublicKey } from 'node:crypto';
+import { isIP } from 'node:net';
 import { ConfigError, type Env, EnvReader } from './env.js';
 
 export const PROVIDER_NAMES = ['smtp', 'mock'] as const;
@@ -64,6 +65,19 @@ export interface Config {
   sesSnsTopicArns: string[];
   worker: { queues: QueueRole[] };
   unsubscribe: { secret: string | null; mailto: string | null };
+  /**
+   * SECRETS_KEY (hex of its 32 bytes): seals DKIM private keys at rest. Null: production refuses
+   * to create domains; elsewhere a key kept in PostgreSQL seals them (docs/domains.md).
+   */
+  secretsKeyHex: string | null;
+  /** DNS_SERVERS (`host[:port]`; none = the system's resolvers) and the timeout of one query. */
+  dns: { servers: string[]; timeoutMs: number };
+  domains: {
+    /** SPF_INCLUDE as SPF mechanisms (`include:…`, `ip4:…`, `ip6:…`); empty: no SPF record suggested. */
+    spfMechanisms: string[];
+    /** How often a worker looks for domains whose DNS check is due. */
+    checkIntervalSeconds: number;
+  };
 }
 
 const DEFAULT_PORT = 8000;
@@ -162,6 +176,26 @@ export function loadConfig(env: Env = process.env): Config {
       secret: r.optionalString('UNSUBSCRIBE_SECRET'),
       mailto: r.optionalString('UNSUBSCRIBE_MAILTO'),
     },
+    secretsKeyHex: secretsKey(r),
+    dns: {
+      servers: r.list('DNS_SERVERS', []).filter((s) => {
+        if (isDnsServer(s)) return true;
+        r.problems.push(
+          `DNS_SERVERS must list IP addresses with an optional :port, e.g. 127.0.0.1:53 or [::1]:5353 (got "${s}")`,
+        );
+        return false;
+      }),
+      timeoutMs: r.int('DNS_TIMEOUT_MS', 5000, { min: 100, max: 60_000 }),
+    },
+    domains: {
+      spfMechanisms: r.list('SPF_INCLUDE', []).flatMap((item) => {
+        const m = spfMechanism(item);
+        if (m) return [m];
+        r.problems.push(`SPF_INCLUDE must list host names or IP addresses (CIDR allowed) (got "${item}")`);
+        return [];
+      }),
+      checkIntervalSeconds: r.number('DOMAIN_CHECK_INTERVAL_SECONDS', 30, { min: 0.1, max: 86_400 }),
+    },
   };
 
   if (config.delivery.retryMaxSeconds < config.delivery.retryBaseSeconds) {
@@ -176,6 +210,49 @@ export function loadConfig(env: Env = process.env): Config {
   r.problems.push(...webhookSecretProblems(config.webhookSecrets));
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return deepFreeze(config);
+}
+
+/** SECRETS_KEY: 32 bytes as 64 hex characters or base64 (either alphabet); never echoed back. */
+function secretsKey(r: EnvReader): string | null {
+  const v = r.optionalString('SECRETS_KEY');
+  if (v === null) return null;
+  const bytes = /^[0-9a-fA-F]{64}$/.test(v)
+    ? Buffer.from(v, 'hex')
+    : /^[A-Za-z0-9+/_-]{43}=?$/.test(v)
+      ? Buffer.from(v.replace(/-/g, '+').replace(/_/g, '/'), 'base64')
+      : null;
+  if (bytes?.length !== 32) {
+    r.problems.push(
+      'SECRETS_KEY must be 32 random bytes, as 64 hex characters or base64 (openssl rand -base64 32)',
+    );
+    return null;
+  }
+  return bytes.toString('hex');
+}
+
+/** `ip`, `ip:port`, `[ipv6]` or `[ipv6]:port`, as node:dns setServers takes them. */
+function isDnsServer(s: string): boolean {
+  const m = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(s) ?? /^([^:]+)(?::(\d{1,5}))?$/.exec(s);
+  const host = m?.[1] ?? s;
+  const port = m?.[2] === undefined ? 53 : Number(m[2]);
+  const bare = m === null && isIP(s) === 6; // an IPv6 address without brackets or port
+  return (bare || (m !== null && isIP(host) !== 0)) && port >= 1 && port <= 65535;
+}
+
+const HOST_NAME =
+  /^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]{0,62}$/;
+
+/** One SPF_INCLUDE item as an SPF mechanism: a host name → include:, an address (or CIDR) → ip4:/ip6:. */
+function spfMechanism(item: string): string | null {
+  const [addr = '', prefix, ...rest] = item.split('/');
+  if (rest.length > 0) return null;
+  const family = isIP(addr);
+  if (family !== 0) {
+    if (prefix !== undefined && !(/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128)))
+      return null;
+    return `ip${family}:${item}`;
+  }
+  return prefix === undefined && HOST_NAME.test(item) ? `include:${item.toLowerCase()}` : null;
 }
 
 const SNS_TOPIC_ARN = /^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;

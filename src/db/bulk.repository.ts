@@ -7,6 +7,11 @@ export interface BulkRecipient {
   variables: Record<string, unknown>;
 }
 
+interface BulkMailbox {
+  email: string;
+  name: string | null;
+}
+
 export interface InvalidRecipient {
   index: number;
   email: string;
@@ -31,6 +36,8 @@ export interface BulkJobRow {
   headers: Record<string, string>;
   tags: string[];
   provider: string;
+  /** The sender every email of the job is sent as (senders.service.ts); null: SMTP_FROM. */
+  sender: { from: BulkMailbox | null; reply_to: BulkMailbox | null } | null;
   send_at: Date | null;
   idempotency_key: string | null;
   request_fingerprint: string | null;
@@ -56,6 +63,7 @@ export interface NewBulkJob {
   headers: Record<string, string>;
   tags: string[];
   provider: string;
+  sender?: { from: BulkMailbox | null; reply_to: BulkMailbox | null } | null;
   sendAt: Date | null;
   idempotencyKey: string | null;
   fingerprint: string | null;
@@ -64,7 +72,7 @@ export interface NewBulkJob {
 /** Everything but the recipients array, which can be megabytes. */
 const COLUMNS = `id, tenant_id, template_id, template_version, status, total, accepted, invalid_count,
   duplicate_count, suppressed_count, cancelled_count, invalid, shared_variables, metadata, headers, tags,
-  provider, send_at, idempotency_key, request_fingerprint, fanout_position, fanout_done, created_at,
+  provider, sender, send_at, idempotency_key, request_fingerprint, fanout_position, fanout_done, created_at,
   updated_at, completed_at`;
 
 export interface FanoutChunk {
@@ -91,8 +99,8 @@ export function bulkRepository(db: Database) {
       const { rows } = await db.query<BulkJobRow>(
         `INSERT INTO bulk_jobs (id, tenant_id, template_id, template_version, total, accepted, invalid_count,
                                 duplicate_count, invalid, recipients, shared_variables, metadata, headers, tags,
-                                provider, send_at, idempotency_key, request_fingerprint, fanout_done)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $6 = 0)
+                                provider, send_at, idempotency_key, request_fingerprint, fanout_done, sender)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $6 = 0, $19)
          ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
          RETURNING ${COLUMNS}`,
         [
@@ -114,6 +122,7 @@ export function bulkRepository(db: Database) {
           j.sendAt,
           j.idempotencyKey,
           j.fingerprint,
+          j.sender ? JSON.stringify(j.sender) : null,
         ],
       );
       if (rows[0]) return { inserted: true, row: rows[0] };
@@ -180,9 +189,9 @@ export function bulkRepository(db: Database) {
            ), ins AS (
              INSERT INTO emails (id, tenant_id, template_id, template_version, bulk_job_id, recipient_email,
                                  recipient_name, variables, metadata, tags, headers, status, provider, message_id,
-                                 next_attempt_at, list_unsubscribe)
+                                 next_attempt_at, list_unsubscribe, sender)
              SELECT s.id, $5, $6, $7, $8, s.email, s.name, s.variables, $9, $10, $11, 'queued', $12,
-                    '<' || s.id || '@' || $13 || '>', now(), true
+                    '<' || s.id || '@' || $13 || '>', now(), true, $14::jsonb
                FROM src s
               WHERE NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.tenant_id = $5 AND x.email = s.email)
              ON CONFLICT (id) DO NOTHING
@@ -206,6 +215,7 @@ export function bulkRepository(db: Database) {
             job.headers,
             job.provider,
             chunk.messageIdDomain,
+            job.sender ? JSON.stringify(job.sender) : null,
           ],
         );
         await tx.query(

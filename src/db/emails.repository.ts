@@ -27,6 +27,8 @@ export interface EmailRow {
   provider_message_id: string | null;
   message_id: string;
   list_unsubscribe: boolean;
+  /** The sender chosen at acceptance; null: SMTP_FROM (see senders.service.ts). */
+  sender?: { from: EmailMailbox | null; reply_to: EmailMailbox | null } | null;
   created_at: Date;
   updated_at: Date;
   sent_at: Date | null;
@@ -59,6 +61,12 @@ export interface NewEmail {
   provider: string;
   messageId: string;
   listUnsubscribe: boolean;
+  sender?: { from: EmailMailbox | null; reply_to: EmailMailbox | null } | null;
+}
+
+interface EmailMailbox {
+  email: string;
+  name: string | null;
 }
 
 /** The claimed email with everything a delivery needs. */
@@ -107,9 +115,10 @@ export function emailsRepository(db: Database) {
         `WITH ins AS (
            INSERT INTO emails (id, tenant_id, template_id, template_version, recipient_email, recipient_name,
                                variables, metadata, tags, headers, subject, status, idempotency_key,
-                               request_fingerprint, send_at, provider, message_id, list_unsubscribe, next_attempt_at)
+                               request_fingerprint, send_at, provider, message_id, list_unsubscribe, next_attempt_at,
+                               sender)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                   CASE WHEN $12 = 'queued' THEN now() END)
+                   CASE WHEN $12 = 'queued' THEN now() END, $19)
            ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
            RETURNING id, tenant_id, status, request_fingerprint, send_at
          ), ev AS (
@@ -135,6 +144,7 @@ export function emailsRepository(db: Database) {
           e.provider,
           e.messageId,
           e.listUnsubscribe,
+          e.sender ? JSON.stringify(e.sender) : null,
         ],
       );
       if (rows[0]) return { inserted: true, row: rows[0] };

@@ -11,21 +11,33 @@ export interface TemplateVersionRow {
   subject_template: string;
   html_template: string;
   text_template: string | null;
+  /** Sender defaults of this version ({email, name}), or null. */
+  from_address: TemplateMailbox | null;
+  reply_to: TemplateMailbox | null;
   created_at: Date;
   updated_at: Date;
   version_created_at: Date;
   cursor_ts: string;
 }
 
+export interface TemplateMailbox {
+  email: string;
+  name: string | null;
+}
+
 export interface TemplateContent {
   subject_template: string;
   html_template: string;
   text_template: string | null;
+  from_address?: TemplateMailbox | null;
+  reply_to?: TemplateMailbox | null;
 }
+
+const mailboxParam = (m: TemplateMailbox | null | undefined) => (m ? JSON.stringify(m) : null);
 
 const SELECT_VERSION = `
   SELECT t.id, t.tenant_id, t.name, t.is_active, t.latest_version, v.version,
-         v.subject_template, v.html_template, v.text_template,
+         v.subject_template, v.html_template, v.text_template, v.from_address, v.reply_to,
          t.created_at, t.updated_at, v.created_at AS version_created_at, t.created_at::text AS cursor_ts
     FROM templates t JOIN template_versions v ON v.template_id = t.id`;
 
@@ -37,6 +49,23 @@ export function templatesRepository(db: Database) {
     );
     return rows[0] ?? null;
   };
+
+  const insertVersion = (q: Queryable, tenantId: string, id: string, version: number, c: TemplateContent) =>
+    q.query(
+      `INSERT INTO template_versions (template_id, version, tenant_id, subject_template, html_template, text_template,
+                                     from_address, reply_to)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [
+        id,
+        version,
+        tenantId,
+        c.subject_template,
+        c.html_template,
+        c.text_template,
+        mailboxParam(c.from_address),
+        mailboxParam(c.reply_to),
+      ],
+    );
 
   return {
     getVersion: (tenantId: string, id: string, version?: number) => getVersion(db, tenantId, id, version),
@@ -53,11 +82,7 @@ export function templatesRepository(db: Database) {
           tenantId,
           name,
         ]);
-        await tx.query(
-          `INSERT INTO template_versions (template_id, version, tenant_id, subject_template, html_template, text_template)
-           VALUES ($1, 1, $2, $3, $4, $5)`,
-          [id, tenantId, c.subject_template, c.html_template, c.text_template],
-        );
+        await insertVersion(tx, tenantId, id, 1, c);
         return (await getVersion(tx, tenantId, id)) as TemplateVersionRow;
       });
     },
@@ -77,11 +102,7 @@ export function templatesRepository(db: Database) {
         );
         const latest = rows[0]?.latest_version;
         if (latest === undefined) return null;
-        await tx.query(
-          `INSERT INTO template_versions (template_id, version, tenant_id, subject_template, html_template, text_template)
-           VALUES ($1, $2, $3, $4, $5, $6)`,
-          [id, latest, tenantId, c.subject_template, c.html_template, c.text_template],
-        );
+        await insertVersion(tx, tenantId, id, latest, c);
         return getVersion(tx, tenantId, id);
       });
     },

@@ -33,6 +33,7 @@ export const ERROR_CATALOGUE = {
   bulk_job_not_found: { status: 404, message: 'Bulk job not found' },
   suppression_not_found: { status: 404, message: 'Suppression not found' },
   unknown_provider: { status: 404, message: 'Unknown provider' },
+  domain_not_found: { status: 404, message: 'Domain not found' },
   // 405
   method_not_allowed: { status: 405, message: 'Method not allowed' },
   // 409
@@ -41,6 +42,12 @@ export const ERROR_CATALOGUE = {
   email_not_cancellable: { status: 409, message: 'Only a scheduled email can be cancelled' },
   dead_letter_already_retried: { status: 409, message: 'This dead letter was already retried' },
   bulk_job_not_cancellable: { status: 409, message: 'The bulk job has already finished' },
+  domain_exists: { status: 409, message: 'This tenant already has this domain' },
+  domain_not_verified: { status: 409, message: 'The domain is not verified' },
+  dkim_rotation_pending: {
+    status: 409,
+    message: 'A DKIM rotation is already waiting for its record to be published',
+  },
   // 413, 414, 415
   payload_too_large: { status: 413, message: 'The request body is too large' },
   uri_too_long: { status: 414, message: 'A path parameter is longer than this API accepts' },
@@ -59,11 +66,20 @@ export const ERROR_CATALOGUE = {
     status: 422,
     message: 'This idempotency key was already used with a different request body',
   },
+  sender_not_verified: {
+    status: 422,
+    message: "The sender's domain is not a verified domain of this tenant",
+  },
   // 429
   rate_limited: { status: 429, message: 'Too many requests' },
   // 500, 503
   internal_error: { status: 500, message: 'Internal server error' },
   service_unavailable: { status: 503, message: 'A dependency is unavailable' },
+  secrets_key_missing: {
+    status: 503,
+    message:
+      'SECRETS_KEY is not set, so this installation cannot store DKIM keys; set it (32 bytes, base64 or hex) and restart',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

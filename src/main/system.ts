@@ -5,6 +5,7 @@ import { apiKeysRepository } from '../db/api-keys.repository.js';
 import { bulkRepository } from '../db/bulk.repository.js';
 import type { Database } from '../db/database.js';
 import { deadLettersRepository } from '../db/dead-letters.repository.js';
+import { domainsRepository } from '../db/domains.repository.js';
 import { emailsRepository } from '../db/emails.repository.js';
 import { migrate } from '../db/migrator.js';
 import { createPgDatabase } from '../db/pg.database.js';
@@ -14,6 +15,7 @@ import { templatesRepository } from '../db/templates.repository.js';
 import { tenantsRepository } from '../db/tenants.repository.js';
 import { unsubscribeRepository } from '../db/unsubscribe.repository.js';
 import { webhooksRepository } from '../db/webhooks.repository.js';
+import { createTxtResolver } from '../lib/dns.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import type { EmailProvider } from '../providers/email-provider.js';
 import { createProviderRegistry } from '../providers/registry.js';
@@ -25,15 +27,19 @@ import type { RateLimiter } from '../ratelimit/rate-limiter.js';
 import { bulkService } from '../services/bulk.service.js';
 import { deadLettersService } from '../services/dead-letters.service.js';
 import { type DeliveryHooks, deliveryService } from '../services/delivery.service.js';
+import { dkimKeys } from '../services/dkim-keys.js';
+import { domainsService } from '../services/domains.service.js';
 import { emailsService } from '../services/emails.service.js';
 import { recoveryService } from '../services/recovery.service.js';
 import { sendService } from '../services/send.service.js';
+import { sendersService } from '../services/senders.service.js';
 import { suppressionsService } from '../services/suppressions.service.js';
 import { templatesService } from '../services/templates.service.js';
 import { tenancyService } from '../services/tenancy.service.js';
 import { unsubscribeService } from '../services/unsubscribe.service.js';
 import { webhooksService } from '../services/webhooks.service.js';
 import { TemplateRenderer } from '../templates/renderer.js';
+import { startDomainCheckLoop } from '../worker/domain-check-loop.js';
 import { jobHandlers } from '../worker/handlers.js';
 import { startRecoveryLoop } from '../worker/recovery-loop.js';
 import { combineDeliveryHooks, createOperations, type Operations } from './operations.js';
@@ -90,6 +96,7 @@ function buildServices(opts: {
     suppressions: suppressionsRepository(db),
     bulk: bulkRepository(db),
     webhooks: webhooksRepository(db),
+    domains: domainsRepository(db),
   };
   const renderer = new TemplateRenderer();
   const providers = createProviderRegistry({
@@ -106,6 +113,22 @@ function buildServices(opts: {
     publicBaseUrl: config.http.publicBaseUrl,
     mailto: config.unsubscribe.mailto,
   });
+  // DKIM private keys are sealed with SECRETS_KEY; without it (never in production) with a key
+  // the system keeps in PostgreSQL, like the unsubscribe secret.
+  const keys = dkimKeys({
+    configured: config.secretsKeyHex ? Buffer.from(config.secretsKeyHex, 'hex') : null,
+    stored: () => systemSecret(db, 'dkim-sealing-key'),
+    production: config.env === 'production',
+  });
+  const senders = sendersService({ domains: repos.domains, keys, defaultFrom: config.smtp.from });
+  const domains = domainsService({
+    db,
+    domains: repos.domains,
+    keys,
+    dns: createTxtResolver({ servers: config.dns.servers, timeoutMs: config.dns.timeoutMs, tries: 2 }),
+    spfMechanisms: config.domains.spfMechanisms,
+    log: logger.child({ component: 'domains' }),
+  });
   const bulk = bulkService({
     bulk: repos.bulk,
     templates: repos.templates,
@@ -113,6 +136,7 @@ function buildServices(opts: {
     dispatcher,
     defaultProvider: config.defaultProvider,
     messageIdDomain: config.delivery.messageIdDomain,
+    senders,
     onDispatchError,
   });
   // Bulk mail (and transactional mail that asks for it) carries one-click List-Unsubscribe.
@@ -121,6 +145,8 @@ function buildServices(opts: {
   });
   return {
     bulk,
+    domains,
+    senders,
     unsubscribe,
     repos,
     renderer,
@@ -130,6 +156,7 @@ function buildServices(opts: {
       templates: repos.templates,
       renderer,
       draftRenderer: new TemplateRenderer({ cacheSize: 50 }),
+      senders,
     }),
     send: sendService({
       emails: repos.emails,
@@ -139,6 +166,7 @@ function buildServices(opts: {
       dispatcher,
       defaultProvider: config.defaultProvider,
       messageIdDomain: config.delivery.messageIdDomain,
+      senders,
       onDispatchError,
     }),
     emails: emailsService({ emails: repos.emails }),
@@ -155,6 +183,7 @@ function buildServices(opts: {
       },
       leaseSeconds: config.delivery.leaseSeconds,
       from: config.smtp.from,
+      identity: (email) => senders.forDelivery(email),
       hooks: deliveryHooks,
       onDispatchError,
     }),
@@ -234,6 +263,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
 
   let consumer: Consumer | null = null;
   let recoveryLoop: { stop(): Promise<void> } | null = null;
+  let domainCheckLoop: { stop(): Promise<void> } | null = null;
   if (opts.roles.worker) {
     const roles = new Set(config.worker.queues);
     const handlers = jobHandlers({
@@ -258,6 +288,11 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
       },
     );
     recoveryLoop = startRecoveryLoop(services.recovery, config.recovery.intervalSeconds * 1000, logger);
+    domainCheckLoop = startDomainCheckLoop(
+      services.domains,
+      config.domains.checkIntervalSeconds * 1000,
+      logger,
+    );
     operations.startWorkerLoops();
   }
   const metricsAddress = await operations.listenMetrics();
@@ -282,6 +317,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
         await app?.close();
         await consumer?.close();
         await recoveryLoop?.stop();
+        await domainCheckLoop?.stop();
         await operations.stop();
         await services.providers.closeAll().catch(() => {});
         await dispatcher.close();

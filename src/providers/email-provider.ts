@@ -1,3 +1,5 @@
+import type { KeyObject } from 'node:crypto';
+
 /**
  * EmailProvider — the port every delivery transport implements.
  *
@@ -27,6 +29,15 @@ export interface OutgoingMessage {
   text: string;
   /** Extra header lines (custom headers, List-Unsubscribe, …) by name. */
   headers: Record<string, string>;
+  /** The Reply-To header, checked like `from`. */
+  replyTo?: string;
+  /**
+   * Sign with this DKIM key (relaxed/relaxed, rsa-sha256) for `domainName`; a transport that
+   * cannot sign must not send the message unsigned.
+   */
+  dkim?: { domainName: string; keySelector: string; privateKey: KeyObject };
+  /** The envelope sender (SMTP MAIL FROM, where bounces go) when it is not the From address. */
+  envelopeFrom?: string;
 }
 
 export type SendOutcome =

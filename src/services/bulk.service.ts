@@ -10,6 +10,12 @@ import { BULK_PRIORITY, sendJobId } from '../queue/jobs.js';
 import type { TemplateRenderer } from '../templates/renderer.js';
 import { templateSource } from './rendering.js';
 import { activeTemplate, commonSendFields, type FieldProblem } from './request-checks.js';
+import {
+  type SenderFields,
+  type SendersService,
+  senderFieldProblems,
+  senderFingerprint,
+} from './senders.service.js';
 
 export const MAX_BULK_RECIPIENTS = 100_000;
 /** Rows per INSERT of the fan-out: large enough to be set-based, small enough to resume cheaply. */
@@ -18,7 +24,7 @@ const FANOUT_WRITERS = 2;
 /** Invalid recipients listed in the job (all of them are counted). */
 const INVALID_REPORT_LIMIT = 1000;
 
-export interface BulkRequest {
+export interface BulkRequest extends SenderFields {
   template_id: string;
   recipients: { email: string; name?: string | undefined; variables?: Record<string, unknown> | undefined }[];
   shared_variables?: Record<string, unknown> | undefined;
@@ -73,6 +79,8 @@ export function bulkService(deps: {
   dispatcher: Dispatcher;
   defaultProvider: string;
   messageIdDomain: string;
+  /** Checks and resolves `from`/`reply_to`; absent: every email goes out as SMTP_FROM. */
+  senders?: SendersService;
   onDispatchError?: (e: unknown) => void;
 }) {
   const quietly = async (fn: () => Promise<void>) => {
@@ -135,6 +143,7 @@ export function bulkService(deps: {
     async accept(tenantId: string, req: BulkRequest, headerKey: string | undefined) {
       const problems: FieldProblem[] = [];
       const { idempotencyKey, sendAt } = commonSendFields(req, headerKey, problems);
+      const givenSender = senderFieldProblems(req, problems);
       if (problems.length > 0) throw new AppError('validation_failed', undefined, problems);
 
       const requestFingerprint = idempotencyKey
@@ -146,6 +155,7 @@ export function bulkService(deps: {
             send_at: sendAt?.toISOString() ?? null,
             headers: req.headers ?? {},
             tags: req.tags ?? [],
+            ...senderFingerprint(req),
           })
         : null;
       if (idempotencyKey) {
@@ -154,6 +164,7 @@ export function bulkService(deps: {
       }
 
       const template = await activeTemplate(deps.templates, tenantId, req.template_id);
+      const sender = deps.senders ? await deps.senders.forAcceptance(tenantId, givenSender, template) : null;
       const required = deps.renderer.requiredVariables(
         templateSource({ ...template, template_id: template.id }),
       );
@@ -211,6 +222,7 @@ export function bulkService(deps: {
         headers: req.headers ?? {},
         tags: req.tags ?? [],
         provider: deps.defaultProvider,
+        sender,
         sendAt,
         idempotencyKey,
         fingerprint: requestFingerprint,

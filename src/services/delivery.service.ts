@@ -8,6 +8,7 @@ import type { Dispatcher } from '../queue/dispatcher.js';
 import { BULK_PRIORITY, sendJobId } from '../queue/jobs.js';
 import type { TemplateRenderer } from '../templates/renderer.js';
 import { renderChecked } from './rendering.js';
+import type { DeliveryIdentity } from './senders.service.js';
 
 export type DeliveryResult =
   | { kind: 'skipped' }
@@ -35,6 +36,8 @@ export function deliveryService(deps: {
   retry: RetryPolicy;
   leaseSeconds: number;
   from: string;
+  /** Who the email is from (its sender, DKIM key, envelope); absent: everything from `from`. */
+  identity?: (email: ClaimedEmail) => Promise<DeliveryIdentity>;
   hooks?: DeliveryHooks;
   onDispatchError?: (e: unknown) => void;
 }) {
@@ -109,6 +112,17 @@ export function deliveryService(deps: {
         return result;
       }
 
+      // A sender whose domain lost its verification since acceptance is not sent as anyone
+      // else: the email waits (retried with backoff) for the domain to verify again.
+      const identity: DeliveryIdentity = deps.identity
+        ? await deps.identity(email)
+        : { kind: 'ok', from: deps.from };
+      if (identity.kind !== 'ok') {
+        const result = await record(email, email.subject ?? '', { kind: 'transient', error: identity.error });
+        hooks.onOutcome?.(email, result);
+        return result;
+      }
+
       let message: OutgoingMessage;
       try {
         const rendered = await renderChecked(
@@ -119,12 +133,15 @@ export function deliveryService(deps: {
         const extra = (await hooks.extraHeaders?.(email)) ?? {};
         message = {
           messageId: email.message_id,
-          from: deps.from,
+          from: identity.from,
           to: { email: email.recipient_email, name: email.recipient_name },
           subject: rendered.subject,
           html: rendered.html,
           text: rendered.text,
           headers: { ...email.headers, ...extra },
+          ...(identity.replyTo ? { replyTo: identity.replyTo } : {}),
+          ...(identity.dkim ? { dkim: identity.dkim } : {}),
+          ...(identity.envelopeFrom ? { envelopeFrom: identity.envelopeFrom } : {}),
         };
       } catch (e) {
         // Versions are immutable and were rendered at acceptance; a failure here is the data's

@@ -10,8 +10,14 @@ import { sendJobId } from '../queue/jobs.js';
 import type { TemplateRenderer } from '../templates/renderer.js';
 import { renderChecked } from './rendering.js';
 import { activeTemplate, commonSendFields, type FieldProblem } from './request-checks.js';
+import {
+  type SenderFields,
+  type SendersService,
+  senderFieldProblems,
+  senderFingerprint,
+} from './senders.service.js';
 
-export interface SendRequest {
+export interface SendRequest extends SenderFields {
   recipient: { email: string; name?: string | undefined };
   template_id: string;
   variables?: Record<string, unknown> | undefined;
@@ -50,6 +56,8 @@ export function sendService(deps: {
   dispatcher: Dispatcher;
   defaultProvider: string;
   messageIdDomain: string;
+  /** Checks and resolves `from`/`reply_to`; absent: every email goes out as SMTP_FROM. */
+  senders?: SendersService;
   onDispatchError?: (e: unknown) => void;
 }) {
   return {
@@ -61,6 +69,7 @@ export function sendService(deps: {
     async accept(tenantId: string, req: SendRequest, headerKey: string | undefined): Promise<SendResult> {
       const problems = recipientProblems(req.recipient);
       const { idempotencyKey, sendAt } = commonSendFields(req, headerKey, problems);
+      const givenSender = senderFieldProblems(req, problems);
       if (problems.length > 0) throw new AppError('validation_failed', undefined, problems);
 
       const recipientEmail = normalizeEmailAddress(req.recipient.email);
@@ -75,6 +84,7 @@ export function sendService(deps: {
             headers: req.headers ?? {},
             tags: req.tags ?? [],
             list_unsubscribe: req.list_unsubscribe ?? false,
+            ...senderFingerprint(req),
           })
         : null;
 
@@ -92,6 +102,8 @@ export function sendService(deps: {
           reason: suppressed.reason,
         });
       }
+
+      const sender = deps.senders ? await deps.senders.forAcceptance(tenantId, givenSender, template) : null;
 
       const variables = req.variables ?? {};
       const rendered = await renderChecked(
@@ -121,6 +133,7 @@ export function sendService(deps: {
         provider: deps.defaultProvider,
         messageId: `<${id}@${deps.messageIdDomain}>`,
         listUnsubscribe: req.list_unsubscribe ?? false,
+        sender,
       });
       if (!inserted) return reuse(row, requestFingerprint);
 

@@ -5,8 +5,10 @@ import { sha256Hex } from '../lib/canonical-json.js';
 import { isUuid, newId } from '../lib/ids.js';
 import type { TemplateRenderer } from '../templates/renderer.js';
 import { renderChecked, templateSource } from './rendering.js';
+import type { FieldProblem } from './request-checks.js';
+import { type SenderFields, type SendersService, senderFieldProblems } from './senders.service.js';
 
-export interface TemplateInput {
+export interface TemplateInput extends SenderFields {
   name: string;
   subject_template: string;
   html_template: string;
@@ -18,6 +20,8 @@ export function templatesService(deps: {
   renderer: TemplateRenderer;
   /** Renders unsaved drafts, so that an editor's keystrokes do not push stored versions out of the cache. */
   draftRenderer?: TemplateRenderer;
+  /** Checks sender defaults (their domain must be verified); absent: they are refused. */
+  senders?: SendersService;
 }) {
   const draftRenderer = deps.draftRenderer ?? deps.renderer;
   const content = (input: Omit<TemplateInput, 'name'>): TemplateContent => {
@@ -30,6 +34,18 @@ export function templatesService(deps: {
     return c;
   };
 
+  /** The version's sender defaults: well-formed (400) and on a verified domain of the tenant (422). */
+  const senderDefaults = async (tenantId: string, input: SenderFields) => {
+    const problems: FieldProblem[] = [];
+    const parsed = senderFieldProblems(input, problems);
+    if (problems.length > 0) throw new AppError('validation_failed', undefined, problems);
+    if (parsed.from) {
+      if (!deps.senders) throw new AppError('sender_not_verified', undefined, { field: 'from' });
+      await deps.senders.assertVerified(tenantId, 'from', parsed.from);
+    }
+    return { from_address: parsed.from, reply_to: parsed.reply_to };
+  };
+
   const get = async (tenantId: string, id: string, version?: number): Promise<TemplateVersionRow> => {
     const row = isUuid(id) ? await deps.templates.getVersion(tenantId, id, version) : null;
     if (!row) throw new AppError('template_not_found');
@@ -37,11 +53,16 @@ export function templatesService(deps: {
   };
 
   return {
-    create: (tenantId: string, input: TemplateInput) =>
-      deps.templates.create(tenantId, newId(), input.name, content(input)),
+    async create(tenantId: string, input: TemplateInput) {
+      const c = content(input);
+      return deps.templates.create(tenantId, newId(), input.name, {
+        ...c,
+        ...(await senderDefaults(tenantId, input)),
+      });
+    },
 
     async update(tenantId: string, id: string, input: Partial<TemplateInput> & Omit<TemplateInput, 'name'>) {
-      const c = content(input);
+      const c = { ...content(input), ...(await senderDefaults(tenantId, input)) };
       const row = isUuid(id) ? await deps.templates.addVersion(tenantId, id, input.name, c) : null;
       if (!row) throw new AppError('template_not_found');
       return row;

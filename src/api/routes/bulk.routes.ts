@@ -5,7 +5,7 @@ import type { BulkService } from '../../services/bulk.service.js';
 import { MAX_BULK_RECIPIENTS } from '../../services/bulk.service.js';
 import { tenantOf } from '../plugins/auth.js';
 import { BulkAccepted, BulkJob } from '../schemas/bulk.js';
-import { JsonObject, TenantIdQuery } from '../schemas/common.js';
+import { JsonObject, MailboxInput, TenantIdQuery } from '../schemas/common.js';
 import { errors } from '../schemas/errors.js';
 
 export const BulkBody = Type.Object(
@@ -32,6 +32,12 @@ export const BulkBody = Type.Object(
     headers: Type.Optional(
       Type.Record(Type.String({ maxLength: 76 }), Type.String({ maxLength: 998 }), { maxProperties: 50 }),
     ),
+    from: Type.Optional(
+      MailboxInput(
+        "The sender; its domain must be a verified domain of the tenant (or under one). Default: the template's, then the tenant's sending defaults, then SMTP_FROM",
+      ),
+    ),
+    reply_to: Type.Optional(MailboxInput("The Reply-To address; default: the template's, then the tenant's")),
   },
   { additionalProperties: false },
 );

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { SendService } from '../../services/send.service.js';
 import { tenantOf } from '../plugins/auth.js';
-import { JsonObject } from '../schemas/common.js';
+import { JsonObject, MailboxInput } from '../schemas/common.js';
 import { Accepted } from '../schemas/emails.js';
 import { errors } from '../schemas/errors.js';
 
@@ -27,6 +27,12 @@ export const SendBody = Type.Object(
     headers: Type.Optional(
       Type.Record(Type.String({ maxLength: 76 }), Type.String({ maxLength: 998 }), { maxProperties: 50 }),
     ),
+    from: Type.Optional(
+      MailboxInput(
+        "The sender; its domain must be a verified domain of the tenant (or under one). Default: the template's, then the tenant's sending defaults, then SMTP_FROM",
+      ),
+    ),
+    reply_to: Type.Optional(MailboxInput("The Reply-To address; default: the template's, then the tenant's")),
     list_unsubscribe: Type.Optional(
       Type.Boolean({ description: 'Add one-click List-Unsubscribe headers (bulk mail always has them)' }),
     ),

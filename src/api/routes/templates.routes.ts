@@ -4,7 +4,7 @@ import { decodeCursor, page } from '../../db/cursor.js';
 import type { TemplateVersionRow } from '../../db/templates.repository.js';
 import type { TemplatesService } from '../../services/templates.service.js';
 import { tenantOf } from '../plugins/auth.js';
-import { JsonObject, Page, PageQuery, TenantIdQuery } from '../schemas/common.js';
+import { JsonObject, MailboxInput, Page, PageQuery, TenantIdQuery } from '../schemas/common.js';
 import { errors } from '../schemas/errors.js';
 import {
   DraftPreview,
@@ -20,6 +20,13 @@ const TemplateFields = {
   subject_template: Type.String({ minLength: 1, maxLength: 2000 }),
   html_template: Type.String({ minLength: 1, maxLength: LIMIT }),
   text_template: Type.Optional(Type.Union([Type.String({ maxLength: LIMIT }), Type.Null()])),
+  from: Type.Optional(
+    Type.Union([
+      MailboxInput('Default sender of this version; its domain must be a verified domain of the tenant'),
+      Type.Null(),
+    ]),
+  ),
+  reply_to: Type.Optional(Type.Union([MailboxInput('Default Reply-To of this version'), Type.Null()])),
 };
 
 export const templateView = (t: TemplateVersionRow, variables: string[]) => ({
@@ -31,6 +38,8 @@ export const templateView = (t: TemplateVersionRow, variables: string[]) => ({
   subject_template: t.subject_template,
   html_template: t.html_template,
   text_template: t.text_template,
+  from: t.from_address ?? null,
+  reply_to: t.reply_to ?? null,
   created_at: t.created_at.toISOString(),
   updated_at: t.updated_at.toISOString(),
   version_created_at: t.version_created_at.toISOString(),

@@ -39,3 +39,26 @@ export const UuidString = (opts: { description?: string } = {}) =>
     pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
     ...opts,
   });
+
+/** A sender-like address: `"Name <local@domain>"` or `{email, name}`. */
+export const MailboxInput = (description: string) =>
+  Type.Union(
+    [
+      Type.String({ minLength: 3, maxLength: 460, description: 'e.g. "Billing <billing@example.com>"' }),
+      Type.Object(
+        {
+          email: Type.String({ minLength: 3, maxLength: 254 }),
+          name: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
+        },
+        { additionalProperties: false },
+      ),
+    ],
+    { description },
+  );
+
+/** A mailbox as the API answers it. */
+export const Mailbox = Type.Object({
+  email: Type.String(),
+  name: Type.Union([Type.String(), Type.Null()]),
+});
+export const NullableMailbox = Type.Union([Mailbox, Type.Null()]);

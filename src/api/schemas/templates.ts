@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { NullableMailbox } from './common.js';
 
 const Time = Type.String({ format: 'date-time' });
 
@@ -11,6 +12,8 @@ export const Template = Type.Object({
   subject_template: Type.String(),
   html_template: Type.String(),
   text_template: Type.Union([Type.String(), Type.Null()]),
+  from: { ...NullableMailbox, description: 'Default sender of this version (a request may override it)' },
+  reply_to: { ...NullableMailbox, description: 'Default Reply-To of this version' },
   created_at: Time,
   updated_at: Time,
   version_created_at: Time,

@@ -70,6 +70,11 @@ export class SmtpProvider implements EmailProvider {
         text: message.text,
         headers: { ...message.headers },
         normalizeHeaderKey: (key) => spelling.get(key.toLowerCase()) ?? key,
+        ...(message.replyTo ? { replyTo: message.replyTo } : {}),
+        // nodemailer signs relaxed/relaxed over the headers receivers expect (From, To, Subject,
+        // Date, Message-ID, Reply-To, List-Unsubscribe and List-Unsubscribe-Post among them).
+        ...(message.dkim ? { dkim: message.dkim } : {}),
+        ...(message.envelopeFrom ? { envelope: { from: message.envelopeFrom, to: message.to.email } } : {}),
       });
       const response = typeof info.response === 'string' ? info.response : undefined;
       return {
