@@ -6,6 +6,7 @@ import { inject } from 'vitest';
 import { type Config, loadConfig } from '../../src/config/config.js';
 import { migrate } from '../../src/db/migrator.js';
 import { createPgliteDatabase } from '../../src/db/pglite.database.js';
+import type { Logger } from '../../src/lib/logger.js';
 import { createSystem, type System } from '../../src/main/system.js';
 import type { EmailProvider } from '../../src/providers/email-provider.js';
 import type { CaptureSmtpServerOptions } from '../../src/providers/smtp/capture-server.js';
@@ -102,6 +103,8 @@ export interface HarnessOptions {
   redisUrl?: string;
   /** The zero-setup mode: an embedded PostgreSQL (PGlite, in memory) and an in-process queue. */
   embedded?: boolean;
+  /** Where the system logs (e.g. captured by a test); the config's level to stdout by default. */
+  logger?: Logger;
 }
 
 export interface Harness {
@@ -159,6 +162,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     config,
     roles: opts.roles ?? { api: true, worker: true },
     ...(opts.providers ? { providers: opts.providers } : {}),
+    ...(opts.logger ? { logger: opts.logger } : {}),
     ...(embedded ?? {}),
   });
   if (!system.app) throw new Error('the harness needs the api role');
