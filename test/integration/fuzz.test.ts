@@ -236,6 +236,8 @@ describe("every tenant-scoped route answers another tenant's ids with 404", () =
       '/dead-letters/{id}': { id: deadLetterId, unknown: unknownId },
       '/bulk/{id}': { id: bulk.body.bulk_job_id, unknown: unknownId },
     };
+    const domain = await h.request('POST', '/domains', { key: owner.key, body: { name: 'owned.example' } });
+    fixtures['/domains/{id}'] = { id: domain.body.id, unknown: unknownId };
     if (doc.paths['/suppressions'] && doc.paths['/suppressions/{email}']) {
       await h.request('POST', '/suppressions', { key: owner.key, body: { email: 'kept@example.com' } });
       fixtures['/suppressions/{email}'] = { id: 'kept@example.com', unknown: 'nobody-here@example.com' };
@@ -277,5 +279,7 @@ describe("every tenant-scoped route answers another tenant's ids with 404", () =
     expect(dl.body.retried_at).toBeNull();
     const job = await h.request('GET', `/bulk/${fixtures['/bulk/{id}']?.id}`, { key: owner.key });
     expect(job.body.status).not.toBe('cancelled');
+    const domain = await h.request('GET', `/domains/${fixtures['/domains/{id}']?.id}`, { key: owner.key });
+    expect(domain.body).toMatchObject({ name: 'owned.example', pending_dkim_selector: null });
   });
 });
