@@ -7,6 +7,9 @@ export interface EmailView {
   email_id: string;
   status: string;
   recipient: { email: string; name: string | null };
+  /** The sender chosen at acceptance; null: the installation's SMTP_FROM. */
+  from: { email: string; name: string | null } | null;
+  reply_to: { email: string; name: string | null } | null;
   template_id: string;
   template_version: number;
   bulk_job_id: string | null;
@@ -31,6 +34,8 @@ export const emailView = (e: EmailRow): EmailView => ({
   email_id: e.id,
   status: e.status,
   recipient: { email: e.recipient_email, name: e.recipient_name },
+  from: e.sender?.from ?? null,
+  reply_to: e.sender?.reply_to ?? null,
   template_id: e.template_id,
   template_version: e.template_version,
   bulk_job_id: e.bulk_job_id,

@@ -187,6 +187,15 @@ describe('sending domains: DNS records, verification, DKIM signing', () => {
       reply_to: { email: 'help@elsewhere.example', name: 'Help desk' },
     });
     expect(msg.from).toEqual({ name: 'Billing', address: 'billing@signed.example' });
+    const shown = await call(
+      'GET',
+      `/emails/${(await h.sql('SELECT id FROM emails WHERE recipient_email = $1', [msg.envelope.to[0]]))[0].id}`,
+      { key: a.key },
+    );
+    expect(shown.body).toMatchObject({
+      from: { email: 'billing@signed.example', name: 'Billing' },
+      reply_to: { email: 'help@elsewhere.example', name: 'Help desk' },
+    });
     expect(msg.envelope.from).toBe('billing@signed.example');
     expect(msg.raw).toMatch(/^Reply-To: "?Help desk"? <help@elsewhere\.example>/m);
     const [result] = await verifyDkim(msg);

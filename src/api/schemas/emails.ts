@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { EMAIL_STATUSES } from '../../domain/email-status.js';
+import { Mailbox } from './common.js';
 
 const Time = Type.String({ format: 'date-time' });
 const NullableTime = Type.Union([Time, Type.Null()]);
@@ -11,6 +12,8 @@ export const Email = Type.Object({
   email_id: Type.String({ format: 'uuid' }),
   status: EmailStatus,
   recipient: Type.Object({ email: Type.String(), name: NullableString }),
+  from: Type.Union([Mailbox, Type.Null()], { description: "The sender; null: the installation's SMTP_FROM" }),
+  reply_to: Type.Union([Mailbox, Type.Null()]),
   template_id: Type.String({ format: 'uuid' }),
   template_version: Type.Integer(),
   bulk_job_id: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),

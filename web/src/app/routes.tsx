@@ -4,6 +4,8 @@ import { TenantPage } from '../features/admin/TenantPage';
 import { TenantsPage } from '../features/admin/TenantsPage';
 import { BulkPage } from '../features/bulk/BulkPage';
 import { DeadLettersPage } from '../features/dead-letters/DeadLettersPage';
+import { DomainPage } from '../features/domains/DomainPage';
+import { DomainsPage } from '../features/domains/DomainsPage';
 import { EmailPage } from '../features/emails/EmailPage';
 import { EmailsPage } from '../features/emails/EmailsPage';
 import { SendPage } from '../features/send/SendPage';
@@ -52,6 +54,8 @@ export const TENANT_ROUTES: RouteDef[] = [
       return <TemplatePage key={`${p.id}@${version ?? 'latest'}`} id={p.id as string} version={version} />;
     },
   },
+  { path: '/domains', nav: 'Domains', render: () => <DomainsPage /> },
+  { path: '/domains/:id', render: (p) => <DomainPage key={p.id} id={p.id as string} /> },
   { path: '/dead-letters', nav: 'Dead letters', render: () => <DeadLettersPage /> },
   { path: '/suppressions', nav: 'Suppressions', render: () => <SuppressionsPage /> },
 ];

@@ -52,3 +52,7 @@ export function variableValue(raw: string): unknown {
   }
   return raw;
 }
+
+/** A mailbox as a form shows it: `Name <address>`, the bare address, or '' for none. */
+export const mailboxText = (m: { email: string; name: string | null } | null | undefined): string =>
+  m ? (m.name ? `${m.name} <${m.email}>` : m.email) : '';

@@ -20,6 +20,8 @@ export function SendPage() {
   const [metadata, setMetadata] = useState('');
   const [idempotencyKey, setIdempotencyKey] = useState('');
   const [sendAt, setSendAt] = useState('');
+  const [from, setFrom] = useState('');
+  const [replyTo, setReplyTo] = useState('');
   const [formError, setFormError] = useState<string | null>(null);
   const send = useMutation({ mutationFn: sendEmail });
   // The template lists what it needs; should a send still answer 422 (a newer version came in
@@ -44,6 +46,8 @@ export function SendPage() {
       variables: vars,
       ...(Object.keys(meta).length ? { metadata: meta } : {}),
       ...(idempotencyKey.trim() ? { idempotency_key: idempotencyKey.trim() } : {}),
+      ...(from.trim() ? { from: from.trim() } : {}),
+      ...(replyTo.trim() ? { reply_to: replyTo.trim() } : {}),
     };
     const at = localInputToIso(sendAt);
     if (at) body.send_at = at;
@@ -81,6 +85,25 @@ export function SendPage() {
               </Field>
               <Field label="Recipient name">
                 {(id) => <input id={id} value={name} onChange={(e) => setName(e.target.value)} />}
+              </Field>
+            </div>
+            <div className="grid-2">
+              <Field
+                label="From (optional)"
+                hint="On a verified domain; empty: the template's or default sender."
+              >
+                {(id, hint) => (
+                  <input
+                    id={id}
+                    aria-describedby={hint}
+                    placeholder="Billing <billing@example.com>"
+                    value={from}
+                    onChange={(e) => setFrom(e.target.value)}
+                  />
+                )}
+              </Field>
+              <Field label="Reply-To (optional)">
+                {(id) => <input id={id} value={replyTo} onChange={(e) => setReplyTo(e.target.value)} />}
               </Field>
             </div>
             <Field label="Metadata (JSON)" hint='Stored with the email, e.g. {"order": "1234"}'>

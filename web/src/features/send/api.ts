@@ -7,6 +7,9 @@ export interface SendRequest {
   metadata?: Record<string, unknown>;
   idempotency_key?: string;
   send_at?: string;
+  /** `"Name <address>"`; its domain must be a verified domain of the tenant. */
+  from?: string;
+  reply_to?: string;
 }
 
 export interface SendResult {

@@ -3,7 +3,7 @@ import { type FormEvent, useEffect, useState } from 'react';
 import { ErrorMessage } from '../../components/ui/ErrorMessage';
 import { Field } from '../../components/ui/Field';
 import { Loading, PageHeader, Panel } from '../../components/ui/Page';
-import { formatTime } from '../../lib/format';
+import { formatTime, mailboxText } from '../../lib/format';
 import { Link, navigate } from '../../lib/router';
 import { type DraftInput, type Template, type TemplateInput, templatesApi } from './api';
 import { TemplatePreview } from './TemplatePreview';
@@ -13,6 +13,8 @@ const EMPTY: TemplateInput = {
   subject_template: 'Hello {{ name }}',
   html_template: '<h1>Hello {{ name }}</h1>\n<p>…</p>',
   text_template: null,
+  from: '',
+  reply_to: '',
 };
 
 const inputOf = (t: Template): TemplateInput => ({
@@ -20,6 +22,8 @@ const inputOf = (t: Template): TemplateInput => ({
   subject_template: t.subject_template,
   html_template: t.html_template,
   text_template: t.text_template,
+  from: mailboxText(t.from),
+  reply_to: mailboxText(t.reply_to),
 });
 
 /** `/templates/new` creates; `/templates/:id` shows a version, edits (a new version) and previews. */
@@ -61,7 +65,12 @@ export function TemplatePage({ id, version }: { id: string | null; version?: num
   };
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
-    save.mutate({ name: form.name, ...draft });
+    save.mutate({
+      name: form.name,
+      ...draft,
+      from: form.from?.trim() || null,
+      reply_to: form.reply_to?.trim() || null,
+    });
   };
 
   if (id !== null && tpl.isPending) return <Loading what="Loading the template" />;
@@ -70,7 +79,9 @@ export function TemplatePage({ id, version }: { id: string | null; version?: num
   const unsaved =
     draft.subject_template !== saved.subject_template ||
     draft.html_template !== saved.html_template ||
-    draft.text_template !== saved.text_template;
+    draft.text_template !== saved.text_template ||
+    (form.from ?? '') !== (saved.from ?? '') ||
+    (form.reply_to ?? '') !== (saved.reply_to ?? '');
 
   return (
     <>
@@ -99,6 +110,28 @@ export function TemplatePage({ id, version }: { id: string | null; version?: num
                 />
               )}
             </Field>
+            <div className="grid-2">
+              <Field label="Default From (optional)" hint="On a verified domain; a send may name another.">
+                {(fid, hint) => (
+                  <input
+                    id={fid}
+                    aria-describedby={hint}
+                    placeholder="Billing <billing@example.com>"
+                    value={form.from ?? ''}
+                    onChange={(e) => setForm({ ...form, from: e.target.value })}
+                  />
+                )}
+              </Field>
+              <Field label="Default Reply-To (optional)">
+                {(fid) => (
+                  <input
+                    id={fid}
+                    value={form.reply_to ?? ''}
+                    onChange={(e) => setForm({ ...form, reply_to: e.target.value })}
+                  />
+                )}
+              </Field>
+            </div>
             <Field label="Subject template">
               {(fid) => (
                 <input

@@ -10,6 +10,9 @@ export interface Template {
   subject_template: string;
   html_template: string;
   text_template: string | null;
+  /** Sender defaults of this version. */
+  from: { email: string; name: string | null } | null;
+  reply_to: { email: string; name: string | null } | null;
   created_at: string;
   updated_at: string;
   version_created_at: string;
@@ -22,10 +25,13 @@ export interface TemplateInput {
   subject_template: string;
   html_template: string;
   text_template: string | null;
+  /** `"Name <address>"` or null: the tenant's default sender. */
+  from?: string | null;
+  reply_to?: string | null;
 }
 
 /** Template text that is not stored (the editor's draft), for `POST /templates/preview`. */
-export type DraftInput = Omit<TemplateInput, 'name'>;
+export type DraftInput = Omit<TemplateInput, 'name' | 'from' | 'reply_to'>;
 
 export interface Preview {
   subject: string;
