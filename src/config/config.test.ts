@@ -56,4 +56,41 @@ describe('loadConfig', () => {
     );
     expect(() => loadConfig({ ADMIN_API_TOKEN: 'short' })).toThrow(/ADMIN_API_TOKEN/);
   });
+
+  it('reads the sending-domain settings: SECRETS_KEY, DNS_SERVERS and SPF_INCLUDE', () => {
+    const key = Buffer.alloc(32, 7);
+    const c = loadConfig({
+      SECRETS_KEY: key.toString('base64'),
+      DNS_SERVERS: '127.0.0.1:5353, 10.0.0.2, [::1]:53, ::1',
+      SPF_INCLUDE: 'spf.relay.example, 192.0.2.0/24, 2001:db8::1',
+    });
+    expect(c.secretsKeyHex).toBe(key.toString('hex'));
+    expect(loadConfig({ SECRETS_KEY: key.toString('hex') }).secretsKeyHex).toBe(key.toString('hex'));
+    expect(c.dns.servers).toEqual(['127.0.0.1:5353', '10.0.0.2', '[::1]:53', '::1']);
+    expect(c.domains.spfMechanisms).toEqual([
+      'include:spf.relay.example',
+      'ip4:192.0.2.0/24',
+      'ip6:2001:db8::1',
+    ]);
+    expect(loadConfig({}).secretsKeyHex).toBeNull();
+    expect(loadConfig({}).dns.servers).toEqual([]);
+  });
+
+  it('refuses a short SECRETS_KEY without echoing it, and DNS servers that are not addresses', () => {
+    let err: unknown;
+    try {
+      loadConfig({
+        SECRETS_KEY: 'hunter2-is-not-a-key',
+        DNS_SERVERS: 'dns.example:53',
+        SPF_INCLUDE: 'not valid!',
+      });
+    } catch (e) {
+      err = e;
+    }
+    const message = (err as Error).message;
+    expect(message).toContain('SECRETS_KEY');
+    expect(message).not.toContain('hunter2');
+    expect(message).toContain('DNS_SERVERS');
+    expect(message).toContain('SPF_INCLUDE');
+  });
 });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { checkCustomHeaders, hasHeaderBreak, isValidEmailAddress } from './address.js';
+import {
+  checkCustomHeaders,
+  coveringDomain,
+  formatMailbox,
+  hasHeaderBreak,
+  isValidEmailAddress,
+  parseMailbox,
+} from './address.js';
 import { advanceStatus } from './email-status.js';
 import { canRetry, retryDelayMs } from './retry-policy.js';
 
@@ -89,5 +96,49 @@ describe('addresses and headers', () => {
     expect(checkCustomHeaders(Object.fromEntries(names.map((n) => [n, '{"email_id":"x"}'])))).toEqual(
       names.map((header) => ({ header, problem: 'reserved' })),
     );
+  });
+});
+
+describe('sender addresses', () => {
+  it('reads "Name <address>", a bare address and {email, name}', () => {
+    expect(parseMailbox('Billing <Billing@Example.com>')).toEqual({
+      ok: true,
+      mailbox: { email: 'billing@example.com', name: 'Billing' },
+    });
+    expect(parseMailbox('"Billing, Inc." <b@example.com>')).toEqual({
+      ok: true,
+      mailbox: { email: 'b@example.com', name: 'Billing, Inc.' },
+    });
+    expect(parseMailbox('b@example.com')).toEqual({
+      ok: true,
+      mailbox: { email: 'b@example.com', name: null },
+    });
+    expect(parseMailbox({ email: 'b@example.com', name: 'Zoë' })).toEqual({
+      ok: true,
+      mailbox: { email: 'b@example.com', name: 'Zoë' },
+    });
+    expect(formatMailbox({ email: 'b@example.com', name: 'Billing, Inc.' })).toBe(
+      '"Billing, Inc." <b@example.com>',
+    );
+  });
+
+  it('refuses line breaks, encoded-words and names that hide another address', () => {
+    for (const input of [
+      'A\r\nBcc: x@example.com <a@example.com>',
+      { email: 'a@example.com', name: 'A\nB' },
+      '=?utf-8?b?c2VjdXJpdHlAYmFuay5leGFtcGxl?= <a@example.com>',
+      { email: 'a@example.com', name: 'x =?UTF-8?Q?=0D=0A?= y' },
+      { email: 'a@example.com', name: 'support@bank.example <a@example.com>' },
+      'a@example.com, b@example.com',
+      '<a@example.com> <b@example.com>',
+      'nobody',
+    ]) {
+      expect(parseMailbox(input).ok, JSON.stringify(input)).toBe(false);
+    }
+  });
+
+  it('finds the longest domain covering an address', () => {
+    expect(coveringDomain('mail.a.example', ['example', 'a.example'])).toBe('a.example');
+    expect(coveringDomain('ba.example', ['a.example'])).toBeNull();
   });
 });

@@ -116,7 +116,16 @@ export function sendersService(deps: { domains: DomainsRepository; keys: DkimKey
           error: `the from domain ${domain} is no longer a verified domain of the tenant; sending waits for it`,
         };
       }
-      const privateKey = await deps.keys.privateKey(k);
+      let privateKey: KeyObject;
+      try {
+        privateKey = await deps.keys.privateKey(k);
+      } catch (e) {
+        // An operator's problem (SECRETS_KEY changed), never a reason to send unsigned.
+        return {
+          kind: 'unverified',
+          error: `the DKIM key of ${k.domain} cannot be opened: ${(e as Error).message}`,
+        };
+      }
       return {
         kind: 'ok',
         from: formatMailbox(sender.from),

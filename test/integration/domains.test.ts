@@ -448,6 +448,20 @@ describe('sending domains: DNS records, verification, DKIM signing', () => {
     expect(outage.body.status).toBe('verified');
     expect(outage.body.status_reason).toContain('DNS look-up');
 
+    // An email accepted while the domain was verified, due after it is lost, is never sent as
+    // anyone else: it is retried, and dead-lettered when the record does not come back.
+    const waiting = await call('POST', '/send', {
+      key: a.key,
+      body: {
+        recipient: { email: 'waiting@example.com' },
+        template_id: templateA,
+        variables: { name: 'N' },
+        from: 'x@lost.example',
+        send_at: new Date(Date.now() + 1500).toISOString(),
+      },
+    });
+    expect(waiting.body.status).toBe('scheduled');
+
     dns.remove(dkimOf(d).name);
     const lost = await call('POST', `/domains/${d.id}/verify`, { key: a.key });
     expect(lost.body).toMatchObject({ status: 'verification_lost', can_send: false });
@@ -463,6 +477,14 @@ describe('sending domains: DNS records, verification, DKIM signing', () => {
     });
     expect(refused.status).toBe(422);
     expect(refused.body.error.message).toContain('verification_lost');
+
+    const failed = await eventually(async () => {
+      const e = await call('GET', `/emails/${waiting.body.email_id}`, { key: a.key });
+      return e.body.status === 'failed' ? e.body : null;
+    });
+    expect(failed.last_error).toContain('no longer a verified domain');
+    expect(failed.events.map((e: { type: string }) => e.type)).toContain('deferred');
+    expect((await h.sink.messages()).some((m) => m.envelope.to.includes('waiting@example.com'))).toBe(false);
 
     // The background check (worker role) finds the record back once it is due.
     publish(d);
