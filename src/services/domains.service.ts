@@ -209,7 +209,11 @@ export function domainsService(deps: {
    * Looks every record of the domain up now, decides its status and when to look again, and
    * stores it. A DKIM record of a pending key that is found makes that key the signing one.
    */
-  const check = async (d: DomainRow, manual: boolean): Promise<{ row: DomainRow; keys: DkimKeyRow[] }> => {
+  const check = async (
+    d: DomainRow,
+    mode: 'background' | 'manual' | 'live',
+  ): Promise<{ row: DomainRow; keys: DkimKeyRow[] }> => {
+    const manual = mode === 'manual';
     let keys = await keysOf(d);
     const wanted = expected(d, keys);
     const answers = new Map<string, Promise<TxtAnswer>>();
@@ -297,6 +301,11 @@ export function domainsService(deps: {
             };
       }
     }
+    // A page polling GET /domains/{id} shows DNS as it is now, without pushing the background
+    // check's backoff further out: only a change of status reschedules it.
+    if (mode === 'live' && outcome.status === d.status && !dkimVerified) {
+      outcome = { ...outcome, checkFailures: d.check_failures, nextCheckAt: d.next_check_at };
+    }
     const returnPath = results.find((r) => r.e.purpose === 'return_path');
     const row = await deps.domains.saveCheck(d.tenant_id, d.id, {
       ...outcome,
@@ -370,13 +379,13 @@ export function domainsService(deps: {
       const d = await find(tenantId, id);
       if (d.checked_at && now() - d.checked_at.getTime() < LIVE_CHECK_MIN_AGE_MS)
         return view(d, await keysOf(d));
-      const { row, keys } = await check(d, false);
+      const { row, keys } = await check(d, 'live');
       return view(row, keys);
     },
 
     /** Checks now; a domain that was given up on ('failed') is checked again for 72 hours. */
     async verify(tenantId: string, id: string): Promise<DomainView> {
-      const { row, keys } = await check(await find(tenantId, id), true);
+      const { row, keys } = await check(await find(tenantId, id), 'manual');
       return view(row, keys);
     },
 
@@ -412,7 +421,7 @@ export function domainsService(deps: {
         let checked = 0;
         const next = async () => {
           for (let d = due.shift(); d !== undefined; d = due.shift()) {
-            await check(d, false);
+            await check(d, 'background');
             checked++;
           }
         };

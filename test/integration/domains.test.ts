@@ -164,6 +164,17 @@ describe('sending domains: DNS records, verification, DKIM signing', () => {
     expect(dkimOf(before.body).error).toContain('NXDOMAIN');
     expect(before.body.status_reason).toContain(dkimOf(d).name);
 
+    // Looking at the domain (a console polling it) checks DNS without pushing the next
+    // background check further out.
+    const schedule = async () =>
+      (await h.sql('SELECT check_failures, next_check_at FROM domains WHERE id = $1', [d.id]))[0];
+    const scheduled = await schedule();
+    await h.sql("UPDATE domains SET checked_at = now() - interval '1 minute' WHERE id = $1", [d.id]);
+    const looked = await call('GET', `/domains/${d.id}`, { key: a.key });
+    expect(looked.body.status).toBe('pending');
+    expect(new Date(looked.body.checked_at).getTime()).toBeGreaterThan(Date.now() - 30_000);
+    expect(await schedule()).toEqual(scheduled);
+
     // Another key at the selector is not this domain's.
     dns.setTxt(dkimOf(d).name, ['v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAwrong']);
     const wrong = await call('POST', `/domains/${d.id}/verify`, { key: a.key });
