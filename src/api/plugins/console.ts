@@ -15,6 +15,7 @@ export const API_PREFIXES: ReadonlySet<string> = new Set([
   'dead-letters',
   'docs',
   'emails',
+  'events',
   'health',
   'me',
   'metrics',
