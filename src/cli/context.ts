@@ -6,6 +6,7 @@ import {
   createMailsystemClient,
   describeApiError,
   type MailsystemClient,
+  variableValue,
 } from '../client/mailsystem-client.js';
 
 /**
@@ -131,22 +132,9 @@ export function keyValues(pairs: string[] | undefined, flag: string): Record<str
   for (const pair of pairs ?? []) {
     const at = pair.indexOf('=');
     if (at <= 0) throw new CliError(`${flag} takes name=value (got "${pair}")`);
-    out[pair.slice(0, at)] = jsonish(pair.slice(at + 1));
+    out[pair.slice(0, at)] = variableValue(pair.slice(at + 1));
   }
   return out;
-}
-
-/** Text as it is, except a value written as JSON (a list, an object), which fills loops and fields. */
-export function jsonish(raw: string): unknown {
-  const t = raw.trim();
-  if (t.startsWith('[') || t.startsWith('{')) {
-    try {
-      return JSON.parse(t);
-    } catch {
-      return raw;
-    }
-  }
-  return raw;
 }
 
 export const collect = (value: string, previous: string[] = []) => [...previous, value];

@@ -100,6 +100,22 @@ export function describeApiError(e: ApiError): string {
   return parts.length > 0 ? `${e.message} (${parts.join('; ')})` : e.message;
 }
 
+/**
+ * A variable as a person types it on a form or a command line: text as it is, except a value
+ * written as JSON (a list, an object), which fills `{% for %}` loops and nested fields.
+ */
+export function variableValue(raw: string): unknown {
+  const t = raw.trim();
+  if (t.startsWith('[') || t.startsWith('{')) {
+    try {
+      return JSON.parse(t);
+    } catch {
+      return raw;
+    }
+  }
+  return raw;
+}
+
 // ---- Named shapes, for code that passes answers around --------------------------------------------
 
 type Json<R> = R extends { content: { 'application/json': infer B } } ? B : undefined;
@@ -142,6 +158,6 @@ export type EmailEvent = EmailWithEvents['events'][number];
 export type EmailFilters = Omit<QueryOf<'/emails', 'get'>, 'cursor' | 'limit' | 'tenant_id'>;
 export type DeadLetter = ResponseOf<'/dead-letters', 'get'>['items'][number];
 export type Suppression = ResponseOf<'/suppressions', 'get'>['items'][number];
-export type SuppressionReason = BodyOf<'/suppressions', 'post'>['reason'];
+export type SuppressionReason = NonNullable<BodyOf<'/suppressions', 'post'>['reason']>;
 export type Analytics = ResponseOf<'/analytics', 'get'>;
 export type AnalyticsQuery = Omit<QueryOf<'/analytics', 'get'>, 'tenant_id'>;

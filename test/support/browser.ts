@@ -39,10 +39,14 @@ async function newestMtime(path: string): Promise<number> {
   return newest;
 }
 
+/** What the console is built from: web/, and the typed client and status rules it imports from src/. */
+const CONSOLE_SOURCES = [WEB, join(ROOT, 'src', 'client'), join(ROOT, 'src', 'domain', 'email-status.ts')];
+
 async function consoleIsFresh(): Promise<boolean> {
   if (!consoleIsBuilt(DIST)) return false;
   const built = (await stat(join(DIST, 'index.html'))).mtimeMs;
-  return built >= (await newestMtime(WEB));
+  const sources = await Promise.all(CONSOLE_SOURCES.map(newestMtime));
+  return built >= Math.max(...sources);
 }
 
 function viteBuild(): Promise<void> {

@@ -8,8 +8,9 @@ import {
   type BulkRecipient,
   type SendRequest,
   unwrap,
+  variableValue,
 } from '../../client/mailsystem-client.js';
-import { CliError, type Context, collect, EXIT, jsonish, keyValues, type Run } from '../context.js';
+import { CliError, type Context, collect, EXIT, keyValues, type Run } from '../context.js';
 import { printEmail, waitForEmail } from './emails.commands.js';
 import { resolveTemplate } from './templates.commands.js';
 
@@ -43,7 +44,7 @@ export function recipientsFromCsv(text: string, file: string): BulkRecipient[] {
     const name = nameAt === -1 ? '' : (cells[nameAt] ?? '').trim();
     const variables: Record<string, unknown> = name ? { name } : {};
     header.forEach((h, i) => {
-      if (i !== emailAt && i !== nameAt && h !== '') variables[h] = jsonish(cells[i] ?? '');
+      if (i !== emailAt && i !== nameAt && h !== '') variables[h] = variableValue(cells[i] ?? '');
     });
     return {
       email: (cells[emailAt] ?? '').trim(),

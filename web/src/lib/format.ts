@@ -37,18 +37,4 @@ export function parseJsonObject(text: string, what: string): Record<string, unkn
   return value as Record<string, unknown>;
 }
 
-/**
- * A variable typed into a one-line input: text as it is, except a value written as JSON (a list,
- * an object, a number in brackets) so that `{% for %}` loops and nested fields can be filled in.
- */
-export function variableValue(raw: string): unknown {
-  const t = raw.trim();
-  if (t.startsWith('[') || t.startsWith('{')) {
-    try {
-      return JSON.parse(t);
-    } catch {
-      return raw;
-    }
-  }
-  return raw;
-}
+export { variableValue } from './api';
