@@ -69,7 +69,8 @@ module.exports = {
     },
     {
       name: 'cli-speaks-http-only',
-      comment: 'The command line works against any reachable Mailsystem: through the typed client, never services or db.',
+      comment:
+        'The command line works against any reachable Mailsystem: through the typed client, never services or db.',
       severity: 'error',
       from: { path: layer('cli') },
       to: { path: '^src/', pathNot: ['^src/(cli|client)/'] },

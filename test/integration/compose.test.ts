@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { ensureServerBuilt } from '../support/build.js';
 import { ADMIN_TOKEN, TEST_REDIS_URL } from '../support/env.js';
 import { createTestDatabase, deleteRedisPrefix, eventually, testEnv } from '../support/harness.js';
-import { ensureServerBuilt } from '../support/build.js';
 import { type SmtpSink, startSmtpSink } from '../support/smtp.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
