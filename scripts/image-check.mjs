@@ -175,11 +175,16 @@ async function main() {
     log(`runtime stage in ${appDir}`);
     const image = runtimeStage(runtime, buildDir, appDir);
 
-    const pkg = JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8'));
-    const leftover = Object.keys(pkg.devDependencies ?? {}).filter((d) =>
-      existsSync(join(appDir, 'node_modules', d)),
-    );
-    if (leftover.length > 0) fail(`devDependencies left in the image: ${leftover.join(', ')}`);
+    // What the lockfile marks dev-only (devDependencies and what only they need) must be gone.
+    const lock = JSON.parse(readFileSync(join(buildDir, 'package-lock.json'), 'utf8'));
+    const devOnly = Object.entries(lock.packages)
+      .filter(([path, p]) => path.startsWith('node_modules/') && p.dev === true)
+      .map(([path]) => path);
+    const leftover = devOnly.filter((path) => existsSync(join(appDir, path)));
+    if (leftover.length > 0) fail(`dev-only packages left in the image: ${leftover.slice(0, 10).join(', ')}`);
+    if (!existsSync(join(appDir, 'node_modules', 'fastify')))
+      fail('the image has no production dependencies');
+    log(`no dev-only package left (${devOnly.length} pruned)`);
     if (existsSync(join(appDir, 'src'))) fail('the image holds the TypeScript sources');
 
     await admin.query(`CREATE DATABASE "${dbName}"`);
