@@ -53,7 +53,7 @@ export function adminCommands(program: Command, run: Run) {
   run(
     tenants
       .command('list')
-      .description('list tenants, oldest first')
+      .description('list tenants, by id')
       .option('--limit <n>', 'how many (1–200)', positiveInt, 50)
       .option('--cursor <cursor>', 'the next page, as printed by the previous one'),
     async (ctx, o: { limit: number; cursor?: string }) => {
