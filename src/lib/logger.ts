@@ -1,5 +1,5 @@
+import { createRequire } from 'node:module';
 import { pino } from 'pino';
-import pretty from 'pino-pretty';
 
 export type Logger = pino.Logger;
 
@@ -41,6 +41,8 @@ export function createLogger(
   if (resolveLogFormat(format) === 'pretty') {
     // In this thread, synchronously: a line is on the terminal before the next one is written,
     // and nothing is lost when the process exits.
+    // Loaded only for a terminal: a container never pays for it.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
     return pino(
       options,
       pretty({
