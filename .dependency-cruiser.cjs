@@ -1,6 +1,8 @@
 /**
  * Import rules for Mailsystem: arrows point inward
- * (main → api|worker → services → db|queue|providers|templates → domain), no cycles.
+ * (main → api|worker → services → db|queue|providers|templates → domain), no cycles. The command
+ * line (src/cli) and the console (web/src) speak HTTP through the typed client (src/client) only;
+ * the console's features do not import each other.
  * @type {import('dependency-cruiser').IConfiguration}
  */
 const layer = (name) => `^src/${name}/`;
@@ -59,6 +61,48 @@ module.exports = {
       to: { path: layer('worker') },
     },
     {
+      name: 'client-stands-alone',
+      comment: 'src/client is what any application uses to call Mailsystem: it knows nothing else of it.',
+      severity: 'error',
+      from: { path: layer('client') },
+      to: { path: '^(src|web)/', pathNot: layer('client') },
+    },
+    {
+      name: 'cli-speaks-http-only',
+      comment:
+        'The command line works against any reachable Mailsystem: through the typed client, never services or db.',
+      severity: 'error',
+      from: { path: layer('cli') },
+      to: { path: '^src/', pathNot: ['^src/(cli|client)/'] },
+    },
+    {
+      name: 'only-main-runs-the-cli',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(main|cli)/' },
+      to: { path: layer('cli') },
+    },
+    {
+      name: 'console-speaks-http-only',
+      comment:
+        'The console reaches the server through the typed client; the status rules are the one piece of domain it shares.',
+      severity: 'error',
+      from: { path: '^web/src/' },
+      to: { path: '^src/', pathNot: ['^src/client/', '^src/domain/email-status\\.ts$'] },
+    },
+    {
+      name: 'console-features-stand-alone',
+      comment: 'What two features share lives in web/src/components or web/src/lib.',
+      severity: 'error',
+      from: { path: '^web/src/features/([^/]+)/' },
+      to: { path: '^web/src/features/', pathNot: '^web/src/features/$1/' },
+    },
+    {
+      name: 'console-shared-code-knows-no-feature',
+      severity: 'error',
+      from: { path: '^web/src/(components|lib)/' },
+      to: { path: '^web/src/(features|app)/' },
+    },
+    {
       name: 'no-test-code-in-src',
       severity: 'error',
       from: { path: '^src/', pathNot: '\\.test\\.ts$' },
@@ -73,7 +117,7 @@ module.exports = {
     enhancedResolveOptions: {
       exportsFields: ['exports'],
       conditionNames: ['import', 'require', 'node', 'default'],
-      extensions: ['.ts', '.js'],
+      extensions: ['.ts', '.tsx', '.js'],
     },
   },
 };

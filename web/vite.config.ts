@@ -12,6 +12,7 @@ const API_PREFIXES = [
   '/bulk',
   '/dead-letters',
   '/emails',
+  '/events',
   '/health',
   '/me',
   '/send',

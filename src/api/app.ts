@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+  LogController,
+} from 'fastify';
 import type { Config } from '../config/config.js';
 import type { Database } from '../db/database.js';
 import { AppError } from '../domain/errors.js';
@@ -34,6 +40,7 @@ import { bulkRoutes } from './routes/bulk.routes.js';
 import { deadLettersRoutes } from './routes/dead-letters.routes.js';
 import { domainsRoutes } from './routes/domains.routes.js';
 import { emailsRoutes } from './routes/emails.routes.js';
+import { eventsRoutes } from './routes/events.routes.js';
 import { healthRoutes } from './routes/health.routes.js';
 import { meRoutes } from './routes/me.routes.js';
 import { metricsRoutes } from './routes/metrics.routes.js';
@@ -67,6 +74,11 @@ export interface ApiDeps {
   consoleDir?: string | null;
   /** Rate limits, metrics and analytics; absent in a bare API (no limits, no /metrics). */
   operations?: ApiOperations;
+  /**
+   * info (default): Fastify's own lines for each request, as a log collector wants them. debug: one
+   * short line per request at debug, so that readable logs at a terminal show what matters.
+   */
+  requestLogLevel?: 'info' | 'debug';
 }
 
 export interface ApiOperations {
@@ -78,6 +90,16 @@ export interface ApiOperations {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Readable logs: one short line per request, at debug; failures keep Fastify's own lines. */
+class QuietRequestLog extends LogController {
+  override incomingRequest() {}
+
+  override requestCompleted(error: Error | null, req: FastifyRequest, reply: FastifyReply) {
+    if (error) return super.requestCompleted(error, req, reply);
+    req.log.debug(`${req.method} ${req.url} ${reply.statusCode} ${Math.round(reply.elapsedTime)} ms`);
+  }
+}
 
 /** The HTTP API, ready to `listen()` or to `inject()` in tests. */
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
@@ -96,6 +118,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     // A bad percent-encoding or an over-long path parameter, in the API's error shape.
     frameworkErrors,
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    ...(deps.requestLogLevel === 'debug' ? { logController: new QuietRequestLog() } : {}),
   };
   const app = Fastify(opts).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
@@ -172,6 +195,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       bulkRoutes({ bulk: services.bulk, bodyLimit: deps.config.http.bulkBodyLimitBytes }),
     );
     await tenantScope.register(emailsRoutes({ emails: services.emails }));
+    await tenantScope.register(eventsRoutes({ emails: services.emails }));
     await tenantScope.register(deadLettersRoutes({ deadLetters: services.deadLetters }));
     await tenantScope.register(suppressionsRoutes({ suppressions: services.suppressions }));
     await tenantScope.register(domainsRoutes({ domains: services.domains, senders: services.senders }));

@@ -12,6 +12,7 @@ describe('loadConfig', () => {
     expect(c.delivery.maxRetries).toBe(5);
     expect(c.smtp.host).toBeNull();
     expect(c.smtp.port).toBe(2525);
+    expect(c.logFormat).toBe('auto');
     expect(Object.isFrozen(c.smtp)).toBe(true);
   });
 
@@ -24,16 +25,24 @@ describe('loadConfig', () => {
         DEFAULT_PROVIDER: 'carrier-pigeon',
         SMTP_SECURE: 'maybe',
         DATABASE_URL: 'mysql://x',
+        LOG_FORMAT: 'xml',
       });
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
     const message = (err as Error).message;
-    for (const name of ['PORT', 'MAX_RETRIES', 'DEFAULT_PROVIDER', 'SMTP_SECURE', 'DATABASE_URL']) {
+    for (const name of [
+      'PORT',
+      'MAX_RETRIES',
+      'DEFAULT_PROVIDER',
+      'SMTP_SECURE',
+      'DATABASE_URL',
+      'LOG_FORMAT',
+    ]) {
       expect(message).toContain(name);
     }
-    expect((err as ConfigError).problems).toHaveLength(5);
+    expect((err as ConfigError).problems).toHaveLength(6);
   });
 
   it('never prints a password from a URL it refuses', () => {

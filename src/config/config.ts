@@ -1,5 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { isIP } from 'node:net';
+import type { LogFormat } from '../lib/logger.js';
 import { ConfigError, type Env, EnvReader } from './env.js';
 
 export const PROVIDER_NAMES = ['smtp', 'mock'] as const;
@@ -41,6 +42,8 @@ export interface Config {
   embedded: { mode: 'auto' | 'on' | 'off'; dataDir: string; backendsConfigured: boolean };
   queuePrefix: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** auto: readable lines at a terminal (request lines at debug), JSON otherwise. */
+  logFormat: LogFormat;
   adminApiToken: string | null;
   defaultProvider: string;
   smtp: SmtpConfig;
@@ -118,6 +121,7 @@ export function loadConfig(env: Env = process.env): Config {
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
       nodeEnv === 'test' ? 'silent' : 'info',
     ),
+    logFormat: r.oneOf('LOG_FORMAT', ['auto', 'json', 'pretty'] as const, 'auto'),
     adminApiToken: r.optionalString('ADMIN_API_TOKEN'),
     defaultProvider: r.oneOf('DEFAULT_PROVIDER', PROVIDER_NAMES, 'smtp'),
     smtp: {

@@ -42,6 +42,13 @@ export interface EmailEventRow {
   data: Record<string, unknown>;
 }
 
+export interface FeedEventRow extends Omit<EmailEventRow, 'id'> {
+  /** bigint as text */
+  id: string;
+  email_id: string;
+  recipient_email: string;
+}
+
 export interface NewEmail {
   id: string;
   tenantId: string;
@@ -179,6 +186,28 @@ export function emailsRepository(db: Database) {
         'SELECT id, type, at, data FROM email_events WHERE tenant_id = $1 AND email_id = $2 ORDER BY at, id',
         [tenantId, id],
       );
+      return rows;
+    },
+
+    /**
+     * The tenant's events in the order they were written: those after the event `afterId`, or, with
+     * no position, its latest ones. `id` is a bigint, carried as text.
+     */
+    async eventFeed(tenantId: string, afterId: string | null, limit: number): Promise<FeedEventRow[]> {
+      const columns = `ev.id::text AS id, ev.email_id, ev.type, ev.at, ev.data, e.recipient_email
+                         FROM email_events ev JOIN emails e ON e.id = ev.email_id`;
+      const { rows } =
+        afterId === null
+          ? // Newest by time through (tenant_id, at); the page itself is in id order like the rest.
+            await db.query<FeedEventRow>(
+              `SELECT * FROM (SELECT ${columns} WHERE ev.tenant_id = $1 ORDER BY ev.at DESC, ev.id DESC LIMIT $2) t
+                ORDER BY id::bigint`,
+              [tenantId, limit],
+            )
+          : await db.query<FeedEventRow>(
+              `SELECT ${columns} WHERE ev.tenant_id = $1 AND ev.id > $2::bigint ORDER BY ev.id LIMIT $3`,
+              [tenantId, afterId, limit + 1],
+            );
       return rows;
     },
 

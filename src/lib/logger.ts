@@ -1,13 +1,23 @@
+import { createRequire } from 'node:module';
 import { pino } from 'pino';
 
 export type Logger = pino.Logger;
 
-/** JSON logs; anything that looks like a credential is redacted wherever it appears. */
+/**
+ * json: one JSON object per line (for a log collector). pretty: short coloured lines for a person
+ * at a terminal. auto: pretty when stdout is a terminal, JSON otherwise.
+ */
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+export const resolveLogFormat = (format: LogFormat): 'json' | 'pretty' =>
+  format === 'auto' ? (process.stdout.isTTY ? 'pretty' : 'json') : format;
+
+/** Logs in which anything that looks like a credential is redacted wherever it appears. */
 export function createLogger(
   level: string,
-  name = 'mailsystem',
-  destination?: pino.DestinationStream,
+  opts: { name?: string; destination?: pino.DestinationStream; format?: LogFormat } = {},
 ): Logger {
+  const { name = 'mailsystem', destination, format = 'json' } = opts;
   const options: pino.LoggerOptions = {
     name,
     level,
@@ -27,5 +37,22 @@ export function createLogger(
       censor: '[redacted]',
     },
   };
-  return destination ? pino(options, destination) : pino(options);
+  if (destination) return pino(options, destination);
+  if (resolveLogFormat(format) === 'pretty') {
+    // In this thread, synchronously: a line is on the terminal before the next one is written,
+    // and nothing is lost when the process exits.
+    // Loaded only for a terminal: a container never pays for it.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+    return pino(
+      options,
+      pretty({
+        sync: true,
+        colorize: Boolean(process.stdout.isTTY),
+        translateTime: 'SYS:HH:MM:ss.l',
+        ignore: 'pid,hostname,name',
+        singleLine: true,
+      }),
+    );
+  }
+  return pino(options);
 }

@@ -4,7 +4,9 @@ import { createLogger } from '../lib/logger.js';
 import { configOrExit } from './run.js';
 
 const config = configOrExit();
-const logger = createLogger(config.logLevel === 'silent' ? 'info' : config.logLevel);
+const logger = createLogger(config.logLevel === 'silent' ? 'info' : config.logLevel, {
+  format: config.logFormat,
+});
 const db = createPgDatabase(config.databaseUrl, { max: 1 });
 try {
   const r = await migrate(db);

@@ -95,13 +95,17 @@ export function createOperations(opts: {
     startWorkerLoops() {
       aggregator = startAggregatorLoop(analytics, config.analytics.intervalSeconds * 1000, logger);
     },
-    /** METRICS_PORT: /metrics on a port of its own (a worker process has no API to serve it). */
+    /** METRICS_PORT: /metrics and /health/live on a port of its own (a worker process has no API). */
     async listenMetrics(): Promise<string | null> {
       if (config.metrics.port === null) return null;
       const token = config.metrics.token;
       const server = createServer((req, res) => {
         const auth = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
-        if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+        const path = (req.url ?? '').split('?')[0];
+        if (req.method === 'GET' && path === '/health/live') {
+          // A worker has no API: its container's health check asks here.
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+        } else if (req.method !== 'GET' || path !== '/metrics') {
           res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
         } else if (token !== null && !adminTokenMatches(token, auth)) {
           res.writeHead(401, { 'content-type': 'text/plain' }).end('metrics token required\n');

@@ -41,7 +41,7 @@ export function onShutdown(logger: Logger, stop: () => Promise<void>, graceMs = 
   process.on('SIGTERM', handler);
 }
 
-export function fatal(err: unknown, logger: Logger = createLogger('info')): never {
+export function fatal(err: unknown, logger: Logger = createLogger('info', { format: 'auto' })): never {
   logger.fatal({ err }, 'mailsystem failed to start');
   process.exit(1);
 }

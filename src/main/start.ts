@@ -14,7 +14,7 @@ import { createSystem } from './system.js';
 // Everything in one process: migrations, the API, the workers with the recovery loop, and — when
 // no SMTP relay is configured — a local SMTP server that captures every message sent.
 let config = configOrExit();
-const logger = createLogger(config.logLevel);
+const logger = createLogger(config.logLevel, { format: config.logFormat });
 try {
   const backends = await chooseBackends(config, logger);
 

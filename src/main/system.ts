@@ -16,7 +16,7 @@ import { tenantsRepository } from '../db/tenants.repository.js';
 import { unsubscribeRepository } from '../db/unsubscribe.repository.js';
 import { webhooksRepository } from '../db/webhooks.repository.js';
 import { createTxtResolver } from '../lib/dns.js';
-import { createLogger, type Logger } from '../lib/logger.js';
+import { createLogger, type Logger, resolveLogFormat } from '../lib/logger.js';
 import type { EmailProvider } from '../providers/email-provider.js';
 import { createProviderRegistry } from '../providers/registry.js';
 import type { HttpGet } from '../providers/ses/sns.js';
@@ -215,7 +215,7 @@ function buildServices(opts: {
  */
 export async function createSystem(opts: SystemOptions): Promise<System> {
   const { config } = opts;
-  const logger = opts.logger ?? createLogger(config.logLevel);
+  const logger = opts.logger ?? createLogger(config.logLevel, { format: config.logFormat });
   const db =
     opts.db ??
     createPgDatabase(config.databaseUrl, { applicationName: 'mailsystem', max: config.databasePoolSize });
@@ -257,6 +257,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
         dispatcher,
         services,
         consoleDir: opts.consoleDir ?? null,
+        requestLogLevel: resolveLogFormat(config.logFormat) === 'pretty' ? 'debug' : 'info',
         operations: operations.api,
       })
     : null;

@@ -1,5 +1,11 @@
 import { decodeCursor, page } from '../db/cursor.js';
-import type { EmailEventRow, EmailFilters, EmailRow, EmailsRepository } from '../db/emails.repository.js';
+import type {
+  EmailEventRow,
+  EmailFilters,
+  EmailRow,
+  EmailsRepository,
+  FeedEventRow,
+} from '../db/emails.repository.js';
 import { AppError } from '../domain/errors.js';
 import { isUuid } from '../lib/ids.js';
 
@@ -56,6 +62,25 @@ export const emailView = (e: EmailRow): EmailView => ({
 
 const eventView = (ev: EmailEventRow) => ({ type: ev.type, at: ev.at.toISOString(), data: ev.data });
 
+const feedEventView = (ev: FeedEventRow) => ({
+  id: ev.id,
+  email_id: ev.email_id,
+  recipient: ev.recipient_email,
+  type: ev.type,
+  at: ev.at.toISOString(),
+  data: ev.data,
+});
+
+/** A position in the event feed: opaque to clients, an event id inside. */
+const FEED_CURSOR = /^ev:(\d{1,18})$/;
+const encodeFeedCursor = (id: string) => Buffer.from(`ev:${id}`).toString('base64url');
+function decodeFeedCursor(cursor: string | undefined): string | null {
+  if (cursor === undefined || cursor === '') return null;
+  const m = FEED_CURSOR.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!m?.[1]) throw new AppError('invalid_cursor');
+  return m[1];
+}
+
 export function emailsService(deps: { emails: EmailsRepository }) {
   const find = async (tenantId: string, id: string) => {
     // Another tenant's id and a malformed id answer exactly like an unknown one.
@@ -74,6 +99,20 @@ export function emailsService(deps: { emails: EmailsRepository }) {
     async list(tenantId: string, filters: EmailFilters, limit: number, cursor: string | undefined) {
       const rows = await deps.emails.list(tenantId, filters, limit, decodeCursor(cursor));
       return page(rows, limit, (r) => r.id, emailView);
+    },
+
+    /**
+     * The tenant's events in the order they were written, from a position (`cursor`) or, without
+     * one, its latest. `next_cursor` is always set: the feed has no end, and asking again with it
+     * returns what was written since.
+     */
+    async eventFeed(tenantId: string, cursor: string | undefined, limit: number) {
+      const after = decodeFeedCursor(cursor);
+      const rows = await deps.emails.eventFeed(tenantId, after, limit);
+      const more = after !== null && rows.length > limit;
+      const items = (more ? rows.slice(0, limit) : rows).map(feedEventView);
+      const last = items[items.length - 1]?.id ?? after ?? '0';
+      return { items, next_cursor: encodeFeedCursor(last), has_more: more };
     },
 
     async cancel(tenantId: string, id: string) {

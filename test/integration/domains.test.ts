@@ -55,7 +55,7 @@ describe('sending domains: DNS records, verification, DKIM signing', () => {
         DOMAIN_CHECK_INTERVAL_SECONDS: '0.2',
         SMTP_FROM: 'Mailsystem <no-reply@mailsystem.test>',
       },
-      logger: createLogger('trace', 'mailsystem', sink),
+      logger: createLogger('trace', { destination: sink }),
     });
     a = await h.createTenant('Acme');
     b = await h.createTenant('Other');

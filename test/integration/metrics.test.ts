@@ -152,7 +152,7 @@ describe('metrics token, and what the logs say', () => {
     });
     system = await createSystem({
       config,
-      logger: createLogger('info', 'mailsystem', sink),
+      logger: createLogger('info', { destination: sink }),
       roles: { api: true, worker: false },
     });
   });

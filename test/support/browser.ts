@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { consoleIsBuilt, consolePlugin, defaultConsoleDir } from '../../src/api/plugins/console.js';
+import { buildOnce, newestMtime } from './build.js';
 import { type Harness, type HarnessOptions, startHarness } from './harness.js';
 
 /** Debian's Chromium; `.ci/run` installs it with apt. No browser is ever downloaded. */
@@ -28,21 +29,14 @@ export const ARTIFACTS = join(ROOT, 'test-artifacts');
 /** How long a UI assertion waits for the page to catch up (expect.poll waits 1 s by default). */
 export const UI_WAIT = { timeout: 10_000, interval: 100 };
 
-async function newestMtime(path: string): Promise<number> {
-  const s = await stat(path);
-  if (!s.isDirectory()) return s.mtimeMs;
-  let newest = 0;
-  for (const entry of await readdir(path)) {
-    if (entry === 'dist' || entry === 'node_modules' || entry.startsWith('.')) continue;
-    newest = Math.max(newest, await newestMtime(join(path, entry)));
-  }
-  return newest;
-}
+/** What the console is built from: web/, and the typed client and status rules it imports from src/. */
+const CONSOLE_SOURCES = [WEB, join(ROOT, 'src', 'client'), join(ROOT, 'src', 'domain', 'email-status.ts')];
 
 async function consoleIsFresh(): Promise<boolean> {
   if (!consoleIsBuilt(DIST)) return false;
   const built = (await stat(join(DIST, 'index.html'))).mtimeMs;
-  return built >= (await newestMtime(WEB));
+  const sources = await Promise.all(CONSOLE_SOURCES.map(newestMtime));
+  return built >= Math.max(...sources);
 }
 
 function viteBuild(): Promise<void> {
@@ -63,33 +57,15 @@ function viteBuild(): Promise<void> {
   });
 }
 
-/**
- * Builds web/dist when it is missing or older than the sources. Test files run in parallel, so
- * one builds under a lock directory while the others wait for it and then find the build fresh.
- */
+/** Builds web/dist when it is missing or older than its sources. */
 export async function ensureConsoleBuilt(): Promise<string> {
-  const lock = join(WEB, '.build-lock');
-  const deadline = Date.now() + 120_000;
-  while (!(await consoleIsFresh())) {
-    try {
-      await mkdir(lock);
-    } catch {
-      // Another file is building; a lock older than any build is left over from a killed run.
-      const age = await stat(lock).then(
-        (s) => Date.now() - s.mtimeMs,
-        () => 0,
-      );
-      if (age > 120_000) await rm(lock, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error('timed out waiting for the console build');
-      await new Promise((r) => setTimeout(r, 250));
-      continue;
-    }
-    try {
-      if (!(await consoleIsFresh())) await viteBuild();
-    } finally {
-      await rm(lock, { recursive: true, force: true });
-    }
-  }
+  await buildOnce({
+    lock: join(WEB, '.build-lock'),
+    isFresh: consoleIsFresh,
+    build: viteBuild,
+    timeoutMs: 120_000,
+    what: 'the console build',
+  });
   return DIST;
 }
 

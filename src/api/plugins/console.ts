@@ -16,6 +16,7 @@ export const API_PREFIXES: ReadonlySet<string> = new Set([
   'docs',
   'domains',
   'emails',
+  'events',
   'health',
   'me',
   'metrics',

@@ -38,6 +38,19 @@ export const EmailEvent = Type.Object({
   data: Type.Record(Type.String(), Type.Unknown()),
 });
 
+export const FeedEvent = Type.Object({
+  id: Type.String({ description: 'Increases in the order events were recorded' }),
+  email_id: Type.String({ format: 'uuid' }),
+  recipient: Type.String(),
+  ...EmailEvent.properties,
+});
+
+export const EventFeed = Type.Object({
+  items: Type.Array(FeedEvent),
+  next_cursor: Type.String({ description: 'Where to continue: the events recorded after these' }),
+  has_more: Type.Boolean({ description: 'More events were waiting: ask again at once' }),
+});
+
 export const EmailWithEvents = Type.Object({ ...Email.properties, events: Type.Array(EmailEvent) });
 
 export const EmailCancelled = Type.Object({ email_id: Type.String({ format: 'uuid' }), status: EmailStatus });

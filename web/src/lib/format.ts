@@ -37,21 +37,7 @@ export function parseJsonObject(text: string, what: string): Record<string, unkn
   return value as Record<string, unknown>;
 }
 
-/**
- * A variable typed into a one-line input: text as it is, except a value written as JSON (a list,
- * an object, a number in brackets) so that `{% for %}` loops and nested fields can be filled in.
- */
-export function variableValue(raw: string): unknown {
-  const t = raw.trim();
-  if (t.startsWith('[') || t.startsWith('{')) {
-    try {
-      return JSON.parse(t);
-    } catch {
-      return raw;
-    }
-  }
-  return raw;
-}
+export { variableValue } from './api';
 
 /** A mailbox as a form shows it: `Name <address>`, the bare address, or '' for none. */
 export const mailboxText = (m: { email: string; name: string | null } | null | undefined): string =>

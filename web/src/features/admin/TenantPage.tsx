@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { QueryTable } from '../../components/ui/DataTable';
 import { ErrorMessage } from '../../components/ui/ErrorMessage';
@@ -7,34 +7,20 @@ import { PageHeader, Panel } from '../../components/ui/Page';
 import { StatusBadge } from '../../components/ui/StatusBadge';
 import { formatTime } from '../../lib/format';
 import { Link } from '../../lib/router';
-import { adminApi } from './api';
+import { adminQueries, useCreateKey, useRevokeKey, useSetTenantStatus } from './api';
 import { SuspendButton } from './TenantsPage';
 
 export function TenantPage({ id }: { id: string }) {
-  const qc = useQueryClient();
   const [keyName, setKeyName] = useState('');
-  const tenant = useQuery({ queryKey: ['admin', 'tenant', id], queryFn: () => adminApi.tenant(id) });
-  const keys = useQuery({ queryKey: ['admin', 'keys', id], queryFn: () => adminApi.keys(id) });
-  const refresh = () => qc.invalidateQueries({ queryKey: ['admin'] });
-  const setStatus = useMutation({
-    mutationFn: (status: 'active' | 'suspended') => adminApi.setStatus(id, status),
-    onSuccess: refresh,
-  });
-  const createKey = useMutation({
-    mutationFn: (name: string) => adminApi.createKey(id, name),
-    onSuccess: () => {
-      setKeyName('');
-      refresh();
-    },
-  });
-  const revoke = useMutation({
-    mutationFn: (keyId: string) => adminApi.revokeKey(id, keyId),
-    onSuccess: refresh,
-  });
+  const tenant = useQuery(adminQueries.tenant(id));
+  const keys = useQuery(adminQueries.keys(id));
+  const setStatus = useSetTenantStatus();
+  const createKey = useCreateKey({ onSuccess: () => setKeyName('') });
+  const revoke = useRevokeKey();
 
   const onCreateKey = (e: FormEvent) => {
     e.preventDefault();
-    createKey.mutate(keyName.trim());
+    createKey.mutate({ tenantId: id, name: keyName.trim() });
   };
 
   return (
@@ -54,7 +40,7 @@ export function TenantPage({ id }: { id: string }) {
               <SuspendButton
                 tenant={tenant.data}
                 busy={setStatus.isPending}
-                onToggle={(s) => setStatus.mutate(s)}
+                onToggle={(status) => setStatus.mutate({ id, status })}
               />
             </dd>
             <dt>Rate limit</dt>
@@ -116,7 +102,7 @@ export function TenantPage({ id }: { id: string }) {
                     aria-label={`Revoke key ${k.name}`}
                     onClick={() => {
                       if (window.confirm(`Revoke the key ${k.name}? Clients using it stop working.`))
-                        revoke.mutate(k.id);
+                        revoke.mutate({ tenantId: id, keyId: k.id });
                     }}
                   >
                     Revoke

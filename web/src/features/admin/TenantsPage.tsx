@@ -1,4 +1,4 @@
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { QueryTable } from '../../components/ui/DataTable';
 import { ErrorMessage } from '../../components/ui/ErrorMessage';
@@ -6,32 +6,23 @@ import { Field } from '../../components/ui/Field';
 import { PageHeader, Panel } from '../../components/ui/Page';
 import { usePager } from '../../components/ui/Pager';
 import { StatusBadge } from '../../components/ui/StatusBadge';
+import type { Tenant } from '../../lib/api';
 import { formatTime } from '../../lib/format';
 import { Link } from '../../lib/router';
-import { adminApi } from './api';
+import { adminQueries, useCreateTenant, useSetTenantStatus } from './api';
 
 export function TenantsPage() {
-  const qc = useQueryClient();
   const pager = usePager('tenants');
   const [name, setName] = useState('');
   const [id, setId] = useState('');
-  const list = useQuery({
-    queryKey: ['admin', 'tenants', pager.cursor],
-    queryFn: () => adminApi.tenants(pager.cursor),
-    placeholderData: keepPreviousData,
-  });
-  const create = useMutation({
-    mutationFn: adminApi.createTenant,
+  const list = useQuery(adminQueries.tenants(pager.cursor));
+  const create = useCreateTenant({
     onSuccess: () => {
       setName('');
       setId('');
-      qc.invalidateQueries({ queryKey: ['admin'] });
     },
   });
-  const setStatus = useMutation({
-    mutationFn: (v: { id: string; status: 'active' | 'suspended' }) => adminApi.setStatus(v.id, v.status),
-    onSuccess: () => qc.invalidateQueries({ queryKey: ['admin'] }),
-  });
+  const setStatus = useSetTenantStatus();
 
   const onCreate = (e: FormEvent) => {
     e.preventDefault();
@@ -102,9 +93,9 @@ export function SuspendButton({
   busy,
   onToggle,
 }: {
-  tenant: { name: string; status: 'active' | 'suspended' };
+  tenant: Pick<Tenant, 'name' | 'status'>;
   busy: boolean;
-  onToggle: (status: 'active' | 'suspended') => void;
+  onToggle: (status: Tenant['status']) => void;
 }) {
   return tenant.status === 'active' ? (
     <button

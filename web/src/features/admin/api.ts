@@ -1,36 +1,50 @@
-import { api, type Page } from '../../lib/api';
+import { keepPreviousData, queryOptions } from '@tanstack/react-query';
+import { client, type Tenant, unwrap } from '../../lib/api';
+import { type MutationConfigFor, useInvalidatingMutation } from '../../lib/query';
 
-export interface Tenant {
-  id: string;
-  name: string;
-  status: 'active' | 'suspended';
-  rate_limit_per_second: number | null;
-  rate_limit_burst: number | null;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface ApiKey {
-  id: string;
-  name: string;
-  prefix: string;
-  created_at: string;
-  last_used_at: string | null;
-  revoked_at: string | null;
-}
-
-const t = (id: string) => `/admin/tenants/${encodeURIComponent(id)}`;
-
-export const adminApi = {
-  tenants: (cursor?: string) => api<Page<Tenant>>('/admin/tenants', { query: { cursor, limit: 50 } }),
-  tenant: (id: string) => api<Tenant>(t(id)),
-  createTenant: (body: { id?: string; name: string }) =>
-    api<Tenant>('/admin/tenants', { method: 'POST', body }),
-  setStatus: (id: string, status: Tenant['status']) =>
-    api<Tenant>(t(id), { method: 'PATCH', body: { status } }),
-  keys: (id: string) => api<Page<ApiKey>>(`${t(id)}/api-keys`),
-  createKey: (id: string, name: string) =>
-    api<ApiKey & { key: string }>(`${t(id)}/api-keys`, { method: 'POST', body: { name } }),
-  revokeKey: (id: string, keyId: string) =>
-    api<ApiKey>(`${t(id)}/api-keys/${encodeURIComponent(keyId)}`, { method: 'DELETE' }),
+/** Tenants and keys (the admin token). Every key starts with `admin`; every change refreshes them. */
+export const adminQueries = {
+  all: ['admin'] as const,
+  tenants: (cursor?: string) =>
+    queryOptions({
+      queryKey: [...adminQueries.all, 'tenants', cursor ?? null],
+      queryFn: () => unwrap(client.GET('/admin/tenants', { params: { query: { cursor, limit: 50 } } })),
+      placeholderData: keepPreviousData,
+    }),
+  tenant: (id: string) =>
+    queryOptions({
+      queryKey: [...adminQueries.all, 'tenant', id],
+      queryFn: () => unwrap(client.GET('/admin/tenants/{id}', { params: { path: { id } } })),
+    }),
+  keys: (id: string) =>
+    queryOptions({
+      queryKey: [...adminQueries.all, 'keys', id],
+      queryFn: () => unwrap(client.GET('/admin/tenants/{id}/api-keys', { params: { path: { id } } })),
+    }),
 };
+
+const createTenant = (body: { id?: string; name: string }) => unwrap(client.POST('/admin/tenants', { body }));
+const setStatus = (v: { id: string; status: Tenant['status'] }) =>
+  unwrap(client.PATCH('/admin/tenants/{id}', { params: { path: { id: v.id } }, body: { status: v.status } }));
+const createKey = (v: { tenantId: string; name: string }) =>
+  unwrap(
+    client.POST('/admin/tenants/{id}/api-keys', {
+      params: { path: { id: v.tenantId } },
+      body: { name: v.name },
+    }),
+  );
+const revokeKey = (v: { tenantId: string; keyId: string }) =>
+  unwrap(
+    client.DELETE('/admin/tenants/{id}/api-keys/{keyId}', {
+      params: { path: { id: v.tenantId, keyId: v.keyId } },
+    }),
+  );
+
+export const useCreateTenant = (config?: MutationConfigFor<typeof createTenant>) =>
+  useInvalidatingMutation(createTenant, adminQueries.all, config);
+export const useSetTenantStatus = (config?: MutationConfigFor<typeof setStatus>) =>
+  useInvalidatingMutation(setStatus, adminQueries.all, config);
+export const useCreateKey = (config?: MutationConfigFor<typeof createKey>) =>
+  useInvalidatingMutation(createKey, adminQueries.all, config);
+export const useRevokeKey = (config?: MutationConfigFor<typeof revokeKey>) =>
+  useInvalidatingMutation(revokeKey, adminQueries.all, config);

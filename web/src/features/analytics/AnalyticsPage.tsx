@@ -1,4 +1,4 @@
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import {
   Bar,
@@ -11,23 +11,12 @@ import {
   XAxis,
   YAxis,
 } from 'recharts';
+import { TemplatePicker } from '../../components/TemplatePicker';
 import { ErrorMessage } from '../../components/ui/ErrorMessage';
 import { Field } from '../../components/ui/Field';
 import { Loading, PageHeader, Panel } from '../../components/ui/Page';
 import { formatNumber } from '../../lib/format';
-import { TemplatePicker } from '../templates/TemplatePicker';
-import { type AnalyticsQuery, analyticsApi, OUTCOMES, SERIES, type Series } from './api';
-
-const COLORS: Record<Series, string> = {
-  queued: '#b4bfd0',
-  sent: '#3b82f6',
-  delivered: '#10b981',
-  opened: '#8b5cf6',
-  clicked: '#ec4899',
-  bounced: '#f59e0b',
-  complained: '#ef4444',
-  failed: '#7f1d1d',
-};
+import { type AnalyticsQuery, analyticsQueries, OUTCOMES, SERIES, SERIES_COLORS, type Series } from './api';
 
 const RANGES = {
   '24h': { label: 'Last 24 hours', hours: 24, group: 'hour' },
@@ -60,13 +49,7 @@ export function AnalyticsPage() {
   const [groupBy, setGroupBy] = useState<'day' | 'hour'>('day');
   const [templateId, setTemplateId] = useState('');
   const [query, setQuery] = useState<AnalyticsQuery>(() => windowFor('7d', 'day', ''));
-  const data = useQuery({
-    queryKey: ['analytics', query],
-    queryFn: () => analyticsApi.get(query),
-    placeholderData: keepPreviousData,
-    // The rollups follow events within seconds; a dashboard left open keeps up.
-    refetchInterval: 10_000,
-  });
+  const data = useQuery(analyticsQueries.counts(query));
 
   const apply = (next: { range?: Range; groupBy?: 'day' | 'hour'; templateId?: string }) => {
     const r = next.range ?? range;
@@ -79,9 +62,9 @@ export function AnalyticsPage() {
   };
 
   const rows = (data.data?.buckets ?? []).map((b) => ({ ...b, label: label(b.start, query.group_by) }));
-  const totals = data.data?.totals ?? {};
+  const totals: Partial<Record<Series, number>> = data.data?.totals ?? {};
   // A line of zeros adds nothing but clutter on the axis; the totals still show every counter.
-  const drawn = OUTCOMES.filter((s) => ((totals[s] as number | undefined) ?? 0) > 0);
+  const drawn = OUTCOMES.filter((s) => (totals[s] ?? 0) > 0);
   const unit = query.group_by === 'day' ? 'UTC day' : 'UTC hour';
 
   return (
@@ -139,10 +122,10 @@ export function AnalyticsPage() {
               {SERIES.map((s) => (
                 <div key={s} className="total">
                   <dt>
-                    <span className="swatch" style={{ background: COLORS[s] }} />
+                    <span className="swatch" style={{ background: SERIES_COLORS[s] }} />
                     {nameOf(s)}
                   </dt>
-                  <dd data-testid={`total-${s}`}>{formatNumber(totals[s] as number | undefined)}</dd>
+                  <dd data-testid={`total-${s}`}>{formatNumber(totals[s])}</dd>
                 </div>
               ))}
             </dl>
@@ -163,7 +146,7 @@ export function AnalyticsPage() {
                   <Bar
                     dataKey="queued"
                     name={nameOf('queued')}
-                    fill={COLORS.queued}
+                    fill={SERIES_COLORS.queued}
                     maxBarSize={56}
                     isAnimationActive={false}
                   />
@@ -173,9 +156,9 @@ export function AnalyticsPage() {
                       dataKey={s}
                       name={nameOf(s)}
                       type="linear"
-                      stroke={COLORS[s]}
+                      stroke={SERIES_COLORS[s]}
                       strokeWidth={2}
-                      dot={{ r: 3, fill: COLORS[s] }}
+                      dot={{ r: 3, fill: SERIES_COLORS[s] }}
                       isAnimationActive={false}
                     />
                   ))}

@@ -1,34 +1,13 @@
-import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { ErrorMessage } from '../../components/ui/ErrorMessage';
 import { Field } from '../../components/ui/Field';
-import { api } from '../../lib/api';
-import { type Session, setSession } from '../../lib/session';
-import { ME_KEY, type Me, meApi } from './api';
-
-/**
- * Checks a token with one cheap read before keeping it, so a wrong key is told at once. For a key
- * that read is `GET /me`, whose answer names the tenant in the header right away.
- */
-async function verify(session: Session): Promise<{ session: Session; me: Me | null }> {
-  if (session.kind === 'admin') {
-    await api('/admin/tenants', { token: session.token, query: { limit: 1 } });
-    return { session, me: null };
-  }
-  return { session, me: await meApi.get(session.token) };
-}
+import type { Session } from '../../lib/session';
+import { useSignIn } from './api';
 
 export function SignInPage() {
   const [kind, setKind] = useState<Session['kind']>('tenant');
   const [token, setToken] = useState('');
-  const qc = useQueryClient();
-  const signIn = useMutation({
-    mutationFn: verify,
-    onSuccess: ({ session, me }) => {
-      if (me) qc.setQueryData(ME_KEY, me);
-      setSession(session);
-    },
-  });
+  const signIn = useSignIn();
 
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();

@@ -1,5 +1,6 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { type ChangeEvent, type FormEvent, useMemo, useState } from 'react';
+import { TemplatePicker } from '../../components/TemplatePicker';
 import { DataTable } from '../../components/ui/DataTable';
 import { ErrorMessage } from '../../components/ui/ErrorMessage';
 import { Field } from '../../components/ui/Field';
@@ -7,12 +8,12 @@ import { PageHeader, Panel } from '../../components/ui/Page';
 import { ProgressBar } from '../../components/ui/ProgressBar';
 import { StatusBadge } from '../../components/ui/StatusBadge';
 import { VariableInputs } from '../../components/ui/VariableInputs';
+import type { BulkRecipient } from '../../lib/api';
 import { readBulkCsv } from '../../lib/csv';
 import { formatNumber, formatTime, variableValue } from '../../lib/format';
 import { Link } from '../../lib/router';
-import { useTemplateVariables } from '../templates/api';
-import { TemplatePicker } from '../templates/TemplatePicker';
-import { type BulkJob, type BulkRecipient, bulkApi, doneCount, FINISHED } from './api';
+import { useTemplateVariables } from '../../lib/template-queries';
+import { bulkQueries, doneCount, FINISHED, useCancelBulk, useSendBulk } from './api';
 
 const PREVIEW_ROWS = 200;
 
@@ -38,7 +39,7 @@ export function BulkPage() {
   const csvColumns = new Set(preview?.columns.map((c) => c.toLowerCase()) ?? []);
   const sharedNames = (variables.data ?? []).filter((n) => !csvColumns.has(n.toLowerCase()));
 
-  const send = useMutation({ mutationFn: bulkApi.send, onSuccess: (r) => setJobId(r.bulk_job_id) });
+  const send = useSendBulk({ onSuccess: (r) => setJobId(r.bulk_job_id) });
 
   const onFile = async (e: ChangeEvent<HTMLInputElement>) => {
     const file = e.target.files?.[0];
@@ -193,17 +194,8 @@ export function BulkPage() {
 }
 
 function BulkProgress({ id, onNew }: { id: string; onNew: () => void }) {
-  const qc = useQueryClient();
-  const job = useQuery({
-    queryKey: ['bulk', id],
-    queryFn: () => bulkApi.get(id),
-    // Poll until the job is finished and nothing of it is left in the queue.
-    refetchInterval: (q) => (q.state.data && isSettled(q.state.data) ? false : 1000),
-  });
-  const cancel = useMutation({
-    mutationFn: () => bulkApi.cancel(id),
-    onSuccess: () => qc.invalidateQueries({ queryKey: ['bulk', id] }),
-  });
+  const job = useQuery(bulkQueries.job(id));
+  const cancel = useCancelBulk();
   const j = job.data;
 
   return (
@@ -243,7 +235,7 @@ function BulkProgress({ id, onNew }: { id: string; onNew: () => void }) {
                 type="button"
                 className="danger"
                 disabled={cancel.isPending}
-                onClick={() => cancel.mutate()}
+                onClick={() => cancel.mutate(id)}
               >
                 Cancel what has not been sent
               </button>
@@ -255,5 +247,3 @@ function BulkProgress({ id, onNew }: { id: string; onNew: () => void }) {
     </>
   );
 }
-
-const isSettled = (j: BulkJob) => j.status === 'cancelled' || (FINISHED.has(j.status) && j.queued === 0);

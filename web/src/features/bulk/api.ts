@@ -1,48 +1,31 @@
-import { api } from '../../lib/api';
+import { queryOptions } from '@tanstack/react-query';
+import { type BulkJob, type BulkRequest, client, unwrap } from '../../lib/api';
+import { type MutationConfigFor, useInvalidatingMutation } from '../../lib/query';
 
-export interface BulkRecipient {
-  email: string;
-  name?: string;
-  variables?: Record<string, unknown>;
-}
+export const FINISHED: ReadonlySet<string> = new Set<BulkJob['status']>(['completed', 'cancelled']);
 
-export interface BulkRequest {
-  template_id: string;
-  recipients: BulkRecipient[];
-  shared_variables?: Record<string, unknown>;
-  metadata?: Record<string, unknown>;
-  idempotency_key?: string;
-  send_at?: string;
-}
-
-export interface BulkAccepted {
-  bulk_job_id: string;
-  status: string;
-  total: number;
-  idempotency_reused: boolean;
-}
-
-export interface BulkJob {
-  id: string;
-  status: 'queued' | 'processing' | 'completed' | 'cancelled' | string;
-  total: number;
-  queued: number;
-  sent: number;
-  delivered: number;
-  failed: number;
-  skipped: number;
-  created_at: string;
-  completed_at: string | null;
-  [more: string]: unknown;
-}
-
-export const FINISHED = new Set(['completed', 'cancelled']);
-
-export const bulkApi = {
-  send: (body: BulkRequest) => api<BulkAccepted>('/send/bulk', { method: 'POST', body }),
-  get: (id: string) => api<BulkJob>(`/bulk/${encodeURIComponent(id)}`),
-  cancel: (id: string) => api<BulkJob>(`/bulk/${encodeURIComponent(id)}/cancel`, { method: 'POST' }),
-};
+/** Finished, and nothing of it left in the queue. */
+export const isSettled = (j: BulkJob) =>
+  j.status === 'cancelled' || (FINISHED.has(j.status) && j.queued === 0);
 
 /** Emails of the job that are past the queue: what the progress bar counts. */
 export const doneCount = (j: BulkJob) => Math.min(j.total, j.sent + j.delivered + j.failed + j.skipped);
+
+export const bulkQueries = {
+  all: ['bulk'] as const,
+  job: (id: string) =>
+    queryOptions({
+      queryKey: [...bulkQueries.all, id],
+      queryFn: () => unwrap(client.GET('/bulk/{id}', { params: { path: { id } } })),
+      // Poll until the job is settled.
+      refetchInterval: (q) => (q.state.data && isSettled(q.state.data) ? false : 1000),
+    }),
+};
+
+const sendBulk = (body: BulkRequest) => unwrap(client.POST('/send/bulk', { body }));
+const cancelBulk = (id: string) => unwrap(client.POST('/bulk/{id}/cancel', { params: { path: { id } } }));
+
+export const useSendBulk = (config?: MutationConfigFor<typeof sendBulk>) =>
+  useInvalidatingMutation(sendBulk, bulkQueries.all, config);
+export const useCancelBulk = (config?: MutationConfigFor<typeof cancelBulk>) =>
+  useInvalidatingMutation(cancelBulk, bulkQueries.all, config);

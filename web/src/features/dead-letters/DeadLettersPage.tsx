@@ -1,4 +1,4 @@
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { QueryTable } from '../../components/ui/DataTable';
 import { ErrorMessage } from '../../components/ui/ErrorMessage';
@@ -7,21 +7,13 @@ import { usePager } from '../../components/ui/Pager';
 import { StatusBadge } from '../../components/ui/StatusBadge';
 import { formatTime } from '../../lib/format';
 import { Link } from '../../lib/router';
-import { deadLettersApi } from './api';
+import { deadLetterQueries, useRetryDeadLetter } from './api';
 
 export function DeadLettersPage() {
-  const qc = useQueryClient();
   const [includeRetried, setIncludeRetried] = useState(false);
   const pager = usePager(String(includeRetried));
-  const list = useQuery({
-    queryKey: ['dead-letters', includeRetried, pager.cursor],
-    queryFn: () => deadLettersApi.list(includeRetried, pager.cursor),
-    placeholderData: keepPreviousData,
-  });
-  const retry = useMutation({
-    mutationFn: deadLettersApi.retry,
-    onSuccess: () => qc.invalidateQueries({ queryKey: ['dead-letters'] }),
-  });
+  const list = useQuery(deadLetterQueries.list(includeRetried, pager.cursor));
+  const retry = useRetryDeadLetter();
 
   return (
     <>

@@ -1,25 +1,23 @@
-import { api, type Page } from '../../lib/api';
+import { keepPreviousData, queryOptions } from '@tanstack/react-query';
+import { client, unwrap } from '../../lib/api';
+import { type MutationConfigFor, useInvalidatingMutation } from '../../lib/query';
 
-export interface DeadLetter {
-  id: string;
-  email_id: string;
-  reason: string;
-  last_error: string | null;
-  attempts: number;
-  recipient: string;
-  template_id: string;
-  bulk_job_id: string | null;
-  email_status: string;
-  created_at: string;
-  retried_at: string | null;
-}
-
-export const deadLettersApi = {
+export const deadLetterQueries = {
+  all: ['dead-letters'] as const,
   list: (includeRetried: boolean, cursor?: string) =>
-    api<Page<DeadLetter>>('/dead-letters', { query: { include_retried: includeRetried, cursor, limit: 50 } }),
-  retry: (id: string) =>
-    api<{ dead_letter_id: string; email_id: string; status: string }>(
-      `/dead-letters/${encodeURIComponent(id)}/retry`,
-      { method: 'POST' },
-    ),
+    queryOptions({
+      queryKey: [...deadLetterQueries.all, includeRetried, cursor ?? null],
+      queryFn: () =>
+        unwrap(
+          client.GET('/dead-letters', {
+            params: { query: { include_retried: includeRetried, cursor, limit: 50 } },
+          }),
+        ),
+      placeholderData: keepPreviousData,
+    }),
 };
+
+const retry = (id: string) => unwrap(client.POST('/dead-letters/{id}/retry', { params: { path: { id } } }));
+
+export const useRetryDeadLetter = (config?: MutationConfigFor<typeof retry>) =>
+  useInvalidatingMutation(retry, deadLetterQueries.all, config);

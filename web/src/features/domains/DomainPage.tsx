@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { DataTable } from '../../components/ui/DataTable';
 import { ErrorMessage } from '../../components/ui/ErrorMessage';
@@ -6,7 +6,15 @@ import { Loading, PageHeader, Panel } from '../../components/ui/Page';
 import { StatusBadge } from '../../components/ui/StatusBadge';
 import { formatTime } from '../../lib/format';
 import { Link, navigate } from '../../lib/router';
-import { type DnsRecord, domainQueries, domainsApi, STATUS_TEXT } from './api';
+import {
+  type DnsRecord,
+  type Domain,
+  domainQueries,
+  STATUS_TEXT,
+  useRemoveDomain,
+  useRotateDkim,
+  useVerifyDomain,
+} from './api';
 
 const PURPOSE: Record<DnsRecord['purpose'], string> = {
   dkim: 'DKIM key',
@@ -19,17 +27,12 @@ const PURPOSE: Record<DnsRecord['purpose'], string> = {
 export function DomainPage({ id }: { id: string }) {
   const qc = useQueryClient();
   const domain = useQuery(domainQueries.one(id));
-  const onChange = (d: unknown) => {
-    if (d) qc.setQueryData(domainQueries.one(id).queryKey, d as never);
-    qc.invalidateQueries({ queryKey: domainQueries.all });
-  };
-  const verify = useMutation({ mutationFn: () => domainsApi.verify(id), onSuccess: onChange });
-  const rotate = useMutation({ mutationFn: () => domainsApi.rotateDkim(id), onSuccess: onChange });
-  const remove = useMutation({
-    mutationFn: () => domainsApi.remove(id),
+  const onChange = (d: Domain) => qc.setQueryData(domainQueries.one(id).queryKey, d);
+  const verify = useVerifyDomain({ onSuccess: onChange });
+  const rotate = useRotateDkim({ onSuccess: onChange });
+  const remove = useRemoveDomain({
     onSuccess: () => {
       qc.removeQueries({ queryKey: domainQueries.one(id).queryKey });
-      qc.invalidateQueries({ queryKey: domainQueries.all });
       navigate('/domains');
     },
   });
@@ -79,7 +82,7 @@ export function DomainPage({ id }: { id: string }) {
                 type="button"
                 className="primary"
                 disabled={verify.isPending}
-                onClick={() => verify.mutate()}
+                onClick={() => verify.mutate(id)}
               >
                 {verify.isPending ? 'Checking…' : 'Verify now'}
               </button>
@@ -87,7 +90,7 @@ export function DomainPage({ id }: { id: string }) {
                 type="button"
                 className="secondary"
                 disabled={rotate.isPending || d.status !== 'verified' || d.pending_dkim_selector !== null}
-                onClick={() => rotate.mutate()}
+                onClick={() => rotate.mutate(id)}
               >
                 Rotate DKIM key
               </button>
@@ -96,7 +99,7 @@ export function DomainPage({ id }: { id: string }) {
                 className="danger"
                 disabled={remove.isPending}
                 onClick={() => {
-                  if (window.confirm(`Remove ${d.name}? Mail from it will be refused.`)) remove.mutate();
+                  if (window.confirm(`Remove ${d.name}? Mail from it will be refused.`)) remove.mutate(id);
                 }}
               >
                 Remove

@@ -1,4 +1,4 @@
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useState } from 'react';
 import { QueryTable } from '../../components/ui/DataTable';
 import { ErrorMessage } from '../../components/ui/ErrorMessage';
@@ -8,22 +8,15 @@ import { usePager } from '../../components/ui/Pager';
 import { StatusBadge } from '../../components/ui/StatusBadge';
 import { formatTime, mailboxText } from '../../lib/format';
 import { Link, navigate } from '../../lib/router';
-import { domainQueries, domainsApi } from './api';
+import { domainQueries, useCreateDomain, useSetSendingDefaults } from './api';
 
 /** The tenant's sending domains: add one, see each one's state, and the default sender. */
 export function DomainsPage() {
-  const qc = useQueryClient();
   const pager = usePager('domains');
   const [name, setName] = useState('');
   const [returnPath, setReturnPath] = useState('');
   const list = useQuery({ ...domainQueries.list(pager.cursor), placeholderData: keepPreviousData });
-  const add = useMutation({
-    mutationFn: domainsApi.create,
-    onSuccess: (d) => {
-      qc.invalidateQueries({ queryKey: domainQueries.all });
-      navigate(`/domains/${d.id}`);
-    },
-  });
+  const add = useCreateDomain({ onSuccess: (d) => navigate(`/domains/${d.id}`) });
   const onAdd = (e: FormEvent) => {
     e.preventDefault();
     add.mutate({ name: name.trim(), ...(returnPath.trim() ? { return_path: returnPath.trim() } : {}) });
@@ -95,7 +88,6 @@ export function DomainsPage() {
 }
 
 function SendingDefaultsPanel() {
-  const qc = useQueryClient();
   const defaults = useQuery(domainQueries.defaults());
   const [from, setFrom] = useState('');
   const [replyTo, setReplyTo] = useState('');
@@ -105,10 +97,7 @@ function SendingDefaultsPanel() {
       setReplyTo(mailboxText(defaults.data.reply_to));
     }
   }, [defaults.data]);
-  const save = useMutation({
-    mutationFn: domainsApi.setDefaults,
-    onSuccess: () => qc.invalidateQueries({ queryKey: domainQueries.defaults().queryKey }),
-  });
+  const save = useSetSendingDefaults();
   return (
     <Panel title="Default sender">
       <p className="muted">

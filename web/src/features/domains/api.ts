@@ -1,81 +1,55 @@
 import { queryOptions } from '@tanstack/react-query';
-import { api, type Page } from '../../lib/api';
+import { client, type DnsRecord, type Domain, type DomainStatus, unwrap } from '../../lib/api';
+import { type MutationConfigFor, useInvalidatingMutation } from '../../lib/query';
 
-export type DomainStatus = 'pending' | 'verified' | 'failed' | 'verification_lost';
-
-export interface DnsRecord {
-  purpose: 'dkim' | 'spf' | 'dmarc' | 'return_path';
-  type: 'TXT';
-  name: string;
-  value: string;
-  required: boolean;
-  selector: string | null;
-  key_state: 'active' | 'pending' | null;
-  found: string[] | null;
-  verified: boolean;
-  error: string | null;
-}
-
-export interface Domain {
-  id: string;
-  name: string;
-  status: DomainStatus;
-  status_reason: string | null;
-  can_send: boolean;
-  dkim_selector: string | null;
-  pending_dkim_selector: string | null;
-  return_path: string | null;
-  return_path_verified: boolean;
-  records: DnsRecord[];
-  checked_at: string | null;
-  next_check_at: string | null;
-  verified_at: string | null;
-  created_at: string;
-}
-
-export interface Mailbox {
-  email: string;
-  name: string | null;
-}
-
-export interface SendingDefaults {
-  from: Mailbox | null;
-  reply_to: Mailbox | null;
-}
-
-export const domainsApi = {
-  list: (cursor?: string) => api<Page<Domain>>('/domains', { query: { cursor, limit: 50 } }),
-  get: (id: string) => api<Domain>(`/domains/${encodeURIComponent(id)}`),
-  create: (body: { name: string; return_path?: string }) => api<Domain>('/domains', { method: 'POST', body }),
-  verify: (id: string) => api<Domain>(`/domains/${encodeURIComponent(id)}/verify`, { method: 'POST' }),
-  rotateDkim: (id: string) =>
-    api<Domain>(`/domains/${encodeURIComponent(id)}/rotate-dkim`, { method: 'POST' }),
-  remove: (id: string) => api<null>(`/domains/${encodeURIComponent(id)}`, { method: 'DELETE' }),
-  defaults: () => api<SendingDefaults>('/sending-defaults'),
-  setDefaults: (body: { from: string | null; reply_to: string | null }) =>
-    api<SendingDefaults>('/sending-defaults', { method: 'PUT', body }),
-};
+export type { DnsRecord, Domain, DomainStatus };
 
 /** Query options, one factory per read; keys start with 'domains' so one invalidation refreshes all. */
 export const domainQueries = {
   all: ['domains'] as const,
   list: (cursor: string | undefined) =>
-    queryOptions({ queryKey: ['domains', 'list', cursor ?? null], queryFn: () => domainsApi.list(cursor) }),
+    queryOptions({
+      queryKey: [...domainQueries.all, 'list', cursor ?? null],
+      queryFn: () => unwrap(client.GET('/domains', { params: { query: { cursor, limit: 50 } } })),
+    }),
   /**
    * One domain as DNS answers now. Until it can send, it is looked at again every few seconds,
    * so the page shows a record turning green soon after it is published.
    */
   one: (id: string) =>
     queryOptions({
-      queryKey: ['domains', 'one', id],
-      queryFn: () => domainsApi.get(id),
+      queryKey: [...domainQueries.all, 'one', id],
+      queryFn: () => unwrap(client.GET('/domains/{id}', { params: { path: { id } } })),
       refetchInterval: (q) =>
         q.state.data && q.state.data.status === 'verified' && !q.state.data.pending_dkim_selector
           ? false
           : 10_000,
     }),
-  defaults: () => queryOptions({ queryKey: ['domains', 'defaults'], queryFn: domainsApi.defaults }),
+  defaults: () =>
+    queryOptions({
+      queryKey: [...domainQueries.all, 'defaults'],
+      queryFn: () => unwrap(client.GET('/sending-defaults')),
+    }),
 };
+
+const create = (body: { name: string; return_path?: string }) => unwrap(client.POST('/domains', { body }));
+const verify = (id: string) => unwrap(client.POST('/domains/{id}/verify', { params: { path: { id } } }));
+const rotateDkim = (id: string) =>
+  unwrap(client.POST('/domains/{id}/rotate-dkim', { params: { path: { id } } }));
+const remove = (id: string) => unwrap(client.DELETE('/domains/{id}', { params: { path: { id } } }));
+const setDefaults = (body: { from: string | null; reply_to: string | null }) =>
+  unwrap(client.PUT('/sending-defaults', { body }));
+
+export const useCreateDomain = (config?: MutationConfigFor<typeof create>) =>
+  useInvalidatingMutation(create, domainQueries.all, config);
+export const useVerifyDomain = (config?: MutationConfigFor<typeof verify>) =>
+  useInvalidatingMutation(verify, domainQueries.all, config);
+export const useRotateDkim = (config?: MutationConfigFor<typeof rotateDkim>) =>
+  useInvalidatingMutation(rotateDkim, domainQueries.all, config);
+export const useRemoveDomain = (config?: MutationConfigFor<typeof remove>) =>
+  useInvalidatingMutation(remove, domainQueries.all, config);
+export const useSetSendingDefaults = (config?: MutationConfigFor<typeof setDefaults>) =>
+  useInvalidatingMutation(setDefaults, domainQueries.all, config);
 
 export const STATUS_TEXT: Record<DomainStatus, string> = {
   pending: 'Waiting for the DNS records',

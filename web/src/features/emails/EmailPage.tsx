@@ -1,23 +1,15 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { ErrorMessage } from '../../components/ui/ErrorMessage';
 import { JsonBlock, Loading, PageHeader, Panel } from '../../components/ui/Page';
 import { StatusBadge } from '../../components/ui/StatusBadge';
+import type { EmailWithEvents } from '../../lib/api';
 import { formatTime } from '../../lib/format';
 import { Link } from '../../lib/router';
-import { type EmailDetail, emailsApi, MOVING_STATUSES } from './api';
+import { emailQueries, useCancelEmail } from './api';
 
 export function EmailPage({ id }: { id: string }) {
-  const qc = useQueryClient();
-  const email = useQuery({
-    queryKey: ['emails', 'one', id],
-    queryFn: () => emailsApi.get(id),
-    // Watch an email that is still on its way; webhooks move it further later, on reload.
-    refetchInterval: (q) => (q.state.data && MOVING_STATUSES.has(q.state.data.status) ? 1000 : false),
-  });
-  const cancel = useMutation({
-    mutationFn: () => emailsApi.cancel(id),
-    onSuccess: () => qc.invalidateQueries({ queryKey: ['emails'] }),
-  });
+  const email = useQuery(emailQueries.one(id));
+  const cancel = useCancelEmail();
 
   return (
     <>
@@ -32,7 +24,7 @@ export function EmailPage({ id }: { id: string }) {
           <button
             type="button"
             className="danger"
-            onClick={() => cancel.mutate()}
+            onClick={() => cancel.mutate(id)}
             disabled={cancel.isPending}
           >
             Cancel this scheduled email
@@ -44,7 +36,7 @@ export function EmailPage({ id }: { id: string }) {
   );
 }
 
-function EmailView({ email }: { email: EmailDetail }) {
+function EmailView({ email }: { email: EmailWithEvents }) {
   return (
     <div className="columns">
       <Panel title="Summary">

@@ -1,20 +1,23 @@
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { QueryTable } from '../../components/ui/DataTable';
 import { Field } from '../../components/ui/Field';
 import { PageHeader, Panel } from '../../components/ui/Page';
 import { usePager } from '../../components/ui/Pager';
 import { StatusBadge } from '../../components/ui/StatusBadge';
+import { EMAIL_STATUSES, isEmailStatus } from '../../lib/email-status';
 import { formatTime, localInputToIso } from '../../lib/format';
 import { Link, navigate, useLocation } from '../../lib/router';
-import { EMAIL_STATUSES, type EmailFilters, emailsApi } from './api';
+import { type EmailFilters, emailQueries } from './api';
 
 export function EmailsPage() {
   const location = useLocation();
   // Links from elsewhere (a bulk job, a status) arrive as #/emails?status=…&bulk_job_id=….
   const [filters, setFilters] = useState<EmailFilters>(() => {
     const f: EmailFilters = {};
-    for (const k of ['status', 'recipient', 'bulk_job_id'] as const) {
+    const status = location.query.get('status');
+    if (status && isEmailStatus(status)) f.status = status;
+    for (const k of ['recipient', 'bulk_job_id'] as const) {
       const v = location.query.get(k);
       if (v) f[k] = v;
     }
@@ -28,16 +31,12 @@ export function EmailsPage() {
   });
   const [lookup, setLookup] = useState('');
   const pager = usePager(JSON.stringify(filters));
-  const list = useQuery({
-    queryKey: ['emails', 'list', filters, pager.cursor],
-    queryFn: () => emailsApi.list(filters, pager.cursor),
-    placeholderData: keepPreviousData,
-  });
+  const list = useQuery(emailQueries.list(filters, pager.cursor));
 
   const apply = (e: FormEvent) => {
     e.preventDefault();
     const next: EmailFilters = {};
-    if (draft.status) next.status = draft.status;
+    if (isEmailStatus(draft.status)) next.status = draft.status;
     if (draft.recipient.trim()) next.recipient = draft.recipient.trim();
     const from = localInputToIso(draft.from);
     const to = localInputToIso(draft.to);

@@ -1,66 +1,28 @@
-import { api, type Page } from '../../lib/api';
+import { keepPreviousData, queryOptions } from '@tanstack/react-query';
+import { client, type EmailFilters, unwrap } from '../../lib/api';
+import { MOVING_STATUSES } from '../../lib/email-status';
+import { type MutationConfigFor, useInvalidatingMutation } from '../../lib/query';
 
-export interface EmailSummary {
-  email_id: string;
-  status: string;
-  recipient: { email: string; name: string | null };
-  template_id: string;
-  template_version: number;
-  bulk_job_id: string | null;
-  subject: string | null;
-  metadata: Record<string, unknown>;
-  attempts: number;
-  last_error: string | null;
-  provider: string;
-  provider_message_id: string | null;
-  send_at: string | null;
-  created_at: string;
-  updated_at: string;
-}
+export type { EmailFilters };
 
-export interface EmailEvent {
-  type: string;
-  at: string;
-  data: unknown;
-}
-
-export interface EmailDetail extends EmailSummary {
-  events: EmailEvent[];
-  message_id?: string;
-  next_attempt_at?: string | null;
-  sent_at?: string | null;
-  tags?: string[];
-}
-
-export interface EmailFilters {
-  status?: string;
-  recipient?: string;
-  from?: string;
-  to?: string;
-  bulk_job_id?: string;
-}
-
-export const EMAIL_STATUSES = [
-  'queued',
-  'scheduled',
-  'processing',
-  'sent',
-  'delivered',
-  'opened',
-  'failed',
-  'bounced',
-  'complained',
-  'suppressed',
-  'cancelled',
-] as const;
-
-/** Statuses that can still change without a webhook: worth watching. */
-export const MOVING_STATUSES = new Set(['queued', 'scheduled', 'processing']);
-
-export const emailsApi = {
+export const emailQueries = {
+  all: ['emails'] as const,
   list: (filters: EmailFilters, cursor?: string) =>
-    api<Page<EmailSummary>>('/emails', { query: { ...filters, cursor, limit: 50 } }),
-  get: (id: string) => api<EmailDetail>(`/emails/${encodeURIComponent(id)}`),
-  cancel: (id: string) =>
-    api<{ email_id: string; status: string }>(`/emails/${encodeURIComponent(id)}/cancel`, { method: 'POST' }),
+    queryOptions({
+      queryKey: [...emailQueries.all, 'list', filters, cursor ?? null],
+      queryFn: () => unwrap(client.GET('/emails', { params: { query: { ...filters, cursor, limit: 50 } } })),
+      placeholderData: keepPreviousData,
+    }),
+  one: (id: string) =>
+    queryOptions({
+      queryKey: [...emailQueries.all, 'one', id],
+      queryFn: () => unwrap(client.GET('/emails/{id}', { params: { path: { id } } })),
+      // Watch an email that is still on its way; webhooks move it further later, on reload.
+      refetchInterval: (q) => (q.state.data && MOVING_STATUSES.has(q.state.data.status) ? 1000 : false),
+    }),
 };
+
+const cancel = (id: string) => unwrap(client.POST('/emails/{id}/cancel', { params: { path: { id } } }));
+
+export const useCancelEmail = (config?: MutationConfigFor<typeof cancel>) =>
+  useInvalidatingMutation(cancel, emailQueries.all, config);

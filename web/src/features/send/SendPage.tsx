@@ -1,5 +1,5 @@
-import { useMutation } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
+import { TemplatePicker } from '../../components/TemplatePicker';
 import { ErrorMessage } from '../../components/ui/ErrorMessage';
 import { Field } from '../../components/ui/Field';
 import { PageHeader, Panel } from '../../components/ui/Page';
@@ -7,9 +7,8 @@ import { StatusBadge } from '../../components/ui/StatusBadge';
 import { VariableInputs } from '../../components/ui/VariableInputs';
 import { localInputToIso, parseJsonObject, variableValue } from '../../lib/format';
 import { Link } from '../../lib/router';
-import { missingVariables, useTemplateVariables, withNames } from '../templates/api';
-import { TemplatePicker } from '../templates/TemplatePicker';
-import { type SendRequest, sendEmail } from './api';
+import { missingVariables, useTemplateVariables, withNames } from '../../lib/template-queries';
+import { type SendRequest, useSendEmail } from './api';
 
 export function SendPage() {
   const [templateId, setTemplateId] = useState('');
@@ -23,7 +22,7 @@ export function SendPage() {
   const [from, setFrom] = useState('');
   const [replyTo, setReplyTo] = useState('');
   const [formError, setFormError] = useState<string | null>(null);
-  const send = useMutation({ mutationFn: sendEmail });
+  const send = useSendEmail();
   // The template lists what it needs; should a send still answer 422 (a newer version came in
   // meanwhile), the names it reports join the form.
   const names = withNames(variables.data ?? [], missingVariables(send.error));

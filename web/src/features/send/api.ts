@@ -1,21 +1,11 @@
-import { api } from '../../lib/api';
+import { useMutation } from '@tanstack/react-query';
+import { client, type SendRequest, unwrap } from '../../lib/api';
+import type { MutationConfigFor } from '../../lib/query';
 
-export interface SendRequest {
-  recipient: { email: string; name?: string };
-  template_id: string;
-  variables?: Record<string, unknown>;
-  metadata?: Record<string, unknown>;
-  idempotency_key?: string;
-  send_at?: string;
-  /** `"Name <address>"`; its domain must be a verified domain of the tenant. */
-  from?: string;
-  reply_to?: string;
-}
+export type { SendRequest };
 
-export interface SendResult {
-  email_id: string;
-  status: 'queued' | 'scheduled';
-  idempotency_reused: boolean;
-}
+const sendEmail = (body: SendRequest) => unwrap(client.POST('/send', { body }));
 
-export const sendEmail = (body: SendRequest) => api<SendResult>('/send', { method: 'POST', body });
+/** `POST /send`. Nothing shown elsewhere is stale after it: lists of emails refresh on their own. */
+export const useSendEmail = (config?: MutationConfigFor<typeof sendEmail>) =>
+  useMutation({ ...config, mutationFn: sendEmail });

@@ -1,4 +1,4 @@
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { QueryTable } from '../../components/ui/DataTable';
 import { ErrorMessage } from '../../components/ui/ErrorMessage';
@@ -6,27 +6,21 @@ import { Field } from '../../components/ui/Field';
 import { PageHeader, Panel } from '../../components/ui/Page';
 import { usePager } from '../../components/ui/Pager';
 import { formatTime } from '../../lib/format';
-import { SUPPRESSION_REASONS, suppressionsApi } from './api';
+import {
+  SUPPRESSION_REASONS,
+  type SuppressionReason,
+  suppressionQueries,
+  useAddSuppression,
+  useRemoveSuppression,
+} from './api';
 
 export function SuppressionsPage() {
-  const qc = useQueryClient();
   const pager = usePager('suppressions');
   const [email, setEmail] = useState('');
-  const [reason, setReason] = useState<string>('manual');
-  const list = useQuery({
-    queryKey: ['suppressions', pager.cursor],
-    queryFn: () => suppressionsApi.list(pager.cursor),
-    placeholderData: keepPreviousData,
-  });
-  const refresh = () => qc.invalidateQueries({ queryKey: ['suppressions'] });
-  const add = useMutation({
-    mutationFn: suppressionsApi.add,
-    onSuccess: () => {
-      setEmail('');
-      refresh();
-    },
-  });
-  const remove = useMutation({ mutationFn: suppressionsApi.remove, onSuccess: refresh });
+  const [reason, setReason] = useState<SuppressionReason>('manual');
+  const list = useQuery(suppressionQueries.list(pager.cursor));
+  const add = useAddSuppression({ onSuccess: () => setEmail('') });
+  const remove = useRemoveSuppression();
 
   const onAdd = (e: FormEvent) => {
     e.preventDefault();
@@ -49,7 +43,7 @@ export function SuppressionsPage() {
           </Field>
           <Field label="Reason">
             {(id) => (
-              <select id={id} value={reason} onChange={(e) => setReason(e.target.value)}>
+              <select id={id} value={reason} onChange={(e) => setReason(e.target.value as SuppressionReason)}>
                 {SUPPRESSION_REASONS.map((r) => (
                   <option key={r} value={r}>
                     {r}

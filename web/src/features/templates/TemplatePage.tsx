@@ -1,11 +1,18 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useState } from 'react';
 import { ErrorMessage } from '../../components/ui/ErrorMessage';
 import { Field } from '../../components/ui/Field';
 import { Loading, PageHeader, Panel } from '../../components/ui/Page';
 import { formatTime, mailboxText } from '../../lib/format';
 import { Link, navigate } from '../../lib/router';
-import { type DraftInput, type Template, type TemplateInput, templatesApi } from './api';
+import {
+  type DraftInput,
+  type Template,
+  type TemplateInput,
+  templatesQueries,
+  useDeactivateTemplate,
+  useSaveTemplate,
+} from './api';
 import { TemplatePreview } from './TemplatePreview';
 
 const EMPTY: TemplateInput = {
@@ -28,34 +35,16 @@ const inputOf = (t: Template): TemplateInput => ({
 
 /** `/templates/new` creates; `/templates/:id` shows a version, edits (a new version) and previews. */
 export function TemplatePage({ id, version }: { id: string | null; version?: number }) {
-  const qc = useQueryClient();
-  const tpl = useQuery({
-    queryKey: ['templates', 'one', id, version ?? null],
-    enabled: id !== null,
-    queryFn: () => templatesApi.get(id as string, version),
-  });
-  const versions = useQuery({
-    queryKey: ['templates', 'versions', id],
-    enabled: id !== null,
-    queryFn: () => templatesApi.versions(id as string),
-  });
+  const tpl = useQuery({ ...templatesQueries.one(id ?? '', version), enabled: id !== null });
+  const versions = useQuery({ ...templatesQueries.versions(id ?? ''), enabled: id !== null });
   const [form, setForm] = useState<TemplateInput>(EMPTY);
   const loaded = tpl.data;
   useEffect(() => {
     if (loaded) setForm(inputOf(loaded));
   }, [loaded]);
 
-  const save = useMutation({
-    mutationFn: (body: TemplateInput) => (id ? templatesApi.update(id, body) : templatesApi.create(body)),
-    onSuccess: (t) => {
-      qc.invalidateQueries({ queryKey: ['templates'] });
-      navigate(`/templates/${t.id}`);
-    },
-  });
-  const deactivate = useMutation({
-    mutationFn: () => templatesApi.deactivate(id as string),
-    onSuccess: () => qc.invalidateQueries({ queryKey: ['templates'] }),
-  });
+  const save = useSaveTemplate({ onSuccess: (t) => navigate(`/templates/${t.id}`) });
+  const deactivate = useDeactivateTemplate();
 
   // An empty text template means "derive the text part from the HTML", for saving and previewing alike.
   const draft: DraftInput = {
@@ -66,10 +55,13 @@ export function TemplatePage({ id, version }: { id: string | null; version?: num
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
     save.mutate({
-      name: form.name,
-      ...draft,
-      from: form.from?.trim() || null,
-      reply_to: form.reply_to?.trim() || null,
+      id,
+      body: {
+        name: form.name,
+        ...draft,
+        from: form.from?.trim() || null,
+        reply_to: form.reply_to?.trim() || null,
+      },
     });
   };
 
@@ -180,7 +172,7 @@ export function TemplatePage({ id, version }: { id: string | null; version?: num
                   disabled={deactivate.isPending}
                   onClick={() => {
                     if (window.confirm('Deactivate this template? Sends with it will be refused.'))
-                      deactivate.mutate();
+                      deactivate.mutate(id);
                   }}
                 >
                   Deactivate

@@ -1,10 +1,12 @@
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { ErrorMessage } from '../../components/ui/ErrorMessage';
 import { Loading, Panel } from '../../components/ui/Page';
 import { VariableInputs } from '../../components/ui/VariableInputs';
+import type { RenderedPreview } from '../../lib/api';
 import { variableValue } from '../../lib/format';
-import { type DraftInput, missingVariables, type Preview, templatesApi, withNames } from './api';
+import { missingVariables, withNames } from '../../lib/template-queries';
+import { type DraftInput, templatesQueries } from './api';
 
 function useDebounced<T>(value: T, ms: number): T {
   const [v, setV] = useState(value);
@@ -41,17 +43,7 @@ export function TemplatePreview({
   // A string, so that the debounce sees a change only when the content changes.
   const request = useDebounced(JSON.stringify({ draft, variables }), 300);
 
-  const preview = useQuery({
-    queryKey: ['templates', 'draft-preview', request],
-    enabled: canRender,
-    queryFn: () => {
-      const r = JSON.parse(request) as { draft: DraftInput; variables: Record<string, unknown> };
-      return templatesApi.previewDraft(r.draft, r.variables);
-    },
-    placeholderData: keepPreviousData,
-    retry: false,
-    staleTime: Number.POSITIVE_INFINITY,
-  });
+  const preview = useQuery({ ...templatesQueries.draftPreview(request), enabled: canRender });
 
   const missing = missingVariables(preview.error);
   // Joined, so that the effect runs when the names change, not on every new array.
@@ -61,7 +53,7 @@ export function TemplatePreview({
   }, [missingKey]);
 
   // While the draft does not render (a tag half typed), the last rendering stays, dimmed.
-  const [lastGood, setLastGood] = useState<Preview | null>(null);
+  const [lastGood, setLastGood] = useState<RenderedPreview | null>(null);
   useEffect(() => {
     if (preview.data) setLastGood(preview.data);
   }, [preview.data]);

@@ -4,14 +4,11 @@ import { PageHeader, Panel } from '../../components/ui/Page';
 import { usePager } from '../../components/ui/Pager';
 import { formatTime } from '../../lib/format';
 import { Link } from '../../lib/router';
-import { templatesApi } from './api';
+import { templatesQueries } from './api';
 
 export function TemplatesPage() {
   const pager = usePager('templates');
-  const list = useQuery({
-    queryKey: ['templates', 'list', pager.cursor ?? null],
-    queryFn: () => templatesApi.list(pager.cursor),
-  });
+  const list = useQuery(templatesQueries.list(pager.cursor));
   return (
     <>
       <PageHeader title="Templates">

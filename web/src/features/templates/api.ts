@@ -1,24 +1,9 @@
-import { useQuery } from '@tanstack/react-query';
-import { ApiError, api, type Page } from '../../lib/api';
+import { keepPreviousData, queryOptions } from '@tanstack/react-query';
+import { client, type Template, unwrap } from '../../lib/api';
+import { type MutationConfigFor, useInvalidatingMutation } from '../../lib/query';
+import { templateQueries } from '../../lib/template-queries';
 
-export interface Template {
-  id: string;
-  name: string;
-  version: number;
-  latest_version: number;
-  is_active: boolean;
-  subject_template: string;
-  html_template: string;
-  text_template: string | null;
-  /** Sender defaults of this version. */
-  from: { email: string; name: string | null } | null;
-  reply_to: { email: string; name: string | null } | null;
-  created_at: string;
-  updated_at: string;
-  version_created_at: string;
-  /** Top-level variables this version needs (names the template sets itself excluded). */
-  variables: string[];
-}
+export type { Template };
 
 export interface TemplateInput {
   name: string;
@@ -33,63 +18,32 @@ export interface TemplateInput {
 /** Template text that is not stored (the editor's draft), for `POST /templates/preview`. */
 export type DraftInput = Omit<TemplateInput, 'name' | 'from' | 'reply_to'>;
 
-export interface Preview {
-  subject: string;
-  html: string;
-  text: string;
-}
-
-export const templatesApi = {
-  list: (cursor?: string) => api<Page<Template>>('/templates', { query: { limit: 100, cursor } }),
-  get: (id: string, version?: number) =>
-    api<Template>(`/templates/${encodeURIComponent(id)}`, { query: { version } }),
-  versions: (id: string) =>
-    api<Page<{ version: number; created_at: string }>>(`/templates/${encodeURIComponent(id)}/versions`),
-  create: (body: TemplateInput) => api<Template>('/templates', { method: 'POST', body }),
-  update: (id: string, body: TemplateInput) =>
-    api<Template>(`/templates/${encodeURIComponent(id)}`, { method: 'PUT', body }),
-  deactivate: (id: string) => api<null>(`/templates/${encodeURIComponent(id)}`, { method: 'DELETE' }),
-  preview: (id: string, variables: Record<string, unknown>, version?: number) =>
-    api<Preview>(`/templates/${encodeURIComponent(id)}/preview`, {
-      method: 'POST',
-      body: version ? { variables, version } : { variables },
+/**
+ * The templates feature's queries: the shared ones (list, one, versions: the pickers of other
+ * pages read them too, from lib/template-queries) and the editor's live preview.
+ */
+export const templatesQueries = {
+  ...templateQueries,
+  draftPreview: (request: string) =>
+    queryOptions({
+      queryKey: [...templateQueries.all, 'draft-preview', request],
+      queryFn: () => {
+        const r = JSON.parse(request) as { draft: DraftInput; variables: Record<string, unknown> };
+        return unwrap(client.POST('/templates/preview', { body: { ...r.draft, variables: r.variables } }));
+      },
+      placeholderData: keepPreviousData,
+      retry: false,
+      staleTime: Number.POSITIVE_INFINITY,
     }),
-  previewDraft: (draft: DraftInput, variables: Record<string, unknown>) =>
-    api<Preview>('/templates/preview', { method: 'POST', body: { ...draft, variables } }),
 };
 
-/** Every active template, for pickers (the first 100, newest first). */
-export function useTemplateOptions() {
-  return useQuery({
-    queryKey: ['templates', 'list', null],
-    queryFn: () => templatesApi.list(),
-    select: (p) => p.items.filter((t) => t.is_active),
-  });
-}
+const save = (v: { id: string | null; body: TemplateInput }) =>
+  v.id
+    ? unwrap(client.PUT('/templates/{id}', { params: { path: { id: v.id } }, body: v.body }))
+    : unwrap(client.POST('/templates', { body: v.body }));
+const deactivate = (id: string) => unwrap(client.DELETE('/templates/{id}', { params: { path: { id } } }));
 
-/** The variables a template's latest version needs, as the API lists them with the template. */
-export function useTemplateVariables(id: string | undefined) {
-  return useQuery({
-    queryKey: ['templates', 'one', id, null],
-    enabled: Boolean(id),
-    queryFn: () => templatesApi.get(id as string),
-    select: (t) => t.variables,
-  });
-}
-
-/**
- * The top-level variables a 422 `missing_variables` names (`user.email` is `user`'s: one input,
- * given as JSON); empty for any other error.
- */
-export function missingVariables(error: unknown): string[] {
-  if (!(error instanceof ApiError) || error.code !== 'missing_variables') return [];
-  const missing = (error.details as { missing?: unknown } | undefined)?.missing;
-  if (!Array.isArray(missing)) return [];
-  return [...new Set(missing.map((m) => String(m).split(/[.[]/)[0] ?? ''))].filter(Boolean);
-}
-
-/** `names` followed by those of `more` it lacks; `names` itself when nothing is new. */
-export function withNames(names: string[], more: string[]): string[] {
-  const extra = more.filter((n) => !names.includes(n));
-  return extra.length ? [...names, ...extra] : names;
-}
+export const useSaveTemplate = (config?: MutationConfigFor<typeof save>) =>
+  useInvalidatingMutation(save, templateQueries.all, config);
+export const useDeactivateTemplate = (config?: MutationConfigFor<typeof deactivate>) =>
+  useInvalidatingMutation(deactivate, templateQueries.all, config);

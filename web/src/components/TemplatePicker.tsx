@@ -1,7 +1,7 @@
-import { ErrorMessage } from '../../components/ui/ErrorMessage';
-import { Field } from '../../components/ui/Field';
-import { Link } from '../../lib/router';
-import { useTemplateOptions } from './api';
+import { Link } from '../lib/router';
+import { useTemplateOptions } from '../lib/template-queries';
+import { ErrorMessage } from './ui/ErrorMessage';
+import { Field } from './ui/Field';
 
 /** A labelled select of the tenant's active templates, with its own loading error and empty hint. */
 export function TemplatePicker({
