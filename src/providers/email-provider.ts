@@ -42,7 +42,14 @@ export interface OutgoingMessage {
 
 export type SendOutcome =
   | { kind: 'sent'; providerMessageId: string; response?: string }
+  /** Trouble with this message (an SMTP 4xx to this recipient or message, HTTP 429 for it). */
   | { kind: 'transient'; error: string; code?: string; retryAfterMs?: number }
+  /**
+   * Trouble with the provider, not the message (connection refused or reset, DNS or TLS failure,
+   * timeout before the greeting, SMTP 421, HTTP 5xx/503, account-wide rate limiting): the caller
+   * spends no attempt of the message's budget on it and may stop sending to the provider a while.
+   */
+  | { kind: 'unavailable'; error: string; code?: string; retryAfterMs?: number }
   | { kind: 'permanent'; error: string; code?: string };
 
 export interface EmailProvider {
