@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPgDatabase, statementName } from '../../src/db/pg.database.js';
 import { createTestDatabase } from '../support/harness.js';
 
 /**
@@ -103,5 +104,36 @@ describe('plans that do not depend on fresh statistics', () => {
     );
     expect(rows.length).toBeGreaterThan(0);
     for (const r of rows) expect(r.proconfig).toContain('plan_cache_mode=force_custom_plan');
+  });
+
+  it('plans the prepared statements of the application for the table as it is now, not as it was', async () => {
+    const fresh = await createTestDatabase();
+    const app = createPgDatabase(fresh.url, { max: 1 });
+    try {
+      await app.query("INSERT INTO tenants (id, name) VALUES ('p', 'P')");
+      await app.query("INSERT INTO templates (id, tenant_id, name) VALUES ($1, 'p', 't')", [template]);
+      await app.query(
+        `INSERT INTO template_versions (template_id, version, tenant_id, subject_template, html_template)
+         VALUES ($1, 1, 'p', 's', 'h')`,
+        [template],
+      );
+      const lookup = 'SELECT status FROM emails WHERE tenant_id = $1 AND id = $2';
+      // Executed often while `emails` is empty: PostgreSQL would settle on a generic plan here.
+      for (let i = 0; i < 10; i++) await app.query(lookup, ['p', randomUUID()]);
+      await app.query(
+        `INSERT INTO emails (id, tenant_id, template_id, template_version, recipient_email, status, provider, message_id)
+         SELECT gen_random_uuid(), 'p', $1, 1, 'g' || g || '@example.com', 'sent', 'mock', '<g' || g || '@plans>'
+           FROM generate_series(1, 20000) g`,
+        [template],
+      );
+      const { rows } = await app.query<{ 'QUERY PLAN': string }>(
+        `EXPLAIN EXECUTE ${statementName(lookup)}('p', '${randomUUID()}')`,
+      );
+      const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+      expect(plan).toMatch(/Index (Only )?Scan using emails_pkey on emails/);
+    } finally {
+      await app.close();
+      await fresh.drop();
+    }
   });
 });
