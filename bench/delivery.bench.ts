@@ -11,19 +11,17 @@
  * Needs PostgreSQL and Redis as the tests do; creates and drops its own database and key prefix.
  */
 import type { ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import nodemailer from 'nodemailer';
-import { loadConfig } from '../src/config/config.js';
-import { createSystem } from '../src/main/system.js';
 import { CaptureSmtpServer } from '../src/providers/smtp/capture-server.js';
 import {
   BENCH_TEMPLATE,
   benchDatabase,
   benchVariables,
   median,
+  RUNTIME,
   rssMb,
   sleep,
-  startChild,
+  startRole,
   stopChild,
   summary,
   TEST_REDIS_URL,
@@ -34,28 +32,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const POOL = 5;
 const IN_FLIGHT = 20;
 const ADMIN = 'bench-admin-token-0123456789abcdef';
-const SCRIPT = fileURLToPath(import.meta.url);
-
-async function serve(role: 'api' | 'worker', databaseUrl: string, prefix: string, smtpPort: string) {
-  const config = loadConfig({
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'silent',
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: TEST_REDIS_URL,
-    QUEUE_PREFIX: prefix,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    ADMIN_API_TOKEN: ADMIN,
-    RATE_LIMIT_PER_SECOND: '1000000',
-    RATE_LIMIT_BURST: '1000000',
-    SMTP_HOST: '127.0.0.1',
-    SMTP_PORT: smtpPort,
-    SMTP_POOL_SIZE: String(POOL),
-    WORKER_CONCURRENCY: String(IN_FLIGHT),
-  });
-  const system = await createSystem({ config, roles: { api: role === 'api', worker: role === 'worker' } });
-  process.stdout.write(role === 'api' ? `${await system.listen()}\n` : 'ready\n');
-}
 
 async function json(url: string, path: string, body: unknown, auth: string) {
   const res = await fetch(`${url}${path}`, {
@@ -82,13 +58,26 @@ async function main() {
   });
   const children: ChildProcess[] = [];
   try {
-    const api = await startChild(SCRIPT, ['api', db.url, db.prefix, String(port)]);
+    const env = {
+      NODE_ENV: 'production',
+      DATABASE_URL: db.url,
+      REDIS_URL: TEST_REDIS_URL,
+      QUEUE_PREFIX: db.prefix,
+      ADMIN_API_TOKEN: ADMIN,
+      RATE_LIMIT_PER_SECOND: '1000000',
+      RATE_LIMIT_BURST: '1000000',
+      SMTP_HOST: '127.0.0.1',
+      SMTP_PORT: String(port),
+      SMTP_POOL_SIZE: String(POOL),
+      WORKER_CONCURRENCY: String(IN_FLIGHT),
+    };
+    const api = await startRole('api', env);
     children.push(api.child);
-    const tenant = await json(api.line, '/admin/tenants', { name: 'Bench' }, ADMIN);
-    const { key } = await json(api.line, `/admin/tenants/${tenant.id}/api-keys`, { name: 'bench' }, ADMIN);
-    const template = await json(api.line, '/templates', BENCH_TEMPLATE, key as string);
+    const tenant = await json(api.url, '/admin/tenants', { name: 'Bench' }, ADMIN);
+    const { key } = await json(api.url, `/admin/tenants/${tenant.id}/api-keys`, { name: 'bench' }, ADMIN);
+    const template = await json(api.url, '/templates', BENCH_TEMPLATE, key as string);
     const preview = await json(
-      api.line,
+      api.url,
       `/templates/${template.id}/preview`,
       { variables: benchVariables(0) },
       key as string,
@@ -132,7 +121,7 @@ async function main() {
           while (sent < EMAILS) {
             const i = sent++;
             await json(
-              api.line,
+              api.url,
               '/send',
               {
                 template_id: template.id,
@@ -145,7 +134,7 @@ async function main() {
         }),
       );
       first = 0;
-      const worker = await startChild(SCRIPT, ['worker', db.url, db.prefix, String(port)], {}, 'ready');
+      const worker = await startRole('worker', env);
       children.push(worker.child);
       const deadline = Date.now() + 600_000;
       while (seen.size < EMAILS && Date.now() < deadline) await sleep(20);
@@ -162,7 +151,7 @@ async function main() {
       );
     }
     const ratio = median(system.map((s) => s.rate)) / median(baseline);
-    console.log(`\ndelivery of ${EMAILS} queued emails, ${ROUNDS} rounds (median (range))`);
+    console.log(`\ndelivery of ${EMAILS} queued emails (${RUNTIME}), ${ROUNDS} rounds (median (range))`);
     console.log(`  bare nodemailer loop (baseline)  ${summary(baseline)}/s`);
     console.log(`  worker role, first to last      ${summary(system.map((s) => s.rate))}/s`);
     console.log(
@@ -177,14 +166,5 @@ async function main() {
   }
 }
 
-if (process.argv[2] === '--serve') {
-  await serve(
-    process.argv[3] as 'api' | 'worker',
-    process.argv[4] as string,
-    process.argv[5] as string,
-    process.argv[6] as string,
-  );
-} else {
-  await main();
-  process.exit(0);
-}
+await main();
+process.exit(0);

@@ -5,7 +5,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { loadConfig } from '../src/config/config.js';
 import { createSystem } from '../src/main/system.js';
@@ -67,6 +70,78 @@ export function startChild(
     });
     child.on('exit', (code) => reject(new Error(`${args[0]} child exited with ${code}`)));
   });
+}
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * How the benches run Mailsystem's roles: `compiled` (the default) runs `node dist/main/<role>.js`
+ * as production does (`npm run build:server` first; bench/run.ts builds it), `tsx` runs the
+ * TypeScript sources as `npm start` does in development.
+ */
+export const RUNTIME = process.env.BENCH_RUNTIME === 'tsx' ? 'tsx' : 'compiled';
+
+/** A TCP port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/**
+ * Starts one of Mailsystem's own entry points (`api` or `worker`) with `env`, and resolves once it
+ * is ready: the API when `/health/live` answers (it logs at `warn`, as a busy production API would
+ * not log two lines per request either), the worker when it logs that it started.
+ */
+export async function startRole(
+  role: 'api' | 'worker',
+  env: Record<string, string>,
+): Promise<{ url: string; child: ChildProcess }> {
+  const compiled = join(root, 'dist/main', `${role}.js`);
+  if (RUNTIME === 'compiled' && !existsSync(compiled)) {
+    throw new Error(`${compiled} is missing: run \`npm run build:server\` (or set BENCH_RUNTIME=tsx)`);
+  }
+  const args =
+    RUNTIME === 'compiled' ? [compiled] : ['--import', 'tsx', join(root, 'src/main', `${role}.ts`)];
+  const port = role === 'api' ? await freePort() : 0;
+  const url = role === 'api' ? `http://127.0.0.1:${port}` : '';
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: {
+      ...process.env,
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: role === 'api' ? 'warn' : 'info',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      ...env,
+    },
+  });
+  let out = '';
+  let exited: Error | null = null;
+  child.stdout?.on('data', (chunk: Buffer) => {
+    if (out.length < 100_000) out += chunk.toString();
+  });
+  child.on('exit', (code) => {
+    exited = new Error(`${role} exited with ${code}: ${out.slice(-2000)}`);
+  });
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (exited) throw exited;
+    if (Date.now() > deadline) throw new Error(`${role} was not ready in 120 s: ${out.slice(-2000)}`);
+    if (
+      role === 'worker'
+        ? out.includes('worker started')
+        : await fetch(`${url}/health/live`).then(
+            (r) => r.ok,
+            () => false,
+          )
+    ) {
+      return { url, child };
+    }
+    await sleep(100);
+  }
 }
 
 /** Stops a child and waits for it to be gone. */

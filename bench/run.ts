@@ -16,7 +16,8 @@
  *   BENCH_SMOKE=1 npm run bench         every scenario at a tiny size (CI: the benches keep working)
  *
  * Each scenario runs in a process of its own (`tsx bench/<file>`), so a scenario's servers and
- * load generators never share an event loop with another's.
+ * load generators never share an event loop with another's. Mailsystem's own roles run compiled,
+ * as in production (`npm run build:server` first); BENCH_RUNTIME=tsx runs the TypeScript sources.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -82,6 +83,15 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 const failed: string[] = [];
+// Mailsystem's roles run as production runs them: compiled (bench/lib.ts, BENCH_RUNTIME).
+if (process.env.BENCH_RUNTIME !== 'tsx') {
+  console.log('━━ npm run build:server (the roles run compiled; BENCH_RUNTIME=tsx runs the sources)');
+  const build = await new Promise<number>((resolve) => {
+    const child = spawn('npm', ['run', '--silent', 'build:server'], { stdio: 'inherit', cwd: join(here, '..') });
+    child.on('exit', (code) => resolve(code ?? 1));
+  });
+  if (build !== 0) process.exit(build);
+}
 for (const s of SCENARIOS) {
   if (wanted.length > 0 && !wanted.includes(s.name)) continue;
   if (!existsSync(join(here, s.file))) continue;

@@ -15,15 +15,15 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import pg from 'pg';
-import { loadConfig } from '../src/config/config.js';
-import { createSystem } from '../src/main/system.js';
 import {
   BENCH_TEMPLATE,
   benchDatabase,
   benchVariables,
   median,
+  RUNTIME,
   rssMb,
   startChild,
+  startRole,
   stopChild,
   summary,
   TEST_REDIS_URL,
@@ -35,36 +35,18 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const ADMIN = 'bench-admin-token-0123456789abcdef';
 const SCRIPT = fileURLToPath(import.meta.url);
 
-type Role = 'system' | 'bare';
-
-async function serve(role: Role, databaseUrl: string, prefix: string) {
-  if (role === 'bare') {
-    const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
-    await pool.query(
-      'CREATE TABLE IF NOT EXISTS bare_sends (id bigserial PRIMARY KEY, body jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())',
-    );
-    const app = Fastify();
-    app.post('/send', async (req, reply) => {
-      const { rows } = await pool.query('INSERT INTO bare_sends (body) VALUES ($1) RETURNING id', [req.body]);
-      return reply.code(202).send({ email_id: rows[0].id, status: 'queued' });
-    });
-    process.stdout.write(`${await app.listen({ host: '127.0.0.1', port: 0 })}\n`);
-    return;
-  }
-  const config = loadConfig({
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'silent',
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: TEST_REDIS_URL,
-    QUEUE_PREFIX: prefix,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    ADMIN_API_TOKEN: ADMIN,
-    RATE_LIMIT_PER_SECOND: '1000000',
-    RATE_LIMIT_BURST: '1000000',
+/** The baseline: a bare Fastify process whose route does one INSERT … RETURNING (pool of 10). */
+async function serveBare(databaseUrl: string) {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+  await pool.query(
+    'CREATE TABLE IF NOT EXISTS bare_sends (id bigserial PRIMARY KEY, body jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())',
+  );
+  const app = Fastify();
+  app.post('/send', async (req, reply) => {
+    const { rows } = await pool.query('INSERT INTO bare_sends (body) VALUES ($1) RETURNING id', [req.body]);
+    return reply.code(202).send({ email_id: rows[0].id, status: 'queued' });
   });
-  const system = await createSystem({ config, roles: { api: true, worker: false } });
-  process.stdout.write(`${await system.listen()}\n`);
+  process.stdout.write(`${await app.listen({ host: '127.0.0.1', port: 0 })}\n`);
 }
 
 async function json(url: string, method: string, path: string, body: unknown, auth: string) {
@@ -114,17 +96,26 @@ async function main() {
     }
   };
   try {
-    const setup = await startChild(SCRIPT, ['system', db.url, db.prefix]);
+    const systemEnv = {
+      NODE_ENV: 'production',
+      DATABASE_URL: db.url,
+      REDIS_URL: TEST_REDIS_URL,
+      QUEUE_PREFIX: db.prefix,
+      ADMIN_API_TOKEN: ADMIN,
+      RATE_LIMIT_PER_SECOND: '1000000',
+      RATE_LIMIT_BURST: '1000000',
+    };
+    const setup = await startRole('api', systemEnv);
     children.push(setup.child);
-    const tenant = await json(setup.line, 'POST', '/admin/tenants', { name: 'Bench' }, ADMIN);
+    const tenant = await json(setup.url, 'POST', '/admin/tenants', { name: 'Bench' }, ADMIN);
     const { key } = await json(
-      setup.line,
+      setup.url,
       'POST',
       `/admin/tenants/${tenant.id}/api-keys`,
       { name: 'bench' },
       ADMIN,
     );
-    const template = await json(setup.line, 'POST', '/templates', BENCH_TEMPLATE, key as string);
+    const template = await json(setup.url, 'POST', '/templates', BENCH_TEMPLATE, key as string);
     const sendBody = (i: number) =>
       JSON.stringify({
         template_id: template.id,
@@ -133,21 +124,21 @@ async function main() {
         tags: ['bench'],
       });
     // One request first: a bench that measures refusals measures nothing.
-    await json(setup.line, 'POST', '/send', JSON.parse(sendBody(0)), key as string);
+    await json(setup.url, 'POST', '/send', JSON.parse(sendBody(0)), key as string);
     await stopChild(setup.child);
 
     const bare: Awaited<ReturnType<typeof load>>[] = [];
     const system: (Awaited<ReturnType<typeof load>> & { rss: number; stored: number })[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      const b = await startChild(SCRIPT, ['bare', db.url, db.prefix]);
+      const b = await startChild(SCRIPT, ['bare', db.url]);
       children.push(b.child);
       bare.push(await load(b.line, sendBody));
       await stopChild(b.child);
 
       const before = await count('SELECT count(*)::int AS n FROM emails');
-      const s = await startChild(SCRIPT, ['system', db.url, db.prefix], { NODE_OPTIONS: '' });
+      const s = await startRole('api', systemEnv);
       children.push(s.child);
-      const r = await load(s.line, sendBody, key);
+      const r = await load(s.url, sendBody, key);
       const rss = rssMb(s.child.pid);
       await stopChild(s.child);
       const stored = (await count('SELECT count(*)::int AS n FROM emails')) - before;
@@ -159,7 +150,7 @@ async function main() {
     }
     const ratio = median(system.map((s) => s.perSecond)) / median(bare.map((b) => b.perSecond));
     console.log(
-      `\nPOST /send, ${SECONDS} s per run, ${CONNECTIONS} connections, ${ROUNDS} rounds (median (range))`,
+      `\nPOST /send (${RUNTIME}), ${SECONDS} s per run, ${CONNECTIONS} connections, ${ROUNDS} rounds (median (range))`,
     );
     console.log(
       `  bare insert (baseline)  ${summary(bare.map((b) => b.perSecond))}/s  p50 ${summary(bare.map((b) => b.p50))} ms  p99 ${summary(bare.map((b) => b.p99))} ms`,
@@ -181,7 +172,7 @@ async function main() {
 }
 
 if (process.argv[2] === '--serve') {
-  await serve(process.argv[3] as Role, process.argv[4] as string, process.argv[5] as string);
+  await serveBare(process.argv[4] as string);
 } else {
   await main();
   process.exit(0);
