@@ -20,6 +20,8 @@ export interface EmailRow {
   request_fingerprint: string | null;
   send_at: Date | null;
   attempts: number;
+  /** Attempts handed back because of the provider, not the message (they spend no budget). */
+  provider_deferrals: number;
   next_attempt_at: Date | null;
   lease_until: Date | null;
   last_error: string | null;
@@ -249,15 +251,21 @@ export function emailsRepository(db: Database) {
      * holds it or it has moved on — the caller then does nothing. `attempts` after the claim is the
      * fencing token for recording the outcome.
      */
-    async claim(id: string, leaseSeconds: number): Promise<ClaimedEmail | null> {
+    async claim(
+      id: string,
+      leaseSeconds: number,
+      workerId: string | null = null,
+    ): Promise<ClaimedEmail | null> {
+      // A suspended tenant's mail is held: not claimed, not sent, still queued (docs/operations.md).
       const { rows } = await db.query<ClaimedEmail>(
         `WITH claimed AS (
            UPDATE emails
               SET status = 'processing', attempts = attempts + 1, updated_at = now(),
-                  lease_until = now() + make_interval(secs => $2)
+                  lease_until = now() + make_interval(secs => $2), claimed_by = $3
             WHERE id = $1
               AND ((status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= now() + interval '2 seconds'))
                    OR (status = 'processing' AND lease_until < now()))
+              AND NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = emails.tenant_id AND t.status = 'suspended')
             RETURNING *
          ), ev AS (
            ${eventsFrom('claimed', 'processing', "jsonb_build_object('attempt', claimed.attempts)")}
@@ -268,7 +276,7 @@ export function emailsRepository(db: Database) {
            JOIN template_versions v ON v.template_id = c.template_id AND v.version = c.template_version
            LEFT JOIN bulk_jobs b ON b.id = c.bulk_job_id
            LEFT JOIN suppressions x ON x.tenant_id = c.tenant_id AND x.email = c.recipient_email`,
-        [id, leaseSeconds],
+        [id, leaseSeconds, workerId],
       );
       return rows[0] ?? null;
     },
@@ -307,19 +315,24 @@ export function emailsRepository(db: Database) {
       return rowCount > 0;
     },
 
-    /** Puts the email back in the queue after a transient failure. */
+    /**
+     * Puts the email back in the queue after a transient failure. `providerUnavailable`: the
+     * provider failed (or its breaker is open), so the attempt is handed back and not counted.
+     */
     async markRetry(
       id: string,
       attempt: number,
       error: string,
       delayMs: number,
+      providerUnavailable = false,
     ): Promise<'queued' | 'cancelled' | null> {
       // An email of a bulk job cancelled while it was in a worker's hands is not tried again.
       const { rows } = await db.query<{ status: 'queued' | 'cancelled' }>(
         `WITH upd AS (
            UPDATE emails e
               SET status = CASE WHEN b.status = 'cancelled' THEN 'cancelled' ELSE 'queued' END,
-                  last_error = $3, lease_until = NULL, updated_at = now(),
+                  last_error = $3, lease_until = NULL, updated_at = now(), claimed_by = NULL,
+                  provider_deferrals = e.provider_deferrals + CASE WHEN $5 THEN 1 ELSE 0 END,
                   next_attempt_at = CASE WHEN b.status = 'cancelled' THEN NULL
                                          ELSE now() + make_interval(secs => $4 / 1000.0) END
              FROM (SELECT (SELECT status FROM bulk_jobs WHERE id = x.bulk_job_id) AS status
@@ -327,10 +340,10 @@ export function emailsRepository(db: Database) {
             WHERE e.id = $1 AND e.attempts = $2 AND e.status = 'processing'
             RETURNING e.id, e.tenant_id, e.attempts, e.next_attempt_at, e.status
          ), ev AS (
-           ${eventsFrom('upd', { sql: "CASE WHEN upd.status = 'cancelled' THEN 'cancelled' ELSE 'deferred' END" }, "jsonb_build_object('attempt', upd.attempts, 'error', $3::text, 'next_attempt_at', upd.next_attempt_at)")}
+           ${eventsFrom('upd', { sql: "CASE WHEN upd.status = 'cancelled' THEN 'cancelled' ELSE 'deferred' END" }, "jsonb_strip_nulls(jsonb_build_object('attempt', upd.attempts, 'error', $3::text, 'next_attempt_at', upd.next_attempt_at, 'provider_unavailable', CASE WHEN $5 THEN true END))")}
          )
          SELECT status FROM upd`,
-        [id, attempt, error, delayMs],
+        [id, attempt, error, delayMs, providerUnavailable],
       );
       return rows[0]?.status ?? null;
     },
@@ -343,7 +356,7 @@ export function emailsRepository(db: Database) {
       id: string,
       attempt: number,
       error: string,
-      reason: 'permanent' | 'retries_exhausted',
+      reason: 'permanent' | 'retries_exhausted' | 'provider_unavailable',
       deadLetterId: string,
     ): Promise<string | null> {
       const { rows } = await db.query<{ id: string }>(

@@ -98,7 +98,10 @@ describe('MockProvider', () => {
 
   it('unavailable.mock answers unavailable; `down` makes every send unavailable until lifted', async () => {
     const mock = new MockProvider();
-    expect(await mock.send(message('x@unavailable.mock'))).toMatchObject({ kind: 'unavailable', code: '421' });
+    expect(await mock.send(message('x@unavailable.mock'))).toMatchObject({
+      kind: 'unavailable',
+      code: '421',
+    });
     mock.down = true;
     expect(await mock.send(message('jane@example.com'))).toMatchObject({
       kind: 'unavailable',
