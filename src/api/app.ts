@@ -181,7 +181,13 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     }),
   );
   if (ops) await app.register(metricsRoutes({ metrics: ops.metrics, token: ops.metricsToken }));
-  await app.register(adminRoutes({ tenancy: services.tenancy, adminApiToken: deps.config.adminApiToken }));
+  await app.register(
+    adminRoutes({
+      tenancy: services.tenancy,
+      adminApiToken: deps.config.adminApiToken,
+      cancelOpen: (tenantId) => services.emails.cancelOpen(tenantId),
+    }),
+  );
   // Providers authenticate with their own signatures, not with tenant keys.
   await app.register(webhooksRoutes({ webhooks: services.webhooks }));
   await app.register(unsubscribeRoutes({ unsubscribe: services.unsubscribe }));

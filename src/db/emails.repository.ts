@@ -391,6 +391,30 @@ export function emailsRepository(db: Database) {
       return rowCount > 0;
     },
 
+    /**
+     * Cancels every open email of a tenant (queued, scheduled; held ones included) and its bulk
+     * jobs not yet fanned out, for mail that must never go out. Emails in a worker's hands finish
+     * their attempt.
+     */
+    async cancelOpen(tenantId: string): Promise<{ emails: number; bulkJobs: number }> {
+      const { rows } = await db.query<{ emails: number; bulk_jobs: number }>(
+        `WITH b AS (
+           UPDATE bulk_jobs SET status = 'cancelled', updated_at = now()
+            WHERE tenant_id = $1 AND status IN ('queued', 'processing')
+            RETURNING id
+         ), upd AS (
+           UPDATE emails SET status = 'cancelled', next_attempt_at = NULL, updated_at = now()
+            WHERE tenant_id = $1 AND status IN ('queued', 'scheduled')
+            RETURNING id, tenant_id
+         ), ev AS (
+           ${eventsFrom('upd', 'cancelled', "jsonb_build_object('reason', 'cancel-open')")}
+         )
+         SELECT (SELECT count(*) FROM upd)::int AS emails, (SELECT count(*) FROM b)::int AS bulk_jobs`,
+        [tenantId],
+      );
+      return { emails: rows[0]?.emails ?? 0, bulkJobs: rows[0]?.bulk_jobs ?? 0 };
+    },
+
     /** Moves a scheduled email whose time has come to `queued`; true when this call moved it. */
     async promoteScheduled(id: string): Promise<boolean> {
       return (await this.promoteScheduledMany([id])).length > 0;
@@ -448,6 +472,7 @@ export function emailsRepository(db: Database) {
            (SELECT id, status, attempts, bulk_job_id IS NOT NULL AS bulk, next_attempt_at AS due_at FROM emails
              WHERE status = 'queued' AND next_attempt_at <= now() - make_interval(secs => $1)
                AND ($3::timestamptz IS NULL OR (next_attempt_at, id) > ($3, $4::uuid))
+               AND tenant_id NOT IN (SELECT id FROM tenants WHERE status = 'suspended')
              ORDER BY next_attempt_at, id LIMIT $2)
            UNION ALL
            (SELECT id, status, attempts, bulk_job_id IS NOT NULL, lease_until FROM emails

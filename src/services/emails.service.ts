@@ -93,7 +93,16 @@ export function emailsService(deps: { emails: EmailsRepository }) {
     async get(tenantId: string, id: string) {
       const row = await find(tenantId, id);
       const events = await deps.emails.events(tenantId, id);
-      return { ...emailView(row), events: events.map(eventView) };
+      // Waiting on a provider whose breaker is open (or that failed): the last thing that
+      // happened to a still-queued email was a hand-back for the provider's sake.
+      const last = events[events.length - 1];
+      const waitingOnProvider =
+        row.status === 'queued' && last?.type === 'deferred' && last.data?.provider_unavailable === true;
+      return {
+        ...emailView(row),
+        waiting_on: waitingOnProvider ? ('provider' as const) : null,
+        events: events.map(eventView),
+      };
     },
 
     async list(tenantId: string, filters: EmailFilters, limit: number, cursor: string | undefined) {
@@ -113,6 +122,11 @@ export function emailsService(deps: { emails: EmailsRepository }) {
       const items = (more ? rows.slice(0, limit) : rows).map(feedEventView);
       const last = items[items.length - 1]?.id ?? after ?? '0';
       return { items, next_cursor: encodeFeedCursor(last), has_more: more };
+    },
+
+    /** Every open email and unfanned bulk job of the tenant cancelled (admin). */
+    cancelOpen(tenantId: string) {
+      return deps.emails.cancelOpen(tenantId);
     },
 
     async cancel(tenantId: string, id: string) {

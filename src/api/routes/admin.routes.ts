@@ -30,7 +30,12 @@ export const keyView = (k: ApiKeyRow) => ({
 });
 
 export const adminRoutes =
-  (deps: { tenancy: TenancyService; adminApiToken: string | null }): FastifyPluginAsyncTypebox =>
+  (deps: {
+    tenancy: TenancyService;
+    adminApiToken: string | null;
+    /** Cancels all of a tenant's open mail (POST /admin/tenants/{id}/cancel-open). */
+    cancelOpen?: (tenantId: string) => Promise<{ emails: number; bulkJobs: number }>;
+  }): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.addHook('onRequest', adminAuth(deps.adminApiToken));
     const { tenancy } = deps;
@@ -106,6 +111,28 @@ export const adminRoutes =
         },
       },
       async (req) => tenantView(await tenancy.updateTenant(req.params.id, req.body)),
+    );
+
+    app.post(
+      '/admin/tenants/:id/cancel-open',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: "Cancel all of a tenant's open mail (queued, scheduled, held, unfanned bulk jobs)",
+          description:
+            'For mail that must never go out, typically of a suspended tenant (whose mail is otherwise held and sent on reactivation). Emails already in a worker\'s hands finish their attempt.',
+          params: Type.Object({ id: Type.String() }),
+          response: {
+            200: Type.Object({ cancelled_emails: Type.Integer(), cancelled_bulk_jobs: Type.Integer() }),
+            ...errors(404),
+          },
+        },
+      },
+      async (req) => {
+        const tenant = await tenancy.getTenant(req.params.id);
+        const r = deps.cancelOpen ? await deps.cancelOpen(tenant.id) : { emails: 0, bulkJobs: 0 };
+        return { cancelled_emails: r.emails, cancelled_bulk_jobs: r.bulkJobs };
+      },
     );
 
     app.post(
