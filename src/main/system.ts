@@ -10,6 +10,7 @@ import type { Database } from '../db/database.js';
 import { deadLettersRepository } from '../db/dead-letters.repository.js';
 import { domainsRepository } from '../db/domains.repository.js';
 import { emailsRepository } from '../db/emails.repository.js';
+import { workersRepository } from '../db/workers.repository.js';
 import { migrate } from '../db/migrator.js';
 import { createPgDatabase } from '../db/pg.database.js';
 import { suppressionsRepository } from '../db/suppressions.repository.js';
@@ -33,6 +34,7 @@ import { type DeliveryHooks, deliveryService } from '../services/delivery.servic
 import { dkimKeys } from '../services/dkim-keys.js';
 import { domainsService } from '../services/domains.service.js';
 import { emailsService } from '../services/emails.service.js';
+import { heartbeatService } from '../services/heartbeat.service.js';
 import { createOutcomeJournal, type OutcomeJournal } from '../services/outcome-journal.js';
 import { recoveryService } from '../services/recovery.service.js';
 import { sendService } from '../services/send.service.js';
@@ -116,6 +118,11 @@ function buildServices(opts: {
   });
   const onDispatchError = (err: unknown) =>
     logger.warn({ err }, 'dispatch failed; the recovery loop will dispatch again');
+  const heartbeat = heartbeatService({
+    workers: workersRepository(db),
+    workerId: opts.workerId,
+    timeoutSeconds: config.delivery.heartbeatTimeoutSeconds,
+  });
   const unsubscribe = unsubscribeService({
     repo: unsubscribeRepository(db),
     secret: async () =>
@@ -209,7 +216,9 @@ function buildServices(opts: {
       graceSeconds: config.recovery.graceSeconds,
       batchSize: config.recovery.batchSize,
       extra: (brokerReset) => bulk.recover(brokerReset ? 0 : config.recovery.graceSeconds),
+      releaseDead: () => heartbeat.releaseDead(),
     }),
+    heartbeat,
     suppressions: suppressionsService({ suppressions: repos.suppressions }),
     webhooks: webhooksService({
       webhooks: repos.webhooks,
@@ -314,7 +323,16 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
   let recoveryLoop: { stop(): Promise<void> } | null = null;
   let domainCheckLoop: { stop(): Promise<void> } | null = null;
   let journalLoop: { stop(): Promise<void> } | null = null;
+  let heartbeatLoop: { stop(): Promise<void> } | null = null;
   if (opts.roles.worker) {
+    // Beat once before claiming anything, so no claim of this process looks like a dead one's.
+    await services.heartbeat.beat().catch(() => {});
+    heartbeatLoop = startPeriodic({
+      name: 'worker heartbeat',
+      intervalMs: services.heartbeat.intervalMs,
+      logger,
+      tick: () => services.heartbeat.beat(),
+    });
     // Outcomes PostgreSQL could not take are written as soon as it answers again.
     journalLoop = startPeriodic({
       name: 'outcome journal',
@@ -379,6 +397,8 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
         await recoveryLoop?.stop();
         await journalLoop?.stop();
         await journal.flush();
+        await heartbeatLoop?.stop();
+        if (heartbeatLoop) await services.heartbeat.stop();
         await domainCheckLoop?.stop();
         await operations.stop();
         await services.providers.closeAll().catch(() => {});
