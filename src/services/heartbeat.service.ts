@@ -10,7 +10,11 @@ import type { WorkersRepository } from '../db/workers.repository.js';
  * again what live workers are still delivering (or have kept in their journal). Waiting one
  * timeout lets every live worker beat again first (they beat every timeout / 3).
  */
-export function heartbeatService(deps: { workers: WorkersRepository; workerId: string; timeoutSeconds: number }) {
+export function heartbeatService(deps: {
+  workers: WorkersRepository;
+  workerId: string;
+  timeoutSeconds: number;
+}) {
   let healthySince: number | null = null;
   return {
     intervalMs: (deps.timeoutSeconds * 1000) / 3,

@@ -120,7 +120,7 @@ export const adminRoutes =
           tags: ['admin'],
           summary: "Cancel all of a tenant's open mail (queued, scheduled, held, unfanned bulk jobs)",
           description:
-            'For mail that must never go out, typically of a suspended tenant (whose mail is otherwise held and sent on reactivation). Emails already in a worker\'s hands finish their attempt.',
+            "For mail that must never go out, typically of a suspended tenant (whose mail is otherwise held and sent on reactivation). Emails already in a worker's hands finish their attempt.",
           params: Type.Object({ id: Type.String() }),
           response: {
             200: Type.Object({ cancelled_emails: Type.Integer(), cancelled_bulk_jobs: Type.Integer() }),
