@@ -255,6 +255,8 @@ export function emailsRepository(db: Database) {
       id: string,
       leaseSeconds: number,
       workerId: string | null = null,
+      /** Providers whose circuit breaker is open: their mail is not claimed (no attempt, no event). */
+      blockedProviders: readonly string[] = [],
     ): Promise<ClaimedEmail | null> {
       // A suspended tenant's mail is held: not claimed, not sent, still queued (docs/operations.md).
       const { rows } = await db.query<ClaimedEmail>(
@@ -266,6 +268,7 @@ export function emailsRepository(db: Database) {
               AND ((status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= now() + interval '2 seconds'))
                    OR (status = 'processing' AND lease_until < now()))
               AND NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = emails.tenant_id AND t.status = 'suspended')
+              AND provider <> ALL($4::text[])
             RETURNING *
          ), ev AS (
            ${eventsFrom('claimed', 'processing', "jsonb_build_object('attempt', claimed.attempts)")}
@@ -276,9 +279,30 @@ export function emailsRepository(db: Database) {
            JOIN template_versions v ON v.template_id = c.template_id AND v.version = c.template_version
            LEFT JOIN bulk_jobs b ON b.id = c.bulk_job_id
            LEFT JOIN suppressions x ON x.tenant_id = c.tenant_id AND x.email = c.recipient_email`,
-        [id, leaseSeconds, workerId],
+        [id, leaseSeconds, workerId, blockedProviders],
       );
       return rows[0] ?? null;
+    },
+
+    /**
+     * A queued, due email whose provider's breaker is open waits for the next probe without being
+     * claimed: only its due time moves (no attempt, no event). `delays` are per provider, in
+     * milliseconds. Returns what the next job needs, or null when the email is not such a one.
+     */
+    async holdForProvider(
+      id: string,
+      delays: ReadonlyArray<{ provider: string; delayMs: number }>,
+    ): Promise<{ attempts: number; bulk: boolean; delayMs: number } | null> {
+      const { rows } = await db.query<{ attempts: number; bulk: boolean; delay_ms: number }>(
+        `UPDATE emails e SET next_attempt_at = now() + make_interval(secs => d.delay_ms / 1000.0)
+           FROM unnest($2::text[], $3::float8[]) AS d(provider, delay_ms)
+          WHERE e.id = $1 AND e.provider = d.provider AND e.status = 'queued'
+            AND (e.next_attempt_at IS NULL OR e.next_attempt_at <= now() + interval '2 seconds')
+          RETURNING e.attempts, e.bulk_job_id IS NOT NULL AS bulk, d.delay_ms`,
+        [id, delays.map((d) => d.provider), delays.map((d) => d.delayMs)],
+      );
+      const r = rows[0];
+      return r ? { attempts: r.attempts, bulk: r.bulk, delayMs: r.delay_ms } : null;
     },
 
     /** Extends a claim that still holds (not expired, not taken over); false when it was lost. */

@@ -186,7 +186,10 @@ function buildServices(opts: {
       senders,
       onDispatchError,
     }),
-    emails: emailsService({ emails: repos.emails }),
+    emails: emailsService({
+      emails: repos.emails,
+      providerDown: async (provider) => (await opts.breaker.state(provider)).state !== 'closed',
+    }),
     deadLetters: deadLettersService({ deadLetters: repos.deadLetters, dispatcher, onDispatchError }),
     delivery: deliveryService({
       emails: repos.emails,

@@ -1,4 +1,4 @@
-import type { ProviderBreaker } from '../breaker/provider-breaker.js';
+import type { BreakerState, ProviderBreaker } from '../breaker/provider-breaker.js';
 import type { ClaimedEmail, EmailsRepository } from '../db/emails.repository.js';
 import { isAppError } from '../domain/errors.js';
 import { canRetry, type RetryPolicy, retryDelayMs } from '../domain/retry-policy.js';
@@ -20,6 +20,8 @@ export type DeliveryResult =
   | { kind: 'held'; attempt: number; delayMs: number }
   /** PostgreSQL went away mid-delivery: the outcome is kept in the journal until it is written. */
   | { kind: 'journaled'; attempt: number }
+  /** Not claimed: its provider's breaker is open; it waits for the probe (no attempt, no event). */
+  | { kind: 'waiting'; delayMs: number }
   | { kind: 'failed'; attempt: number; deadLetterId: string }
   | { kind: 'suppressed' }
   | { kind: 'cancelled' }
@@ -59,6 +61,24 @@ export function deliveryService(deps: {
 }) {
   const hooks = deps.hooks ?? {};
   const maxAgeMs = (deps.maxRetryAgeSeconds ?? 86_400) * 1000;
+
+  // The providers whose breaker refuses sends right now (open, or half-open with its probe
+  // running), read at most every 250 ms: their mail is not even claimed.
+  let blockedCache: { at: number; states: BreakerState[] } = { at: 0, states: [] };
+  const blocked = async (): Promise<BreakerState[]> => {
+    const breaker = deps.breaker;
+    if (!breaker) return [];
+    const now = Date.now();
+    if (now - blockedCache.at < 250) return blockedCache.states;
+    const states = await Promise.all(deps.providers.names().map((p) => breaker.state(p))).catch(() => []);
+    const refusing = states.filter(
+      (s) =>
+        (s.state === 'open' && now < (s.retryAt ?? 0)) ||
+        (s.state === 'half_open' && now < (s.probeUntil ?? 0)),
+    );
+    blockedCache = { at: now, states: refusing };
+    return refusing;
+  };
 
   const dispatchQuietly = async (fn: () => Promise<void>) => {
     try {
@@ -180,8 +200,40 @@ export function deliveryService(deps: {
      * Safe to call any number of times for the same id: only the holder of the claim sends.
      */
     async deliver(emailId: string): Promise<DeliveryResult> {
-      const email = await deps.emails.claim(emailId, deps.leaseSeconds, deps.workerId ?? null);
-      if (!email) return { kind: 'skipped' };
+      const refusing = await blocked();
+      const email = await deps.emails.claim(
+        emailId,
+        deps.leaseSeconds,
+        deps.workerId ?? null,
+        refusing.map((s) => s.provider),
+      );
+      if (!email) {
+        if (refusing.length === 0) return { kind: 'skipped' };
+        // Perhaps not claimed because its provider's breaker is open: then it waits for the
+        // probe, spread over one more pause, with a job of its own for that time.
+        const now = Date.now();
+        const held = await deps.emails.holdForProvider(
+          emailId,
+          refusing.map((s) => ({
+            provider: s.provider,
+            delayMs:
+              Math.max(0, (s.state === 'open' ? (s.retryAt ?? now) : (s.probeUntil ?? now)) - now) +
+              Math.floor(Math.random() * Math.max(deps.providerRetryMs ?? 1000, s.pauseMs)),
+          })),
+        );
+        if (!held) return { kind: 'skipped' };
+        await dispatchQuietly(() =>
+          deps.dispatcher.dispatch('mail.send', [
+            {
+              payload: { emailId },
+              jobId: `${sendJobId(emailId, held.attempts)}.h${now}`,
+              delayMs: held.delayMs,
+              ...(held.bulk ? { priority: BULK_PRIORITY } : {}),
+            },
+          ]),
+        );
+        return { kind: 'waiting', delayMs: held.delayMs };
+      }
       try {
         return await this.deliverClaimed(email);
       } catch (e) {

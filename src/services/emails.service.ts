@@ -81,7 +81,11 @@ function decodeFeedCursor(cursor: string | undefined): string | null {
   return m[1];
 }
 
-export function emailsService(deps: { emails: EmailsRepository }) {
+export function emailsService(deps: {
+  emails: EmailsRepository;
+  /** Whether the provider's circuit breaker is open (mail for it waits). */
+  providerDown?: (provider: string) => Promise<boolean>;
+}) {
   const find = async (tenantId: string, id: string) => {
     // Another tenant's id and a malformed id answer exactly like an unknown one.
     const row = isUuid(id) ? await deps.emails.get(tenantId, id) : null;
@@ -97,7 +101,9 @@ export function emailsService(deps: { emails: EmailsRepository }) {
       // happened to a still-queued email was a hand-back for the provider's sake.
       const last = events[events.length - 1];
       const waitingOnProvider =
-        row.status === 'queued' && last?.type === 'deferred' && last.data?.provider_unavailable === true;
+        row.status === 'queued' &&
+        ((last?.type === 'deferred' && last.data?.provider_unavailable === true) ||
+          ((await deps.providerDown?.(row.provider).catch(() => false)) ?? false));
       return {
         ...emailView(row),
         waiting_on: waitingOnProvider ? ('provider' as const) : null,
