@@ -90,6 +90,8 @@ export interface ApiOperations {
   analytics: AnalyticsService;
   /** The circuit breaker of every provider, for /health/ready. */
   breakers?: () => Promise<BreakerState[]>;
+  /** Queued emails per provider (for providers whose breaker is open). */
+  queuedFor?: (providers: string[]) => Promise<Record<string, number>>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -178,6 +180,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       db: deps.db,
       dispatcher: deps.dispatcher,
       ...(ops?.breakers ? { breakers: ops.breakers } : {}),
+      ...(ops?.queuedFor ? { queuedFor: ops.queuedFor } : {}),
     }),
   );
   if (ops) await app.register(metricsRoutes({ metrics: ops.metrics, token: ops.metricsToken }));

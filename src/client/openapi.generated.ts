@@ -101,6 +101,8 @@ export interface paths {
                                     next_probe_at: string | null;
                                     /** @description Times the breaker opened */
                                     opens: number;
+                                    /** @description Emails queued for this provider (only while its breaker is not closed) */
+                                    waiting?: number;
                                 };
                             };
                         };

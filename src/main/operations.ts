@@ -88,6 +88,7 @@ export function createOperations(opts: {
     metricsToken: config.metrics.token,
     analytics,
     ...(opts.breakers ? { breakers: opts.breakers } : {}),
+    queuedFor: (providers) => opsRepo.queuedFor(providers),
   };
 
   let aggregator: { stop(): Promise<void> } | null = null;

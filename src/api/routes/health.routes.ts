@@ -11,6 +11,8 @@ export const healthRoutes =
     db: Database;
     dispatcher: Dispatcher;
     breakers?: () => Promise<BreakerState[]>;
+    /** Queued emails per provider, asked only for providers whose breaker is not closed. */
+    queuedFor?: (providers: string[]) => Promise<Record<string, number>>;
   }): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.get(
@@ -35,10 +37,22 @@ export const healthRoutes =
           deps.breakers?.() ?? Promise.resolve([]),
         ]);
         const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+        const states = breakers.status === 'fulfilled' ? breakers.value : [];
+        const troubled = states.filter((s) => s.state !== 'closed').map((s) => s.provider);
+        const waiting =
+          troubled.length > 0 && pg.status === 'fulfilled' && deps.queuedFor
+            ? await deps.queuedFor(troubled).catch(() => ({}) as Record<string, number>)
+            : {};
         const providers = Object.fromEntries(
-          (breakers.status === 'fulfilled' ? breakers.value : []).map((s) => [
+          states.map((s) => [
             s.provider,
-            { state: s.state, open_since: iso(s.openedAt), next_probe_at: iso(s.retryAt), opens: s.opens },
+            {
+              state: s.state,
+              open_since: iso(s.openedAt),
+              next_probe_at: iso(s.retryAt),
+              opens: s.opens,
+              ...(s.state !== 'closed' ? { waiting: waiting[s.provider] ?? 0 } : {}),
+            },
           ]),
         );
         const checks = {

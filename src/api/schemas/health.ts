@@ -17,6 +17,11 @@ export const Ready = Type.Object({
         }),
         next_probe_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
         opens: Type.Integer({ description: 'Times the breaker opened' }),
+        waiting: Type.Optional(
+          Type.Integer({
+            description: 'Emails queued for this provider (only while its breaker is not closed)',
+          }),
+        ),
       }),
       {
         description:
