@@ -315,11 +315,12 @@ export function deliveryService(deps: {
       const provider = deps.providers.get(email.provider);
       // An open breaker: the email goes back to the queue without spending an attempt.
       if (provider && deps.breaker && !(await deps.breaker.allows(provider.name))) {
-        const held = await record(email, message.subject, {
+        const refused: SendOutcome = {
           kind: 'unavailable',
           error: `waiting on provider "${provider.name}" (circuit breaker open)`,
-        });
-        hooks.onOutcome?.(email, held);
+        };
+        const held = await record(email, message.subject, refused);
+        hooks.onOutcome?.(email, held, refused);
         return held;
       }
       if (provider && hooks.beforeSend) {
