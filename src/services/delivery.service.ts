@@ -1,4 +1,5 @@
 import type { BreakerState, ProviderBreaker } from '../breaker/provider-breaker.js';
+import { isConnectionError } from '../db/database.js';
 import type { ClaimedEmail, EmailsRepository } from '../db/emails.repository.js';
 import { isAppError } from '../domain/errors.js';
 import { canRetry, type RetryPolicy, retryDelayMs } from '../domain/retry-policy.js';
@@ -186,7 +187,7 @@ export function deliveryService(deps: {
     try {
       return await record(email, subject, outcome);
     } catch (e) {
-      if (!deps.journal) throw e;
+      if (!deps.journal || !isConnectionError(e)) throw e;
       deps.journal.keep(`${outcome.kind} ${email.id}.${email.attempts}`, () =>
         record(email, subject, outcome),
       );
@@ -237,20 +238,22 @@ export function deliveryService(deps: {
       try {
         return await this.deliverClaimed(email);
       } catch (e) {
-        // PostgreSQL (or anything else) failed before anything was sent: hand the claim back at
-        // once, through the journal if need be, rather than leave the email to its lease.
-        if (!deps.journal) throw e;
+        // PostgreSQL went away before anything was sent: hand the claim back (without spending
+        // an attempt) as soon as it answers, rather than leave the email to its lease. Other
+        // errors are bugs: they propagate as before.
+        if (!deps.journal || !isConnectionError(e)) throw e;
         const handBack: SendOutcome = {
           kind: 'unavailable',
           error: `delivery interrupted: ${e instanceof Error ? e.message : String(e)}`,
         };
         const retry = () =>
-          deps.emails.markRetry(email.id, email.attempts, handBack.error, 0, true).then((r) =>
+          deps.emails.markRetry(email.id, email.attempts, handBack.error, 500, true).then((r) =>
             r === 'queued'
               ? deps.dispatcher.dispatch('mail.send', [
                   {
                     payload: { emailId: email.id },
                     jobId: sendJobId(email.id, email.attempts),
+                    delayMs: 500,
                     ...(email.bulk_job_id ? { priority: BULK_PRIORITY } : {}),
                   },
                 ])
