@@ -189,6 +189,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       tenancy: services.tenancy,
       adminApiToken: deps.config.adminApiToken,
       cancelOpen: (tenantId) => services.emails.cancelOpen(tenantId),
+      openEmails: (tenantId) => services.emails.countOpen(tenantId),
     }),
   );
   // Providers authenticate with their own signatures, not with tenant keys.

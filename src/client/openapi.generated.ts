@@ -244,6 +244,8 @@ export interface paths {
                                 created_at: string;
                                 /** Format: date-time */
                                 updated_at: string;
+                                /** @description GET of one suspended tenant: its open emails (queued or scheduled) held until it is active again */
+                                held_emails?: number;
                             }[];
                             next_cursor: string | null;
                         };
@@ -352,6 +354,8 @@ export interface paths {
                             created_at: string;
                             /** Format: date-time */
                             updated_at: string;
+                            /** @description GET of one suspended tenant: its open emails (queued or scheduled) held until it is active again */
+                            held_emails?: number;
                         };
                     };
                 };
@@ -512,6 +516,8 @@ export interface paths {
                             created_at: string;
                             /** Format: date-time */
                             updated_at: string;
+                            /** @description GET of one suspended tenant: its open emails (queued or scheduled) held until it is active again */
+                            held_emails?: number;
                         };
                     };
                 };
@@ -641,6 +647,8 @@ export interface paths {
                             created_at: string;
                             /** Format: date-time */
                             updated_at: string;
+                            /** @description GET of one suspended tenant: its open emails (queued or scheduled) held until it is active again */
+                            held_emails?: number;
                         };
                     };
                 };
@@ -1786,6 +1794,8 @@ export interface paths {
                                 created_at: string;
                                 /** Format: date-time */
                                 updated_at: string;
+                                /** @description GET of one suspended tenant: its open emails (queued or scheduled) held until it is active again */
+                                held_emails?: number;
                             };
                             api_key: {
                                 /** Format: uuid */

@@ -69,7 +69,7 @@ describe('loadConfig', () => {
   it('reads the outage settings with their documented defaults and refuses bad ones by name', () => {
     const c = loadConfig({});
     expect(c.delivery.maxRetryAgeSeconds).toBe(86_400);
-    expect(c.delivery.heartbeatTimeoutSeconds).toBe(15);
+    expect(c.delivery.heartbeatTimeoutSeconds).toBe(10);
     expect(c.breaker).toEqual({ threshold: 5, pauseSeconds: 1, maxPauseSeconds: 60 });
     expect(() => loadConfig({ BREAKER_PAUSE_SECONDS: '10', BREAKER_MAX_PAUSE_SECONDS: '5' })).toThrow(
       /BREAKER_MAX_PAUSE_SECONDS/,

@@ -153,7 +153,7 @@ export function loadConfig(env: Env = process.env): Config {
       concurrency: r.int('WORKER_CONCURRENCY', 20, { min: 1, max: 1000 }),
       messageIdDomain: r.string('MESSAGE_ID_DOMAIN', 'mailsystem.local'),
       maxRetryAgeSeconds: r.number('MAX_RETRY_AGE_SECONDS', 86_400, { min: 1 }),
-      heartbeatTimeoutSeconds: r.number('WORKER_HEARTBEAT_TIMEOUT_SECONDS', 15, { min: 1 }),
+      heartbeatTimeoutSeconds: r.number('WORKER_HEARTBEAT_TIMEOUT_SECONDS', 10, { min: 1 }),
     },
     breaker: {
       threshold: r.int('BREAKER_THRESHOLD', 5, { min: 1, max: 10_000 }),

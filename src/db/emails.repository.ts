@@ -439,6 +439,15 @@ export function emailsRepository(db: Database) {
       return { emails: rows[0]?.emails ?? 0, bulkJobs: rows[0]?.bulk_jobs ?? 0 };
     },
 
+    /** How many of a tenant's emails are open (queued or scheduled). */
+    async countOpen(tenantId: string): Promise<number> {
+      const { rows } = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM emails WHERE tenant_id = $1 AND status IN ('queued', 'scheduled')`,
+        [tenantId],
+      );
+      return rows[0]?.n ?? 0;
+    },
+
     /** Moves a scheduled email whose time has come to `queued`; true when this call moved it. */
     async promoteScheduled(id: string): Promise<boolean> {
       return (await this.promoteScheduledMany([id])).length > 0;

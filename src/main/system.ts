@@ -211,6 +211,7 @@ function buildServices(opts: {
       providerRetryMs: config.breaker.pauseSeconds * 1000,
       journal: opts.journal,
       workerId: opts.workerId,
+      heartbeatFresh: () => heartbeat.fresh(),
     }),
     recovery: recoveryService({
       db,

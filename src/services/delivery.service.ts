@@ -59,6 +59,8 @@ export function deliveryService(deps: {
   journal?: OutcomeJournal;
   /** This worker process, recorded with its claims (heartbeats release a dead one's claims). */
   workerId?: string;
+  /** Whether this worker's heartbeat is recent: if not, it neither claims nor sends. */
+  heartbeatFresh?: () => boolean;
 }) {
   const hooks = deps.hooks ?? {};
   const maxAgeMs = (deps.maxRetryAgeSeconds ?? 86_400) * 1000;
@@ -201,6 +203,9 @@ export function deliveryService(deps: {
      * Safe to call any number of times for the same id: only the holder of the claim sends.
      */
     async deliver(emailId: string): Promise<DeliveryResult> {
+      // The job is tried again later (the dispatcher's handler retries, then the recovery loop).
+      if (deps.heartbeatFresh && !deps.heartbeatFresh())
+        throw new Error('worker heartbeat is stale: not claiming');
       const refusing = await blocked();
       const email = await deps.emails.claim(
         emailId,
@@ -335,6 +340,16 @@ export function deliveryService(deps: {
           hooks.onOutcome?.(email, lost);
           return lost;
         }
+      }
+      // The recovery leader may have released this claim if our heartbeat went stale: hand the
+      // email back rather than risk a second send.
+      if (deps.heartbeatFresh && !deps.heartbeatFresh()) {
+        const result = await record(email, message.subject, {
+          kind: 'unavailable',
+          error: 'worker heartbeat went stale before the send; handed back',
+        });
+        hooks.onOutcome?.(email, result);
+        return result;
       }
       const outcome: SendOutcome = provider
         ? await provider.send(message)

@@ -130,6 +130,11 @@ export function emailsService(deps: {
       return { items, next_cursor: encodeFeedCursor(last), has_more: more };
     },
 
+    /** How many of the tenant's emails are open (admin: held while it is suspended). */
+    countOpen(tenantId: string) {
+      return deps.emails.countOpen(tenantId);
+    },
+
     /** Every open email and unfanned bulk job of the tenant cancelled (admin). */
     cancelOpen(tenantId: string) {
       return deps.emails.cancelOpen(tenantId);

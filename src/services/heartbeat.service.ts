@@ -16,16 +16,25 @@ export function heartbeatService(deps: {
   timeoutSeconds: number;
 }) {
   let healthySince: number | null = null;
+  let lastBeat = 0;
   return {
     intervalMs: (deps.timeoutSeconds * 1000) / 3,
     async beat(): Promise<void> {
       try {
         await deps.workers.beat(deps.workerId);
-        healthySince ??= Date.now();
+        lastBeat = Date.now();
+        healthySince ??= lastBeat;
       } catch (e) {
         healthySince = null;
         throw e;
       }
+    },
+    /**
+     * Whether this worker's heartbeat was written within half the timeout: a worker that cannot
+     * say it lives must not claim or send, since the leader may release its claims.
+     */
+    fresh(): boolean {
+      return Date.now() - lastBeat < (deps.timeoutSeconds * 1000) / 2;
     },
     async releaseDead(): Promise<number> {
       if (healthySince === null || Date.now() - healthySince < deps.timeoutSeconds * 1000) return 0;

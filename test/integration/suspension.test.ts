@@ -58,6 +58,9 @@ describe('suspension holds mail', () => {
     const held = await counts(t.id);
     expect(held.every((r) => r.status === 'queued' || r.status === 'scheduled')).toBe(true);
     expect(held.reduce((a, r) => a + r.n, 0)).toBe(51);
+    // The admin sees the held mail.
+    const tenantNow = await h.admin('GET', `/admin/tenants/${t.id}`);
+    expect(tenantNow.body).toMatchObject({ status: 'suspended', held_emails: 51 });
 
     expect((await h.admin('PATCH', `/admin/tenants/${t.id}`, { status: 'active' })).status).toBe(200);
     const got = await h.sink.waitFor(51, 60_000);

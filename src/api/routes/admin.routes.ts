@@ -35,6 +35,8 @@ export const adminRoutes =
     adminApiToken: string | null;
     /** Cancels all of a tenant's open mail (POST /admin/tenants/{id}/cancel-open). */
     cancelOpen?: (tenantId: string) => Promise<{ emails: number; bulkJobs: number }>;
+    /** A tenant's open emails (queued or scheduled), shown as held while it is suspended. */
+    openEmails?: (tenantId: string) => Promise<number>;
   }): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.addHook('onRequest', adminAuth(deps.adminApiToken));
@@ -84,7 +86,12 @@ export const adminRoutes =
           response: { 200: Tenant },
         },
       },
-      async (req) => tenantView(await tenancy.getTenant(req.params.id)),
+      async (req) => {
+        const t = await tenancy.getTenant(req.params.id);
+        // A suspended tenant's mail is held, not lost: say how much waits for its reactivation.
+        const held = t.status === 'suspended' && deps.openEmails ? await deps.openEmails(t.id) : undefined;
+        return { ...tenantView(t), ...(held === undefined ? {} : { held_emails: held }) };
+      },
     );
 
     app.patch(
