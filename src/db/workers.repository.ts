@@ -18,22 +18,24 @@ export function workersRepository(db: Database) {
     /**
      * Forgets workers silent for longer than `timeoutSeconds` and ends the leases of the emails
      * claimed by a worker that has no live heartbeat, so the recovery loop re-dispatches them now
-     * rather than when their lease runs out. Returns the number of emails released.
+     * rather than when their lease runs out; never those of `self`, the caller, which knows it
+     * lives. Returns the number of emails released.
      */
-    async releaseDead(timeoutSeconds: number): Promise<number> {
+    async releaseDead(timeoutSeconds: number, self: string): Promise<number> {
       const { rows } = await db.query<{ n: number }>(
         `WITH gone AS (
            DELETE FROM worker_heartbeats WHERE beat_at < now() - make_interval(secs => $1)
          ), released AS (
            UPDATE emails SET lease_until = now() - interval '1 second'
             WHERE status = 'processing' AND lease_until >= now() AND claimed_by IS NOT NULL
+              AND claimed_by <> $2
               AND NOT EXISTS (SELECT 1 FROM worker_heartbeats w
                                WHERE w.worker_id = emails.claimed_by
                                  AND w.beat_at >= now() - make_interval(secs => $1))
             RETURNING 1
          )
          SELECT count(*)::int AS n FROM released`,
-        [timeoutSeconds],
+        [timeoutSeconds, self],
       );
       return rows[0]?.n ?? 0;
     },

@@ -211,7 +211,8 @@ function buildServices(opts: {
       providerRetryMs: config.breaker.pauseSeconds * 1000,
       journal: opts.journal,
       workerId: opts.workerId,
-      heartbeatFresh: () => heartbeat.fresh(),
+      // One process (the embedded mode) has no other leader that could release its claims.
+      ...(dispatcher.kind === 'bullmq' ? { heartbeatFresh: () => heartbeat.fresh() } : {}),
     }),
     recovery: recoveryService({
       db,

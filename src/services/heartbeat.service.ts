@@ -38,7 +38,7 @@ export function heartbeatService(deps: {
     },
     async releaseDead(): Promise<number> {
       if (healthySince === null || Date.now() - healthySince < deps.timeoutSeconds * 1000) return 0;
-      return deps.workers.releaseDead(deps.timeoutSeconds);
+      return deps.workers.releaseDead(deps.timeoutSeconds, deps.workerId);
     },
     async stop(): Promise<void> {
       await deps.workers.remove(deps.workerId).catch(() => {});
