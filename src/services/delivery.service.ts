@@ -60,7 +60,7 @@ export function deliveryService(deps: {
   /** This worker process, recorded with its claims (heartbeats release a dead one's claims). */
   workerId?: string;
   /** Whether this worker's heartbeat is recent: if not, it neither claims nor sends. */
-  heartbeatFresh?: () => boolean;
+  heartbeatFresh?: () => Promise<boolean>;
 }) {
   const hooks = deps.hooks ?? {};
   const maxAgeMs = (deps.maxRetryAgeSeconds ?? 86_400) * 1000;
@@ -204,7 +204,7 @@ export function deliveryService(deps: {
      */
     async deliver(emailId: string): Promise<DeliveryResult> {
       // The job is tried again later (the dispatcher's handler retries, then the recovery loop).
-      if (deps.heartbeatFresh && !deps.heartbeatFresh())
+      if (deps.heartbeatFresh && !(await deps.heartbeatFresh()))
         throw new Error('worker heartbeat is stale: not claiming');
       const refusing = await blocked();
       const email = await deps.emails.claim(
@@ -343,7 +343,7 @@ export function deliveryService(deps: {
       }
       // The recovery leader may have released this claim if our heartbeat went stale: hand the
       // email back rather than risk a second send.
-      if (deps.heartbeatFresh && !deps.heartbeatFresh()) {
+      if (deps.heartbeatFresh && !(await deps.heartbeatFresh())) {
         const result = await record(email, message.subject, {
           kind: 'unavailable',
           error: 'worker heartbeat went stale before the send; handed back',

@@ -30,11 +30,15 @@ export function heartbeatService(deps: {
       }
     },
     /**
-     * Whether this worker's heartbeat was written within half the timeout: a worker that cannot
-     * say it lives must not claim or send, since the leader may release its claims.
+     * Whether this worker's heartbeat was written within half the timeout, beating now if not: a
+     * worker that cannot say it lives must not claim or send, since the leader may release its
+     * claims.
      */
-    fresh(): boolean {
-      return Date.now() - lastBeat < (deps.timeoutSeconds * 1000) / 2;
+    async fresh(): Promise<boolean> {
+      const recent = () => Date.now() - lastBeat < (deps.timeoutSeconds * 1000) / 2;
+      if (recent()) return true;
+      await this.beat().catch(() => {});
+      return recent();
     },
     async releaseDead(): Promise<number> {
       if (healthySince === null || Date.now() - healthySince < deps.timeoutSeconds * 1000) return 0;

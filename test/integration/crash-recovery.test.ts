@@ -95,7 +95,16 @@ describe('crash recovery in seconds', () => {
       },
       30_000,
       200,
-    );
+    ).catch(async (e) => {
+      // What was left behind, for whoever reads the failure.
+      const { rows } = await pool.query(
+        `SELECT status, attempts, provider_deferrals, claimed_by, lease_until > now() AS leased,
+                next_attempt_at, last_error FROM emails WHERE status <> 'sent' AND id = ANY($1::uuid[])`,
+        [accepted],
+      );
+      console.log(JSON.stringify(rows, null, 1));
+      throw e;
+    });
     const took = Date.now() - ready;
     console.log(
       `crash recovery: ${inFlight[0]?.n} claims of the dead process; all ${accepted.length} sent ${took} ms after ready`,
