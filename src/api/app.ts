@@ -9,6 +9,7 @@ import Fastify, {
   type FastifyServerOptions,
   LogController,
 } from 'fastify';
+import type { BreakerState } from '../breaker/provider-breaker.js';
 import type { Config } from '../config/config.js';
 import type { Database } from '../db/database.js';
 import { AppError } from '../domain/errors.js';
@@ -87,6 +88,10 @@ export interface ApiOperations {
   metrics: Metrics;
   metricsToken: string | null;
   analytics: AnalyticsService;
+  /** The circuit breaker of every provider, for /health/ready. */
+  breakers?: () => Promise<BreakerState[]>;
+  /** Queued emails per provider (for providers whose breaker is open). */
+  queuedFor?: (providers: string[]) => Promise<Record<string, number>>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -170,9 +175,23 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   const { services } = deps;
-  await app.register(healthRoutes({ db: deps.db, dispatcher: deps.dispatcher }));
+  await app.register(
+    healthRoutes({
+      db: deps.db,
+      dispatcher: deps.dispatcher,
+      ...(ops?.breakers ? { breakers: ops.breakers } : {}),
+      ...(ops?.queuedFor ? { queuedFor: ops.queuedFor } : {}),
+    }),
+  );
   if (ops) await app.register(metricsRoutes({ metrics: ops.metrics, token: ops.metricsToken }));
-  await app.register(adminRoutes({ tenancy: services.tenancy, adminApiToken: deps.config.adminApiToken }));
+  await app.register(
+    adminRoutes({
+      tenancy: services.tenancy,
+      adminApiToken: deps.config.adminApiToken,
+      cancelOpen: (tenantId) => services.emails.cancelOpen(tenantId),
+      openEmails: (tenantId) => services.emails.countOpen(tenantId),
+    }),
+  );
   // Providers authenticate with their own signatures, not with tenant keys.
   await app.register(webhooksRoutes({ webhooks: services.webhooks }));
   await app.register(unsubscribeRoutes({ unsubscribe: services.unsubscribe }));

@@ -66,6 +66,19 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ADMIN_API_TOKEN: 'short' })).toThrow(/ADMIN_API_TOKEN/);
   });
 
+  it('reads the outage settings with their documented defaults and refuses bad ones by name', () => {
+    const c = loadConfig({});
+    expect(c.delivery.maxRetryAgeSeconds).toBe(86_400);
+    expect(c.delivery.heartbeatTimeoutSeconds).toBe(10);
+    expect(c.breaker).toEqual({ threshold: 5, pauseSeconds: 1, maxPauseSeconds: 60 });
+    expect(() => loadConfig({ BREAKER_PAUSE_SECONDS: '10', BREAKER_MAX_PAUSE_SECONDS: '5' })).toThrow(
+      /BREAKER_MAX_PAUSE_SECONDS/,
+    );
+    expect(() => loadConfig({ BREAKER_THRESHOLD: '0', MAX_RETRY_AGE_SECONDS: 'soon' })).toThrow(
+      /BREAKER_THRESHOLD[\s\S]*MAX_RETRY_AGE_SECONDS|MAX_RETRY_AGE_SECONDS[\s\S]*BREAKER_THRESHOLD/,
+    );
+  });
+
   it('reads the sending-domain settings: SECRETS_KEY, DNS_SERVERS and SPF_INCLUDE', () => {
     const key = Buffer.alloc(32, 7);
     const c = loadConfig({

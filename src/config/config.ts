@@ -56,7 +56,13 @@ export interface Config {
     jobLockSeconds: number;
     concurrency: number;
     messageIdDomain: string;
+    /** An email waiting on a failing provider gives up this long after acceptance. */
+    maxRetryAgeSeconds: number;
+    /** A worker whose heartbeat is older than this is dead: its claims are released at once. */
+    heartbeatTimeoutSeconds: number;
   };
+  /** The circuit breaker per provider (docs/providers.md). */
+  breaker: { threshold: number; pauseSeconds: number; maxPauseSeconds: number };
   recovery: { intervalSeconds: number; graceSeconds: number; batchSize: number };
   rateLimit: { perSecond: number; burst: number };
   /** METRICS_TOKEN guards GET /metrics when set; METRICS_PORT serves it on a port of its own too. */
@@ -146,6 +152,13 @@ export function loadConfig(env: Env = process.env): Config {
       jobLockSeconds: r.number('JOB_LOCK_SECONDS', 30, { min: 2 }),
       concurrency: r.int('WORKER_CONCURRENCY', 20, { min: 1, max: 1000 }),
       messageIdDomain: r.string('MESSAGE_ID_DOMAIN', 'mailsystem.local'),
+      maxRetryAgeSeconds: r.number('MAX_RETRY_AGE_SECONDS', 86_400, { min: 1 }),
+      heartbeatTimeoutSeconds: r.number('WORKER_HEARTBEAT_TIMEOUT_SECONDS', 10, { min: 1 }),
+    },
+    breaker: {
+      threshold: r.int('BREAKER_THRESHOLD', 5, { min: 1, max: 10_000 }),
+      pauseSeconds: r.number('BREAKER_PAUSE_SECONDS', 1, { min: 0.05 }),
+      maxPauseSeconds: r.number('BREAKER_MAX_PAUSE_SECONDS', 60, { min: 0.05 }),
     },
     recovery: {
       intervalSeconds: r.number('RECOVERY_INTERVAL_SECONDS', 5, { min: 0.1 }),
@@ -204,6 +217,9 @@ export function loadConfig(env: Env = process.env): Config {
 
   if (config.delivery.retryMaxSeconds < config.delivery.retryBaseSeconds) {
     r.problems.push('RETRY_MAX_SECONDS must be >= RETRY_BASE_SECONDS');
+  }
+  if (config.breaker.maxPauseSeconds < config.breaker.pauseSeconds) {
+    r.problems.push('BREAKER_MAX_PAUSE_SECONDS must be >= BREAKER_PAUSE_SECONDS');
   }
   if (config.adminApiToken !== null && config.adminApiToken.length < 16) {
     r.problems.push('ADMIN_API_TOKEN must be at least 16 characters');
