@@ -1,5 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import type { LogFormat } from '../lib/logger.js';
 import { ConfigError, type Env, EnvReader } from './env.js';
 
@@ -75,6 +76,8 @@ export interface Config {
   secretsKeyHex: string | null;
   /** DNS_SERVERS (`host[:port]`; none = the system's resolvers) and the timeout of one query. */
   dns: { servers: string[]; timeoutMs: number };
+  /** The template render pool (docs/architecture.md): threads, hard deadline, per-tenant bound, heap. */
+  render: { threads: number; deadlineMs: number; perTenant: number; memoryMb: number };
   domains: {
     /** SPF_INCLUDE as SPF mechanisms (`include:…`, `ip4:…`, `ip6:…`); empty: no SPF record suggested. */
     spfMechanisms: string[];
@@ -191,6 +194,7 @@ export function loadConfig(env: Env = process.env): Config {
       }),
       timeoutMs: r.int('DNS_TIMEOUT_MS', 5000, { min: 100, max: 60_000 }),
     },
+    render: renderConfig(r),
     domains: {
       spfMechanisms: r.list('SPF_INCLUDE', []).flatMap((item) => {
         const m = spfMechanism(item);
@@ -214,6 +218,20 @@ export function loadConfig(env: Env = process.env): Config {
   r.problems.push(...webhookSecretProblems(config.webhookSecrets));
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return deepFreeze(config);
+}
+
+function renderConfig(r: EnvReader): Config['render'] {
+  const threads = r.int('RENDER_THREADS', Math.max(2, Math.min(4, availableParallelism())), {
+    min: 1,
+    max: 64,
+  });
+  return {
+    threads,
+    deadlineMs: r.int('RENDER_DEADLINE_MS', 2000, { min: 50, max: 60_000 }),
+    // Below the thread count, so one tenant's slow renders always leave a thread for the others.
+    perTenant: r.int('RENDER_TENANT_CONCURRENCY', Math.max(1, Math.floor(threads / 2)), { min: 1, max: 64 }),
+    memoryMb: r.int('RENDER_MEMORY_MB', 128, { min: 16, max: 4096 }),
+  };
 }
 
 /** SECRETS_KEY: 32 bytes as 64 hex characters or base64 (either alphabet); never echoed back. */

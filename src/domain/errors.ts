@@ -57,6 +57,10 @@ export const ERROR_CATALOGUE = {
   template_inactive: { status: 422, message: 'The template is inactive' },
   missing_variables: { status: 422, message: 'The template needs variables that were not given' },
   template_render_failed: { status: 422, message: 'The template could not be rendered' },
+  template_render_limit: {
+    status: 422,
+    message: 'The template needs more time, memory or output than one email may use',
+  },
   invalid_rendered_header: {
     status: 422,
     message: 'The rendered subject contains a line break or NUL, which cannot go in a header',

@@ -38,7 +38,7 @@ import { templatesService } from '../services/templates.service.js';
 import { tenancyService } from '../services/tenancy.service.js';
 import { unsubscribeService } from '../services/unsubscribe.service.js';
 import { webhooksService } from '../services/webhooks.service.js';
-import { TemplateRenderer } from '../templates/renderer.js';
+import { RenderPool } from '../templates/render-pool.js';
 import { startDomainCheckLoop } from '../worker/domain-check-loop.js';
 import { jobHandlers } from '../worker/handlers.js';
 import { startRecoveryLoop } from '../worker/recovery-loop.js';
@@ -98,7 +98,13 @@ function buildServices(opts: {
     webhooks: webhooksRepository(db),
     domains: domainsRepository(db),
   };
-  const renderer = new TemplateRenderer();
+  // Every template render (preview, the check at /send, bulk, delivery) runs in this pool.
+  const renderer = new RenderPool({
+    threads: config.render.threads,
+    deadlineMs: config.render.deadlineMs,
+    perTenant: config.render.perTenant,
+    memoryMb: config.render.memoryMb,
+  });
   const providers = createProviderRegistry({
     defaultProvider: config.defaultProvider,
     smtp: config.smtp,
@@ -155,7 +161,6 @@ function buildServices(opts: {
     templates: templatesService({
       templates: repos.templates,
       renderer,
-      draftRenderer: new TemplateRenderer({ cacheSize: 50 }),
       senders,
     }),
     send: sendService({
@@ -321,6 +326,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
         await domainCheckLoop?.stop();
         await operations.stop();
         await services.providers.closeAll().catch(() => {});
+        await services.renderer.close();
         await dispatcher.close();
         if (!opts.db) await db.close();
       })();
