@@ -110,7 +110,7 @@ export class RenderPool implements TemplateEngine {
       minThreads: this.threads,
       maxThreads: this.threads,
       idleTimeout: Number.POSITIVE_INFINITY,
-      resourceLimits: { maxOldGenerationSizeMb: this.memoryMb, maxYoungGenerationSizeMb: 16 },
+      resourceLimits: { maxOldGenerationSizeMb: this.memoryMb },
       workerData: { renderer: this.rendererOptions },
     });
     return this.pool;
