@@ -16,6 +16,13 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(c.smtp)).toBe(true);
   });
 
+  it('reads the render pool settings and names a bad one', () => {
+    const c = loadConfig({ RENDER_THREADS: '3', RENDER_DEADLINE_MS: '1500', RENDER_MEMORY_MB: '64' });
+    expect(c.render).toEqual({ threads: 3, deadlineMs: 1500, perTenant: 1, memoryMb: 64 });
+    expect(() => loadConfig({ RENDER_DEADLINE_MS: 'soon' })).toThrow(/RENDER_DEADLINE_MS/);
+    expect(() => loadConfig({ RENDER_TENANT_CONCURRENCY: '0' })).toThrow(/RENDER_TENANT_CONCURRENCY/);
+  });
+
   it('names every bad variable at once', () => {
     let err: unknown;
     try {
