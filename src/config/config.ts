@@ -46,6 +46,12 @@ export interface Config {
   /** auto: readable lines at a terminal (request lines at debug), JSON otherwise. */
   logFormat: LogFormat;
   adminApiToken: string | null;
+  /**
+   * DEMO: whether `npm start` seeds the demo tenant, prints a key for it and generates an admin
+   * token. null (unset): only in the zero-setup experience — never in production; in embedded mode,
+   * or on a database that holds no tenant but the demo one.
+   */
+  demo: boolean | null;
   defaultProvider: string;
   smtp: SmtpConfig;
   capture: { dir: string | null };
@@ -126,6 +132,7 @@ export function loadConfig(env: Env = process.env): Config {
     ),
     logFormat: r.oneOf('LOG_FORMAT', ['auto', 'json', 'pretty'] as const, 'auto'),
     adminApiToken: r.optionalString('ADMIN_API_TOKEN'),
+    demo: r.raw('DEMO') === undefined ? null : r.bool('DEMO', false),
     defaultProvider: r.oneOf('DEFAULT_PROVIDER', PROVIDER_NAMES, 'smtp'),
     smtp: {
       host: smtpHost,

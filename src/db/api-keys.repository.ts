@@ -61,6 +61,15 @@ export function apiKeysRepository(db: Queryable) {
       return rows[0] ?? null;
     },
 
+    /** Deletes a tenant's keys whose name starts with `prefix` (the demo's keys of earlier starts). */
+    async deleteNamed(tenantId: string, prefix: string): Promise<number> {
+      const { rows } = await db.query<{ id: string }>(
+        'DELETE FROM api_keys WHERE tenant_id = $1 AND left(name, length($2)) = $2 RETURNING id',
+        [tenantId, prefix],
+      );
+      return rows.length;
+    },
+
     /** The live key with this hash and its tenant, or null (unknown or revoked). */
     async findOwner(hash: Buffer): Promise<KeyOwner | null> {
       const { rows } = await db.query<KeyOwner>(

@@ -254,6 +254,9 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
     ...(opts.webhookHttpGet ? { webhookHttpGet: opts.webhookHttpGet } : {}),
   });
 
+  if (opts.roles.api && config.adminApiToken === null) {
+    logger.warn('ADMIN_API_TOKEN is not set: the admin API answers 403 until it is');
+  }
   const app = opts.roles.api
     ? await buildApp({
         config,
