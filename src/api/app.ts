@@ -32,7 +32,7 @@ import type { WebhooksService } from '../services/webhooks.service.js';
 import { tenantAuth } from './plugins/auth.js';
 import { consolePlugin } from './plugins/console.js';
 import { registerErrorHandling } from './plugins/errors.js';
-import { tenantRateLimit } from './plugins/rate-limit.js';
+import { authFailureLimit, tenantRateLimit } from './plugins/rate-limit.js';
 import { frameworkErrors, registerSecurity, tagLogWithTenant } from './plugins/security.js';
 import { adminRoutes } from './routes/admin.routes.js';
 import { analyticsRoutes } from './routes/analytics.routes.js';
@@ -105,6 +105,9 @@ class QuietRequestLog extends LogController {
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const opts: FastifyServerOptions = {
     bodyLimit: deps.config.http.bodyLimitBytes,
+    // TRUST_PROXY: which X-Forwarded-For hops name the client (per-address limits use req.ip).
+    // (Fastify takes a hop count too, though its types do not list it.)
+    trustProxy: (deps.config.http.trustProxy ?? false) as FastifyServerOptions['trustProxy'],
     // Unsubscribe tokens carry their signed claims in the path.
     routerOptions: { maxParamLength: 1024 },
     requestTimeout: 60_000,
@@ -177,7 +180,20 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(webhooksRoutes({ webhooks: services.webhooks }));
   await app.register(unsubscribeRoutes({ unsubscribe: services.unsubscribe }));
   await app.register(async (tenantScope) => {
-    tenantScope.addHook('onRequest', tenantAuth(services.tenancy));
+    tenantScope.addHook(
+      'onRequest',
+      tenantAuth(
+        services.tenancy,
+        ops?.limiter && ops.rateLimit.authFailuresPerSecond > 0
+          ? authFailureLimit({
+              limiter: ops.limiter,
+              perSecond: ops.rateLimit.authFailuresPerSecond,
+              burst: ops.rateLimit.authFailureBurst,
+              onLimited: () => ops.metrics.rateLimited('auth'),
+            })
+          : null,
+      ),
+    );
     tenantScope.addHook('onRequest', tagLogWithTenant);
     tenantScope.addHook('onRoute', describeRoute('tenant'));
     if (ops?.limiter) {

@@ -30,6 +30,11 @@ export interface Config {
     publicBaseUrl: string;
     bodyLimitBytes: number;
     bulkBodyLimitBytes: number;
+    /**
+     * TRUST_PROXY, as Fastify's `trustProxy`: false (the socket's address is the client's), true
+     * (trust every X-Forwarded-For hop), a number of hops, or addresses/CIDRs of trusted proxies.
+     */
+    trustProxy: boolean | number | string[];
   };
   databaseUrl: string;
   /** PostgreSQL connections per process. */
@@ -65,7 +70,11 @@ export interface Config {
     messageIdDomain: string;
   };
   recovery: { intervalSeconds: number; graceSeconds: number; batchSize: number };
-  rateLimit: { perSecond: number; burst: number };
+  /**
+   * Per tenant (perSecond, burst), and failed authentications per client address
+   * (authFailuresPerSecond, authFailureBurst; 0 per second = unlimited).
+   */
+  rateLimit: { perSecond: number; burst: number; authFailuresPerSecond: number; authFailureBurst: number };
   /** METRICS_TOKEN guards GET /metrics when set; METRICS_PORT serves it on a port of its own too. */
   metrics: { token: string | null; port: number | null };
   /** How often a worker folds new events into the analytics rollups. */
@@ -112,6 +121,7 @@ export function loadConfig(env: Env = process.env): Config {
       publicBaseUrl: publicBaseUrl.replace(/\/+$/, ''),
       bodyLimitBytes: r.int('BODY_LIMIT_BYTES', 1024 * 1024, { min: 1024 }),
       bulkBodyLimitBytes: r.int('BULK_BODY_LIMIT_BYTES', 64 * 1024 * 1024, { min: 1024 }),
+      trustProxy: trustProxy(r),
     },
     databaseUrl: r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/mailsystem', [
       'postgres:',
@@ -165,6 +175,8 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimit: {
       perSecond: r.number('RATE_LIMIT_PER_SECOND', 100, { min: 0 }),
       burst: r.int('RATE_LIMIT_BURST', 200, { min: 0 }),
+      authFailuresPerSecond: r.number('AUTH_FAILURES_PER_SECOND', 0.2, { min: 0 }),
+      authFailureBurst: r.int('AUTH_FAILURE_BURST', 20, { min: 1 }),
     },
     metrics: {
       token: r.optionalString('METRICS_TOKEN'),
@@ -225,6 +237,24 @@ export function loadConfig(env: Env = process.env): Config {
   r.problems.push(...webhookSecretProblems(config.webhookSecrets));
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return deepFreeze(config);
+}
+
+function trustProxy(r: EnvReader): boolean | number | string[] {
+  const v = r.raw('TRUST_PROXY');
+  if (v === undefined) return false;
+  if (/^(true|false|1|0|yes|no|on|off)$/i.test(v) && !/^\d+$/.test(v)) return r.bool('TRUST_PROXY', false);
+  if (/^\d+$/.test(v)) return Number(v);
+  const items = v.split(',').map((s) => s.trim());
+  for (const item of items) {
+    const [addr = '', prefix] = item.split('/');
+    if (isIP(addr) === 0 || (prefix !== undefined && !/^\d{1,3}$/.test(prefix))) {
+      r.problems.push(
+        `TRUST_PROXY must be true, false, a number of hops or proxy addresses/CIDRs, comma-separated (got "${item}")`,
+      );
+      return false;
+    }
+  }
+  return items;
 }
 
 function renderConfig(r: EnvReader): Config['render'] {
