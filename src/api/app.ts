@@ -124,6 +124,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     ...(deps.requestLogLevel === 'debug' ? { logController: new QuietRequestLog() } : {}),
   };
   const app = Fastify(opts).withTypeProvider<TypeBoxTypeProvider>();
+  // The API speaks JSON: any other body is a 415, not a schema error about a string. Webhook and
+  // unsubscribe routes set their own parsers (SNS posts JSON as text/plain; mail clients post forms).
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   registerErrorHandling(app);
   registerRouteDocs(app);

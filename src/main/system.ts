@@ -204,6 +204,7 @@ function buildServices(opts: {
     webhooks: webhooksService({
       webhooks: repos.webhooks,
       ...(opts.onWebhookEvent ? { onEvent: opts.onWebhookEvent } : {}),
+      onRefused: (provider, reason) => logger.warn({ provider, reason }, 'webhook refused'),
       verifiers: createWebhookVerifiers({
         secrets: config.webhookSecrets,
         sesTopicArns: config.sesSnsTopicArns,
