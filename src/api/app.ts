@@ -12,7 +12,7 @@ import Fastify, {
 import type { Config } from '../config/config.js';
 import type { Database } from '../db/database.js';
 import { AppError } from '../domain/errors.js';
-import type { Logger } from '../lib/logger.js';
+import { type Logger, redactUrl } from '../lib/logger.js';
 import { findUnstorableText } from '../lib/text-safety.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import type { RateLimiter } from '../ratelimit/rate-limiter.js';
@@ -97,7 +97,9 @@ class QuietRequestLog extends LogController {
 
   override requestCompleted(error: Error | null, req: FastifyRequest, reply: FastifyReply) {
     if (error) return super.requestCompleted(error, req, reply);
-    req.log.debug(`${req.method} ${req.url} ${reply.statusCode} ${Math.round(reply.elapsedTime)} ms`);
+    req.log.debug(
+      `${req.method} ${redactUrl(req.url)} ${reply.statusCode} ${Math.round(reply.elapsedTime)} ms`,
+    );
   }
 }
 
