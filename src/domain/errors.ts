@@ -43,6 +43,11 @@ export const ERROR_CATALOGUE = {
   dead_letter_already_retried: { status: 409, message: 'This dead letter was already retried' },
   bulk_job_not_cancellable: { status: 409, message: 'The bulk job has already finished' },
   domain_exists: { status: 409, message: 'This tenant already has this domain' },
+  suppression_recipient_choice: {
+    status: 409,
+    message:
+      'The recipient unsubscribed or complained: remove this entry only with override_recipient_choice=true (the removal is recorded)',
+  },
   domain_not_verified: { status: 409, message: 'The domain is not verified' },
   dkim_rotation_pending: {
     status: 409,
