@@ -1,9 +1,14 @@
+import { createHmac } from 'node:crypto';
 import type { Config } from '../config/config.js';
 import { createPgDatabase } from '../db/pg.database.js';
+import { forgetSystemSecret, systemSecret } from '../db/system-secrets.repository.js';
+import { newId } from '../lib/ids.js';
+import { hashApiKey } from '../services/tenancy.service.js';
 import type { System } from './system.js';
 
 const DEMO_TENANT = 'demo';
 const DEMO_KEY_NAME = 'npm start';
+const DEMO_KEY_SECRET = 'demo-api-key';
 
 /**
  * Whether this start is the zero-setup experience that gets a demo tenant, a printed key and a
@@ -28,9 +33,38 @@ export async function demoWanted(config: Config, embedded: boolean): Promise<boo
 }
 
 /**
- * Makes sure a demo tenant with a welcome template exists and returns a fresh API key for it, so
- * that a new user can send right after `npm start`. The keys of earlier starts are deleted: one
- * printed key works at a time, and restarts do not pile keys up.
+ * The demo tenant's one key: derived from a secret the system keeps, so every start prints the
+ * same key (a restart does not break a client using it) and restarts add no keys. Keys that
+ * earlier versions made on every start are deleted; a key an admin revoked is replaced by a new one.
+ */
+async function demoKey(system: System): Promise<string> {
+  const { db } = system;
+  const { apiKeys } = system.services.repos;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const secret = await systemSecret(db, DEMO_KEY_SECRET);
+    const key = `ms_${createHmac('sha256', secret).update('demo api key').digest('base64url')}`;
+    const hash = hashApiKey(key);
+    const state = await apiKeys.stateByHash(hash);
+    if (state === 'live') return key;
+    if (state === null) {
+      await apiKeys.deleteNamed(DEMO_TENANT, DEMO_KEY_NAME);
+      await apiKeys.create({
+        id: newId(),
+        tenantId: DEMO_TENANT,
+        name: DEMO_KEY_NAME,
+        prefix: key.slice(0, 11),
+        hash,
+      });
+      return key;
+    }
+    await forgetSystemSecret(db, DEMO_KEY_SECRET);
+  }
+  throw new Error('the demo key could not be made');
+}
+
+/**
+ * Makes sure a demo tenant with a welcome template exists and returns its API key, so that a new
+ * user can send right after `npm start`.
  */
 export async function seedDemo(
   system: System,
@@ -47,8 +81,5 @@ export async function seedDemo(
       subject_template: 'Welcome {{ name }}',
       html_template: '<h1>Hello {{ name }}</h1><p>Thanks for trying Mailsystem.</p>',
     }));
-  await repos.apiKeys.deleteNamed(DEMO_TENANT, DEMO_KEY_NAME);
-  // Cached lookups of the deleted keys expire within the auth cache's lifetime.
-  const key = await tenancy.createApiKey(DEMO_TENANT, `${DEMO_KEY_NAME} ${new Date().toISOString()}`);
-  return { tenantId: DEMO_TENANT, apiKey: key.key, templateId: welcome.id };
+  return { tenantId: DEMO_TENANT, apiKey: await demoKey(system), templateId: welcome.id };
 }

@@ -34,7 +34,8 @@ const DEFAULTS = {
   renderTimeLimitMs: 1000,
   outputLimitBytes: 2_000_000,
   cacheSize: 500,
-  memoryLimit: 20_000_000,
+  // Small enough that what it admits (a 4M-element range is 32 MB) stays far inside a render thread's heap.
+  memoryLimit: 4_000_000,
 } as const;
 
 // Deeper than any sane email payload; the bound also stops cyclic objects from recursing forever.
