@@ -13,7 +13,7 @@ import type { BreakerState } from '../breaker/provider-breaker.js';
 import type { Config } from '../config/config.js';
 import type { Database } from '../db/database.js';
 import { AppError } from '../domain/errors.js';
-import type { Logger } from '../lib/logger.js';
+import { type Logger, redactUrl } from '../lib/logger.js';
 import { findUnstorableText } from '../lib/text-safety.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import type { RateLimiter } from '../ratelimit/rate-limiter.js';
@@ -33,7 +33,7 @@ import type { WebhooksService } from '../services/webhooks.service.js';
 import { tenantAuth } from './plugins/auth.js';
 import { consolePlugin } from './plugins/console.js';
 import { registerErrorHandling } from './plugins/errors.js';
-import { tenantRateLimit } from './plugins/rate-limit.js';
+import { authFailureLimit, tenantRateLimit } from './plugins/rate-limit.js';
 import { frameworkErrors, registerSecurity, tagLogWithTenant } from './plugins/security.js';
 import { adminRoutes } from './routes/admin.routes.js';
 import { analyticsRoutes } from './routes/analytics.routes.js';
@@ -102,7 +102,9 @@ class QuietRequestLog extends LogController {
 
   override requestCompleted(error: Error | null, req: FastifyRequest, reply: FastifyReply) {
     if (error) return super.requestCompleted(error, req, reply);
-    req.log.debug(`${req.method} ${req.url} ${reply.statusCode} ${Math.round(reply.elapsedTime)} ms`);
+    req.log.debug(
+      `${req.method} ${redactUrl(req.url)} ${reply.statusCode} ${Math.round(reply.elapsedTime)} ms`,
+    );
   }
 }
 
@@ -110,6 +112,9 @@ class QuietRequestLog extends LogController {
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const opts: FastifyServerOptions = {
     bodyLimit: deps.config.http.bodyLimitBytes,
+    // TRUST_PROXY: which X-Forwarded-For hops name the client (per-address limits use req.ip).
+    // (Fastify takes a hop count too, though its types do not list it.)
+    trustProxy: (deps.config.http.trustProxy ?? false) as FastifyServerOptions['trustProxy'],
     // Unsubscribe tokens carry their signed claims in the path.
     routerOptions: { maxParamLength: 1024 },
     requestTimeout: 60_000,
@@ -126,6 +131,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     ...(deps.requestLogLevel === 'debug' ? { logController: new QuietRequestLog() } : {}),
   };
   const app = Fastify(opts).withTypeProvider<TypeBoxTypeProvider>();
+  // The API speaks JSON: any other body is a 415, not a schema error about a string. Webhook and
+  // unsubscribe routes set their own parsers (SNS posts JSON as text/plain; mail clients post forms).
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   registerErrorHandling(app);
   registerRouteDocs(app);
@@ -196,7 +204,20 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(webhooksRoutes({ webhooks: services.webhooks }));
   await app.register(unsubscribeRoutes({ unsubscribe: services.unsubscribe }));
   await app.register(async (tenantScope) => {
-    tenantScope.addHook('onRequest', tenantAuth(services.tenancy));
+    tenantScope.addHook(
+      'onRequest',
+      tenantAuth(
+        services.tenancy,
+        ops?.limiter && ops.rateLimit.authFailuresPerSecond > 0
+          ? authFailureLimit({
+              limiter: ops.limiter,
+              perSecond: ops.rateLimit.authFailuresPerSecond,
+              burst: ops.rateLimit.authFailureBurst,
+              onLimited: () => ops.metrics.rateLimited('auth'),
+            })
+          : null,
+      ),
+    );
     tenantScope.addHook('onRequest', tagLogWithTenant);
     tenantScope.addHook('onRoute', describeRoute('tenant'));
     if (ops?.limiter) {

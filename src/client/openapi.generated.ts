@@ -5543,11 +5543,16 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        /** Remove an address (204); 404 when it is not listed */
+        /**
+         * Remove an address (204); 404 when it is not listed
+         * @description Every removal is recorded. An entry the recipient made (unsubscribe, complaint) answers 409 suppression_recipient_choice unless `override_recipient_choice=true` is given; the record then marks it as overridden, with the API key and the optional `note`.
+         */
         delete: {
             parameters: {
                 query?: {
                     tenant_id?: string;
+                    override_recipient_choice?: boolean;
+                    note?: string;
                 };
                 header?: never;
                 path: {

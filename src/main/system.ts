@@ -44,7 +44,7 @@ import { templatesService } from '../services/templates.service.js';
 import { tenancyService } from '../services/tenancy.service.js';
 import { unsubscribeService } from '../services/unsubscribe.service.js';
 import { webhooksService } from '../services/webhooks.service.js';
-import { TemplateRenderer } from '../templates/renderer.js';
+import { RenderPool } from '../templates/render-pool.js';
 import { startDomainCheckLoop } from '../worker/domain-check-loop.js';
 import { jobHandlers } from '../worker/handlers.js';
 import { startPeriodic } from '../worker/periodic.js';
@@ -110,7 +110,13 @@ function buildServices(opts: {
     webhooks: webhooksRepository(db),
     domains: domainsRepository(db),
   };
-  const renderer = new TemplateRenderer();
+  // Every template render (preview, the check at /send, bulk, delivery) runs in this pool.
+  const renderer = new RenderPool({
+    threads: config.render.threads,
+    deadlineMs: config.render.deadlineMs,
+    perTenant: config.render.perTenant,
+    memoryMb: config.render.memoryMb,
+  });
   const providers = createProviderRegistry({
     defaultProvider: config.defaultProvider,
     smtp: config.smtp,
@@ -172,7 +178,6 @@ function buildServices(opts: {
     templates: templatesService({
       templates: repos.templates,
       renderer,
-      draftRenderer: new TemplateRenderer({ cacheSize: 50 }),
       senders,
     }),
     send: sendService({
@@ -228,6 +233,7 @@ function buildServices(opts: {
     webhooks: webhooksService({
       webhooks: repos.webhooks,
       ...(opts.onWebhookEvent ? { onEvent: opts.onWebhookEvent } : {}),
+      onRefused: (provider, reason) => logger.warn({ provider, reason }, 'webhook refused'),
       verifiers: createWebhookVerifiers({
         secrets: config.webhookSecrets,
         sesTopicArns: config.sesSnsTopicArns,
@@ -311,6 +317,9 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
   });
   providerNames = () => services.providers.names();
 
+  if (opts.roles.api && config.adminApiToken === null) {
+    logger.warn('ADMIN_API_TOKEN is not set: the admin API answers 403 until it is');
+  }
   const app = opts.roles.api
     ? await buildApp({
         config,
@@ -407,6 +416,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
         await domainCheckLoop?.stop();
         await operations.stop();
         await services.providers.closeAll().catch(() => {});
+        await services.renderer.close();
         await dispatcher.close();
         if (!opts.breaker) await breaker.close();
         if (!opts.db) await db.close();

@@ -8,7 +8,7 @@ import type { OutgoingMessage, SendOutcome } from '../providers/email-provider.j
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import { BULK_PRIORITY, sendJobId } from '../queue/jobs.js';
-import type { TemplateRenderer } from '../templates/renderer.js';
+import type { TemplateEngine } from '../templates/renderer.port.js';
 import type { OutcomeJournal } from './outcome-journal.js';
 import { renderChecked } from './rendering.js';
 import type { DeliveryIdentity } from './senders.service.js';
@@ -39,7 +39,7 @@ export interface DeliveryHooks {
 
 export function deliveryService(deps: {
   emails: EmailsRepository;
-  renderer: TemplateRenderer;
+  renderer: TemplateEngine;
   providers: ProviderRegistry;
   dispatcher: Dispatcher;
   retry: RetryPolicy;

@@ -264,7 +264,7 @@ export function createMetrics(sources: MetricsSources = {}) {
       httpRequests.inc({ method, route, status: String(status) });
       httpDuration.observe({ method, route }, seconds);
     },
-    rateLimited(limit: 'tenant' | 'not_found') {
+    rateLimited(limit: 'tenant' | 'not_found' | 'auth') {
       rateLimited.inc({ limit });
     },
     providerWaited(provider: string, seconds: number) {
