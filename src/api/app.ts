@@ -53,7 +53,7 @@ import { describeRoute, registerRouteDocs } from './schemas/route-docs.js';
 import { validatorCompiler } from './validation.js';
 
 export interface ApiDeps {
-  config: Pick<Config, 'http' | 'adminApiToken'>;
+  config: Pick<Config, 'http' | 'adminApiToken' | 'attachments'>;
   logger?: Logger;
   db: Database;
   dispatcher: Dispatcher;
@@ -69,6 +69,8 @@ export interface ApiDeps {
     suppressions: SuppressionsService;
     domains: DomainsService;
     senders: SendersService;
+    /** The providers this installation can deliver through (tenants pick among them). */
+    providers: { names(): string[] };
   };
   /** The built console (web/dist) to serve at `/`; absent or null serves the API only. */
   consoleDir?: string | null;
@@ -172,7 +174,13 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const { services } = deps;
   await app.register(healthRoutes({ db: deps.db, dispatcher: deps.dispatcher }));
   if (ops) await app.register(metricsRoutes({ metrics: ops.metrics, token: ops.metricsToken }));
-  await app.register(adminRoutes({ tenancy: services.tenancy, adminApiToken: deps.config.adminApiToken }));
+  await app.register(
+    adminRoutes({
+      tenancy: services.tenancy,
+      adminApiToken: deps.config.adminApiToken,
+      providers: services.providers.names(),
+    }),
+  );
   // Providers authenticate with their own signatures, not with tenant keys.
   await app.register(webhooksRoutes({ webhooks: services.webhooks }));
   await app.register(unsubscribeRoutes({ unsubscribe: services.unsubscribe }));
@@ -190,7 +198,12 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     if (ops) await tenantScope.register(analyticsRoutes({ analytics: ops.analytics }));
     await tenantScope.register(meRoutes({ tenancy: services.tenancy }));
     await tenantScope.register(templatesRoutes({ templates: services.templates }));
-    await tenantScope.register(sendRoutes({ send: services.send }));
+    await tenantScope.register(
+      sendRoutes({
+        send: services.send,
+        bodyLimit: deps.config.http.bodyLimitBytes + 2 * deps.config.attachments.maxBytes,
+      }),
+    );
     await tenantScope.register(
       bulkRoutes({ bulk: services.bulk, bodyLimit: deps.config.http.bulkBodyLimitBytes }),
     );

@@ -1,4 +1,5 @@
 import type { EmailEventType, EmailStatus } from '../domain/email-status.js';
+import { type AttachmentRef, attachmentRefsInsert } from './attachments.repository.js';
 import type { CursorKey } from './cursor.js';
 import type { Database, Queryable } from './database.js';
 
@@ -27,6 +28,8 @@ export interface EmailRow {
   provider_message_id: string | null;
   message_id: string;
   list_unsubscribe: boolean;
+  /** Sent with a test-mode key: captured in the inbox, never handed to a relay or provider. */
+  test?: boolean;
   /** The sender chosen at acceptance; null: SMTP_FROM (see senders.service.ts). */
   sender?: { from: EmailMailbox | null; reply_to: EmailMailbox | null } | null;
   created_at: Date;
@@ -69,6 +72,9 @@ export interface NewEmail {
   messageId: string;
   listUnsubscribe: boolean;
   sender?: { from: EmailMailbox | null; reply_to: EmailMailbox | null } | null;
+  /** Files attached (their content stored beforehand by the attachments repository). */
+  attachments?: AttachmentRef[];
+  test?: boolean;
 }
 
 interface EmailMailbox {
@@ -123,11 +129,13 @@ export function emailsRepository(db: Database) {
            INSERT INTO emails (id, tenant_id, template_id, template_version, recipient_email, recipient_name,
                                variables, metadata, tags, headers, subject, status, idempotency_key,
                                request_fingerprint, send_at, provider, message_id, list_unsubscribe, next_attempt_at,
-                               sender)
+                               sender, test)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                   CASE WHEN $12 = 'queued' THEN now() END, $19)
+                   CASE WHEN $12 = 'queued' THEN now() END, $19, $21)
            ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
            RETURNING id, tenant_id, status, request_fingerprint, send_at
+         ), att AS (
+           ${attachmentRefsInsert('email_id', 'ins', '$20')}
          ), ev AS (
            ${eventsFrom('ins', { sql: 'ins.status' }, "jsonb_strip_nulls(jsonb_build_object('send_at', ins.send_at))")}
          )
@@ -152,6 +160,8 @@ export function emailsRepository(db: Database) {
           e.messageId,
           e.listUnsubscribe,
           e.sender ? JSON.stringify(e.sender) : null,
+          e.attachments?.length ? JSON.stringify(e.attachments) : null,
+          e.test ?? false,
         ],
       );
       if (rows[0]) return { inserted: true, row: rows[0] };

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../api/app.js';
 import type { Config } from '../config/config.js';
 import { apiKeysRepository } from '../db/api-keys.repository.js';
+import { attachmentsRepository } from '../db/attachments.repository.js';
 import { bulkRepository } from '../db/bulk.repository.js';
 import type { Database } from '../db/database.js';
 import { deadLettersRepository } from '../db/dead-letters.repository.js';
@@ -24,6 +25,7 @@ import { createWebhookVerifiers } from '../providers/webhook-registry.js';
 import { createBullmqDispatcher } from '../queue/bullmq.dispatcher.js';
 import type { Consumer, Dispatcher } from '../queue/dispatcher.js';
 import type { RateLimiter } from '../ratelimit/rate-limiter.js';
+import { attachmentsService } from '../services/attachments.service.js';
 import { bulkService } from '../services/bulk.service.js';
 import { deadLettersService } from '../services/dead-letters.service.js';
 import { type DeliveryHooks, deliveryService } from '../services/delivery.service.js';
@@ -42,6 +44,7 @@ import { TemplateRenderer } from '../templates/renderer.js';
 import { startDomainCheckLoop } from '../worker/domain-check-loop.js';
 import { jobHandlers } from '../worker/handlers.js';
 import { startRecoveryLoop } from '../worker/recovery-loop.js';
+import { startRetentionLoop } from '../worker/retention-loop.js';
 import { combineDeliveryHooks, createOperations, type Operations } from './operations.js';
 
 export interface SystemOptions {
@@ -99,6 +102,10 @@ function buildServices(opts: {
     domains: domainsRepository(db),
   };
   const renderer = new TemplateRenderer();
+  const attachments = attachmentsService({
+    repo: attachmentsRepository(db),
+    maxBytes: config.attachments.maxBytes,
+  });
   const providers = createProviderRegistry({
     defaultProvider: config.defaultProvider,
     smtp: config.smtp,
@@ -137,6 +144,7 @@ function buildServices(opts: {
     defaultProvider: config.defaultProvider,
     messageIdDomain: config.delivery.messageIdDomain,
     senders,
+    attachments,
     onDispatchError,
   });
   // Bulk mail (and transactional mail that asks for it) carries one-click List-Unsubscribe.
@@ -144,6 +152,7 @@ function buildServices(opts: {
     extraHeaders: (email) => unsubscribe.headersFor(email),
   });
   return {
+    attachments,
     bulk,
     domains,
     senders,
@@ -167,9 +176,10 @@ function buildServices(opts: {
       defaultProvider: config.defaultProvider,
       messageIdDomain: config.delivery.messageIdDomain,
       senders,
+      attachments,
       onDispatchError,
     }),
-    emails: emailsService({ emails: repos.emails }),
+    emails: emailsService({ emails: repos.emails, attachments: (t, id) => attachments.list(t, id) }),
     deadLetters: deadLettersService({ deadLetters: repos.deadLetters, dispatcher, onDispatchError }),
     delivery: deliveryService({
       emails: repos.emails,
@@ -184,6 +194,7 @@ function buildServices(opts: {
       leaseSeconds: config.delivery.leaseSeconds,
       from: config.smtp.from,
       identity: (email) => senders.forDelivery(email),
+      attachments: (emailId) => attachments.forDelivery(emailId),
       hooks: deliveryHooks,
       onDispatchError,
     }),
@@ -265,6 +276,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
   let consumer: Consumer | null = null;
   let recoveryLoop: { stop(): Promise<void> } | null = null;
   let domainCheckLoop: { stop(): Promise<void> } | null = null;
+  let retentionLoop: { stop(): Promise<void> } | null = null;
   if (opts.roles.worker) {
     const roles = new Set(config.worker.queues);
     const handlers = jobHandlers({
@@ -294,6 +306,10 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
       config.domains.checkIntervalSeconds * 1000,
       logger,
     );
+    retentionLoop = startRetentionLoop(
+      { attachments: () => services.attachments.purge(config.attachments.retentionDays) },
+      logger,
+    );
     operations.startWorkerLoops();
   }
   const metricsAddress = await operations.listenMetrics();
@@ -319,6 +335,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
         await consumer?.close();
         await recoveryLoop?.stop();
         await domainCheckLoop?.stop();
+        await retentionLoop?.stop();
         await operations.stop();
         await services.providers.closeAll().catch(() => {});
         await dispatcher.close();

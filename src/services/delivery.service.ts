@@ -2,7 +2,7 @@ import type { ClaimedEmail, EmailsRepository } from '../db/emails.repository.js'
 import { isAppError } from '../domain/errors.js';
 import { canRetry, type RetryPolicy, retryDelayMs } from '../domain/retry-policy.js';
 import { newId } from '../lib/ids.js';
-import type { OutgoingMessage, SendOutcome } from '../providers/email-provider.js';
+import type { OutgoingAttachment, OutgoingMessage, SendOutcome } from '../providers/email-provider.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import { BULK_PRIORITY, sendJobId } from '../queue/jobs.js';
@@ -38,6 +38,8 @@ export function deliveryService(deps: {
   from: string;
   /** Who the email is from (its sender, DKIM key, envelope); absent: everything from `from`. */
   identity?: (email: ClaimedEmail) => Promise<DeliveryIdentity>;
+  /** The email's attached files; `missing` names files whose content is no longer stored. */
+  attachments?: (emailId: string) => Promise<{ attachments: OutgoingAttachment[]; missing: string[] }>;
   hooks?: DeliveryHooks;
   onDispatchError?: (e: unknown) => void;
 }) {
@@ -123,6 +125,16 @@ export function deliveryService(deps: {
         return result;
       }
 
+      const files = deps.attachments ? await deps.attachments(email.id) : null;
+      if (files?.missing.length) {
+        const result = await fail(
+          email,
+          `attachment content no longer stored: ${files.missing.join(', ')}`,
+          'permanent',
+        );
+        hooks.onOutcome?.(email, result);
+        return result;
+      }
       let message: OutgoingMessage;
       try {
         const rendered = await renderChecked(
@@ -142,6 +154,7 @@ export function deliveryService(deps: {
           ...(identity.replyTo ? { replyTo: identity.replyTo } : {}),
           ...(identity.dkim ? { dkim: identity.dkim } : {}),
           ...(identity.envelopeFrom ? { envelopeFrom: identity.envelopeFrom } : {}),
+          ...(files?.attachments.length ? { attachments: files.attachments } : {}),
         };
       } catch (e) {
         // Versions are immutable and were rendered at acceptance; a failure here is the data's

@@ -1,3 +1,4 @@
+import type { AttachmentRef } from '../db/attachments.repository.js';
 import { decodeCursor, page } from '../db/cursor.js';
 import type {
   EmailEventRow,
@@ -27,6 +28,7 @@ export interface EmailView {
   provider: string;
   provider_message_id: string | null;
   message_id: string;
+  test: boolean;
   send_at: string | null;
   next_attempt_at: string | null;
   sent_at: string | null;
@@ -53,6 +55,7 @@ export const emailView = (e: EmailRow): EmailView => ({
   provider: e.provider,
   provider_message_id: e.provider_message_id,
   message_id: e.message_id,
+  test: e.test ?? false,
   send_at: iso(e.send_at),
   next_attempt_at: e.status === 'queued' ? iso(e.next_attempt_at) : null,
   sent_at: iso(e.sent_at),
@@ -81,7 +84,11 @@ function decodeFeedCursor(cursor: string | undefined): string | null {
   return m[1];
 }
 
-export function emailsService(deps: { emails: EmailsRepository }) {
+export function emailsService(deps: {
+  emails: EmailsRepository;
+  /** What the lookup shows of the email's attachments (names, types, sizes, hashes). */
+  attachments?: (tenantId: string, emailId: string) => Promise<AttachmentRef[]>;
+}) {
   const find = async (tenantId: string, id: string) => {
     // Another tenant's id and a malformed id answer exactly like an unknown one.
     const row = isUuid(id) ? await deps.emails.get(tenantId, id) : null;
@@ -92,8 +99,21 @@ export function emailsService(deps: { emails: EmailsRepository }) {
   return {
     async get(tenantId: string, id: string) {
       const row = await find(tenantId, id);
-      const events = await deps.emails.events(tenantId, id);
-      return { ...emailView(row), events: events.map(eventView) };
+      const [events, attachments] = await Promise.all([
+        deps.emails.events(tenantId, id),
+        deps.attachments ? deps.attachments(tenantId, id) : [],
+      ]);
+      return {
+        ...emailView(row),
+        attachments: attachments.map(({ filename, content_type, content_id, size, sha256 }) => ({
+          filename,
+          content_type,
+          content_id,
+          size,
+          sha256,
+        })),
+        events: events.map(eventView),
+      };
     },
 
     async list(tenantId: string, filters: EmailFilters, limit: number, cursor: string | undefined) {

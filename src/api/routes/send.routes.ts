@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { SendService } from '../../services/send.service.js';
-import { tenantOf } from '../plugins/auth.js';
+import { sendContext, tenantOf } from '../plugins/auth.js';
+import { AttachmentList } from '../schemas/attachments.js';
 import { JsonObject, MailboxInput } from '../schemas/common.js';
 import { Accepted } from '../schemas/emails.js';
 import { errors } from '../schemas/errors.js';
@@ -36,16 +37,21 @@ export const SendBody = Type.Object(
     list_unsubscribe: Type.Optional(
       Type.Boolean({ description: 'Add one-click List-Unsubscribe headers (bulk mail always has them)' }),
     ),
+    attachments: Type.Optional(
+      AttachmentList('Files to attach (≤ 10, ATTACHMENTS_MAX_BYTES decoded in all, default 10 MB)'),
+    ),
   },
   { additionalProperties: false },
 );
 
 export const sendRoutes =
-  (deps: { send: SendService }): FastifyPluginAsyncTypebox =>
+  (deps: { send: SendService; bodyLimit: number }): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.post(
       '/send',
       {
+        // Room for the attachments, base64-encoded (a third larger, and line breaks): this route only.
+        bodyLimit: deps.bodyLimit,
         schema: {
           tags: ['sending'],
           summary: 'Send one email from a stored template',
@@ -53,12 +59,17 @@ export const sendRoutes =
             'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
           }),
           body: SendBody,
-          response: { 202: Accepted, ...errors(422) },
+          response: { 202: Accepted, ...errors(413, 422) },
         },
       },
       async (req, reply) => {
         const tenantId = tenantOf(req, req.body.tenant_id);
-        const result = await deps.send.accept(tenantId, req.body, req.headers['idempotency-key']);
+        const result = await deps.send.accept(
+          tenantId,
+          req.body,
+          req.headers['idempotency-key'],
+          sendContext(req),
+        );
         return reply.code(202).send(result);
       },
     );
