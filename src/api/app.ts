@@ -21,6 +21,7 @@ import type { BulkService } from '../services/bulk.service.js';
 import type { DeadLettersService } from '../services/dead-letters.service.js';
 import type { DomainsService } from '../services/domains.service.js';
 import type { EmailsService } from '../services/emails.service.js';
+import type { InboxService } from '../services/inbox.service.js';
 import type { Metrics } from '../services/metrics.js';
 import type { SendService } from '../services/send.service.js';
 import type { SendersService } from '../services/senders.service.js';
@@ -42,6 +43,7 @@ import { domainsRoutes } from './routes/domains.routes.js';
 import { emailsRoutes } from './routes/emails.routes.js';
 import { eventsRoutes } from './routes/events.routes.js';
 import { healthRoutes } from './routes/health.routes.js';
+import { inboxRoutes } from './routes/inbox.routes.js';
 import { meRoutes } from './routes/me.routes.js';
 import { metricsRoutes } from './routes/metrics.routes.js';
 import { sendRoutes } from './routes/send.routes.js';
@@ -71,6 +73,7 @@ export interface ApiDeps {
     senders: SendersService;
     /** The providers this installation can deliver through (tenants pick among them). */
     providers: { names(): string[] };
+    inbox: InboxService;
   };
   /** The built console (web/dist) to serve at `/`; absent or null serves the API only. */
   consoleDir?: string | null;
@@ -211,6 +214,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await tenantScope.register(eventsRoutes({ emails: services.emails }));
     await tenantScope.register(deadLettersRoutes({ deadLetters: services.deadLetters }));
     await tenantScope.register(suppressionsRoutes({ suppressions: services.suppressions }));
+    await tenantScope.register(inboxRoutes({ inbox: services.inbox }));
     await tenantScope.register(domainsRoutes({ domains: services.domains, senders: services.senders }));
   });
   if (deps.consoleDir) await app.register(consolePlugin(deps.consoleDir));

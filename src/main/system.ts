@@ -8,6 +8,7 @@ import type { Database } from '../db/database.js';
 import { deadLettersRepository } from '../db/dead-letters.repository.js';
 import { domainsRepository } from '../db/domains.repository.js';
 import { emailsRepository } from '../db/emails.repository.js';
+import { inboxRepository } from '../db/inbox.repository.js';
 import { migrate } from '../db/migrator.js';
 import { createPgDatabase } from '../db/pg.database.js';
 import { suppressionsRepository } from '../db/suppressions.repository.js';
@@ -32,6 +33,7 @@ import { type DeliveryHooks, deliveryService } from '../services/delivery.servic
 import { dkimKeys } from '../services/dkim-keys.js';
 import { domainsService } from '../services/domains.service.js';
 import { emailsService } from '../services/emails.service.js';
+import { inboxService } from '../services/inbox.service.js';
 import { recoveryService } from '../services/recovery.service.js';
 import { sendService } from '../services/send.service.js';
 import { sendersService } from '../services/senders.service.js';
@@ -106,9 +108,12 @@ function buildServices(opts: {
     repo: attachmentsRepository(db),
     maxBytes: config.attachments.maxBytes,
   });
+  const inbox = inboxService({ inbox: inboxRepository(db) });
   const providers = createProviderRegistry({
     defaultProvider: config.defaultProvider,
     smtp: config.smtp,
+    http: config.httpProviders,
+    inbox: (c) => inbox.capture(c),
     ...(opts.providers ? { extra: opts.providers } : {}),
   });
   const onDispatchError = (err: unknown) =>
@@ -153,6 +158,7 @@ function buildServices(opts: {
   });
   return {
     attachments,
+    inbox,
     bulk,
     domains,
     senders,
@@ -307,7 +313,10 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
       logger,
     );
     retentionLoop = startRetentionLoop(
-      { attachments: () => services.attachments.purge(config.attachments.retentionDays) },
+      {
+        attachments: () => services.attachments.purge(config.attachments.retentionDays),
+        inbox: () => services.inbox.trim(config.inbox.maxMessages),
+      },
       logger,
     );
     operations.startWorkerLoops();

@@ -55,6 +55,8 @@ CREATE TABLE inbox_messages (
   created_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX inbox_messages_tenant_idx ON inbox_messages (tenant_id, created_at DESC, id DESC);
+-- One capture per email: a delivery attempt repeated after a crash replaces it.
+CREATE UNIQUE INDEX inbox_messages_email_idx ON inbox_messages (email_id);
 
 -- The provider a tenant's mail goes through (null: DEFAULT_PROVIDER), and where it falls over to.
 ALTER TABLE tenants ADD COLUMN provider text;
