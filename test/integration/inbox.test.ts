@@ -38,7 +38,9 @@ describe('test-mode keys and the inbox', () => {
         recipient: { email: 'dev@example.com', name: 'Dev' },
         template_id: templateId,
         variables: { n: 42 },
-        attachments: [{ filename: 'logo.png', content: 'iVBORw0KGgo=', content_type: 'image/png', content_id: 'logo' }],
+        attachments: [
+          { filename: 'logo.png', content: 'iVBORw0KGgo=', content_type: 'image/png', content_id: 'logo' },
+        ],
       },
     });
     expect(res.status).toBe(202);
@@ -59,8 +61,13 @@ describe('test-mode keys and the inbox', () => {
     expect(one.status).toBe(200);
     expect(one.body.html).toContain('<h1>Order 42</h1>');
     expect(one.body.text).toContain('Order 42');
-    expect(one.body.attachments).toEqual([{ filename: 'logo.png', content_type: 'image/png', content_id: 'logo', size: 8 }]);
-    expect(one.body.headers).toContainEqual({ name: 'Message-ID', value: `<${res.body.email_id}@mailsystem.local>` });
+    expect(one.body.attachments).toEqual([
+      { filename: 'logo.png', content_type: 'image/png', content_id: 'logo', size: 8 },
+    ]);
+    expect(one.body.headers).toContainEqual({
+      name: 'Message-ID',
+      value: `<${res.body.email_id}@mailsystem.local>`,
+    });
 
     const raw = await h.request('GET', `/inbox/${item.id}/raw`, { key: tenant.key });
     expect(raw.status).toBe(200);
@@ -102,7 +109,9 @@ describe('test-mode keys and the inbox', () => {
       },
     });
     expect(res.status).toBe(202);
-    await eventually(async () => (await h.request('GET', '/inbox', { key: tenant.key })).body.items.length === 5);
+    await eventually(
+      async () => (await h.request('GET', '/inbox', { key: tenant.key })).body.items.length === 5,
+    );
     expect(await h.sink.messages()).toEqual([]);
     const rows = await h.sql('SELECT test FROM emails WHERE bulk_job_id = $1', [res.body.bulk_job_id]);
     expect(rows.every((r) => r.test === true)).toBe(true);
