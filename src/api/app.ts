@@ -205,6 +205,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       sendRoutes({
         send: services.send,
         bodyLimit: deps.config.http.bodyLimitBytes + 2 * deps.config.attachments.maxBytes,
+        bodyLimitWithoutAttachments: deps.config.http.bodyLimitBytes,
       }),
     );
     await tenantScope.register(

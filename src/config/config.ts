@@ -67,6 +67,11 @@ export interface Config {
   };
   /** INBOX_MAX_MESSAGES: captured messages kept per tenant (oldest removed first). */
   inbox: { maxMessages: number };
+  /**
+   * Failover between a tenant's providers: PROVIDER_FAILURE_THRESHOLD consecutive `unavailable`
+   * outcomes open a provider's breaker; PROVIDER_PAUSE_SECONDS later one send tries it again.
+   */
+  failover: { failureThreshold: number; pauseSeconds: number };
   delivery: {
     maxRetries: number;
     retryBaseSeconds: number;
@@ -204,6 +209,10 @@ export function loadConfig(env: Env = process.env): Config {
       retentionDays: r.number('ATTACHMENT_RETENTION_DAYS', 7, { min: 0 }),
     },
     inbox: { maxMessages: r.int('INBOX_MAX_MESSAGES', 1000, { min: 1 }) },
+    failover: {
+      failureThreshold: r.int('PROVIDER_FAILURE_THRESHOLD', 5, { min: 1, max: 1000 }),
+      pauseSeconds: r.number('PROVIDER_PAUSE_SECONDS', 30, { min: 0.1, max: 86_400 }),
+    },
     delivery: {
       maxRetries: r.int('MAX_RETRIES', 5, { min: 0, max: 100 }),
       retryBaseSeconds: r.number('RETRY_BASE_SECONDS', 30, { min: 0 }),

@@ -293,6 +293,23 @@ export function emailsRepository(db: Database) {
       return rowCount > 0;
     },
 
+    /**
+     * The attempt in hand goes through `provider` (failover): the email's provider becomes the
+     * carrier, so the sent event and the provider's webhooks name it. False when the claim was lost.
+     */
+    async reroute(id: string, attempt: number, from: string, provider: string): Promise<boolean> {
+      const { rowCount } = await db.query(
+        `WITH upd AS (
+           UPDATE emails SET provider = $3, updated_at = now()
+            WHERE id = $1 AND attempts = $2 AND status = 'processing'
+            RETURNING id, tenant_id, attempts
+         )
+         ${eventsFrom('upd', 'rerouted', "jsonb_build_object('from', $4::text, 'to', $3::text, 'attempt', upd.attempts)")}`,
+        [id, attempt, provider, from],
+      );
+      return rowCount > 0;
+    },
+
     /** Records a send accepted by the provider; false when the claim was lost (lease expired). */
     async markSent(
       id: string,

@@ -33,6 +33,7 @@ import { type DeliveryHooks, deliveryService } from '../services/delivery.servic
 import { dkimKeys } from '../services/dkim-keys.js';
 import { domainsService } from '../services/domains.service.js';
 import { emailsService } from '../services/emails.service.js';
+import { localProviderHealth, providerRouter } from '../services/failover.js';
 import { inboxService } from '../services/inbox.service.js';
 import { recoveryService } from '../services/recovery.service.js';
 import { sendService } from '../services/send.service.js';
@@ -116,6 +117,23 @@ function buildServices(opts: {
     inbox: (c) => inbox.capture(c),
     ...(opts.providers ? { extra: opts.providers } : {}),
   });
+  // The default health is per process; a shared breaker implements the same ProviderHealth.
+  const providerHealth = localProviderHealth({
+    failureThreshold: config.failover.failureThreshold,
+    pauseMs: config.failover.pauseSeconds * 1000,
+  });
+  const routeProvider = providerRouter({
+    providers,
+    health: providerHealth,
+    defaultProvider: config.defaultProvider,
+    tenantRoute: async (tenantId) => {
+      const t = await repos.tenants.get(tenantId);
+      return t ? { provider: t.provider, fallbacks: t.fallback_providers } : null;
+    },
+    onReroute: async (email, from, to) => {
+      await repos.emails.reroute(email.id, email.attempts, from, to);
+    },
+  });
   const onDispatchError = (err: unknown) =>
     logger.warn({ err }, 'dispatch failed; the recovery loop will dispatch again');
   const unsubscribe = unsubscribeService({
@@ -159,6 +177,7 @@ function buildServices(opts: {
   return {
     attachments,
     inbox,
+    providerHealth,
     bulk,
     domains,
     senders,
@@ -201,6 +220,7 @@ function buildServices(opts: {
       from: config.smtp.from,
       identity: (email) => senders.forDelivery(email),
       attachments: (emailId) => attachments.forDelivery(emailId),
+      route: routeProvider,
       hooks: deliveryHooks,
       onDispatchError,
     }),

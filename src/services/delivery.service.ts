@@ -2,7 +2,12 @@ import type { ClaimedEmail, EmailsRepository } from '../db/emails.repository.js'
 import { isAppError } from '../domain/errors.js';
 import { canRetry, type RetryPolicy, retryDelayMs } from '../domain/retry-policy.js';
 import { newId } from '../lib/ids.js';
-import type { OutgoingAttachment, OutgoingMessage, SendOutcome } from '../providers/email-provider.js';
+import type {
+  EmailProvider,
+  OutgoingAttachment,
+  OutgoingMessage,
+  SendOutcome,
+} from '../providers/email-provider.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import { BULK_PRIORITY, sendJobId } from '../queue/jobs.js';
@@ -41,6 +46,8 @@ export function deliveryService(deps: {
   /** The email's attached files; `missing` names files whose content is no longer stored. */
   attachments?: (emailId: string) => Promise<{ attachments: OutgoingAttachment[]; missing: string[] }>;
   hooks?: DeliveryHooks;
+  /** Chooses the provider of each attempt (failover.ts); absent: the email's own provider. */
+  route?: (email: ClaimedEmail) => Promise<EmailProvider | undefined>;
   onDispatchError?: (e: unknown) => void;
 }) {
   const hooks = deps.hooks ?? {};
@@ -165,7 +172,7 @@ export function deliveryService(deps: {
         return result;
       }
 
-      const provider = deps.providers.get(email.provider);
+      const provider = deps.route ? await deps.route(email) : deps.providers.get(email.provider);
       if (provider && hooks.beforeSend) {
         await hooks.beforeSend(provider.name);
         // Waiting for the provider's pace may have outlived the lease, and another worker may

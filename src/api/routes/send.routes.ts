@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { AppError } from '../../domain/errors.js';
 import type { SendService } from '../../services/send.service.js';
 import { sendContext, tenantOf } from '../plugins/auth.js';
 import { AttachmentList } from '../schemas/attachments.js';
@@ -45,7 +46,13 @@ export const SendBody = Type.Object(
 );
 
 export const sendRoutes =
-  (deps: { send: SendService; bodyLimit: number }): FastifyPluginAsyncTypebox =>
+  (deps: {
+    send: SendService;
+    /** The whole body, attachments included. */
+    bodyLimit: number;
+    /** Everything but the attachments' content (BODY_LIMIT_BYTES, as on every other route). */
+    bodyLimitWithoutAttachments: number;
+  }): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.post(
       '/send',
@@ -63,6 +70,17 @@ export const sendRoutes =
         },
       },
       async (req, reply) => {
+        // The larger limit is for files only: the rest of the request keeps the usual one.
+        if (req.body.attachments?.length) {
+          const rest = JSON.stringify({
+            ...req.body,
+            attachments: req.body.attachments.map(({ content: _, ...a }) => a),
+          });
+          if (Buffer.byteLength(rest) > deps.bodyLimitWithoutAttachments)
+            throw new AppError('payload_too_large');
+        } else if (Number(req.headers['content-length'] ?? 0) > deps.bodyLimitWithoutAttachments) {
+          throw new AppError('payload_too_large');
+        }
         const tenantId = tenantOf(req, req.body.tenant_id);
         const result = await deps.send.accept(
           tenantId,
