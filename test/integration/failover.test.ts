@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, type Harness, startHarness } from '../support/harness.js';
-import { CREDENTIALS, DOCUMENTED, type ProviderDoubles, startProviderDoubles } from '../support/provider-doubles.js';
+import {
+  CREDENTIALS,
+  DOCUMENTED,
+  type ProviderDoubles,
+  startProviderDoubles,
+} from '../support/provider-doubles.js';
 
 describe('a tenant provider with a fallback', () => {
   let h: Harness;
@@ -57,9 +62,15 @@ describe('a tenant provider with a fallback', () => {
     const email = await settled(id, 'sent');
     expect(to('postmark', 'a@example.com')).toHaveLength(2);
     const [viaResend] = to('resend', 'a@example.com');
-    expect(email).toMatchObject({ provider: 'resend', provider_message_id: viaResend?.acceptedId, attempts: 3 });
+    expect(email).toMatchObject({
+      provider: 'resend',
+      provider_message_id: viaResend?.acceptedId,
+      attempts: 3,
+    });
     const rerouted = email.events.filter((e: { type: string }) => e.type === 'rerouted');
-    expect(rerouted.map((e: { data: unknown }) => e.data)).toEqual([{ from: 'postmark', to: 'resend', attempt: 3 }]);
+    expect(rerouted.map((e: { data: unknown }) => e.data)).toEqual([
+      { from: 'postmark', to: 'resend', attempt: 3 },
+    ]);
     expect(email.events.find((e: { type: string }) => e.type === 'sent').data.provider).toBe('resend');
 
     // The breaker is open: the next email skips the primary altogether.

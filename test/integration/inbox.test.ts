@@ -31,6 +31,10 @@ describe('test-mode keys and the inbox', () => {
     });
     expect(live.status).toBe(202);
     await h.sink.waitFor(1);
+    await eventually(
+      async () =>
+        (await h.request('GET', `/emails/${live.body.email_id}`, { key: tenant.key })).body.status === 'sent',
+    );
 
     const res = await h.request('POST', '/send', {
       key: testKey,
@@ -49,6 +53,14 @@ describe('test-mode keys and the inbox', () => {
       return r.body.status === 'sent' ? r.body : null;
     });
     expect(email).toMatchObject({ test: true, provider: 'inbox' });
+    // Test-mode mail is left out of analytics; the live email is counted.
+    const counted = await h.sql<{ queued: number; sent: number }>(
+      `SELECT coalesce(sum(queued), 0)::int AS queued, coalesce(sum(sent), 0)::int AS sent FROM (
+         SELECT queued, sent FROM analytics_pending WHERE tenant_id = $1
+         UNION ALL SELECT queued, sent FROM analytics_hourly WHERE tenant_id = $1 AND template_id = $2) c`,
+      [tenant.id, templateId],
+    );
+    expect(counted).toEqual([{ queued: 1, sent: 1 }]);
 
     const list = await h.request('GET', '/inbox', { key: testKey });
     expect(list.status).toBe(200);
