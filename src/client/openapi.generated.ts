@@ -226,6 +226,10 @@ export interface paths {
                                 rate_limit_per_second: number | null;
                                 /** @description Token bucket size for this tenant; null = RATE_LIMIT_BURST */
                                 rate_limit_burst: number | null;
+                                /** @description The provider the tenant's mail goes through; null = DEFAULT_PROVIDER */
+                                provider: string | null;
+                                /** @description Providers tried in order while the provider is unavailable (never after a permanent error) */
+                                fallback_providers: string[];
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -334,6 +338,10 @@ export interface paths {
                             rate_limit_per_second: number | null;
                             /** @description Token bucket size for this tenant; null = RATE_LIMIT_BURST */
                             rate_limit_burst: number | null;
+                            /** @description The provider the tenant's mail goes through; null = DEFAULT_PROVIDER */
+                            provider: string | null;
+                            /** @description Providers tried in order while the provider is unavailable (never after a permanent error) */
+                            fallback_providers: string[];
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -494,6 +502,10 @@ export interface paths {
                             rate_limit_per_second: number | null;
                             /** @description Token bucket size for this tenant; null = RATE_LIMIT_BURST */
                             rate_limit_burst: number | null;
+                            /** @description The provider the tenant's mail goes through; null = DEFAULT_PROVIDER */
+                            provider: string | null;
+                            /** @description Providers tried in order while the provider is unavailable (never after a permanent error) */
+                            fallback_providers: string[];
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -588,7 +600,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Suspend, reactivate, rename or set rate limits for a tenant */
+        /** Suspend, reactivate, rename, set rate limits or choose a tenant's providers */
         patch: {
             parameters: {
                 query?: never;
@@ -605,6 +617,10 @@ export interface paths {
                         status?: "active" | "suspended";
                         rate_limit_per_second?: number | null;
                         rate_limit_burst?: number | null;
+                        /** @description One of the configured providers; null = DEFAULT_PROVIDER */
+                        provider?: string | null;
+                        /** @description Configured providers to fall over to, in order */
+                        fallback_providers?: string[];
                     };
                 };
             };
@@ -623,6 +639,10 @@ export interface paths {
                             rate_limit_per_second: number | null;
                             /** @description Token bucket size for this tenant; null = RATE_LIMIT_BURST */
                             rate_limit_burst: number | null;
+                            /** @description The provider the tenant's mail goes through; null = DEFAULT_PROVIDER */
+                            provider: string | null;
+                            /** @description Providers tried in order while the provider is unavailable (never after a permanent error) */
+                            fallback_providers: string[];
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -726,6 +746,22 @@ export interface paths {
                         };
                     };
                 };
+                /** @description The request is well-formed but cannot be carried out */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description Internal error (no details are given) */
                 500: {
                     headers: {
@@ -782,6 +818,8 @@ export interface paths {
                                 created_at: string;
                                 last_used_at: string | null;
                                 revoked_at: string | null;
+                                /** @description test: mail sent with the key is captured in the inbox, never delivered */
+                                mode: "live" | "test";
                             }[];
                             next_cursor: string | null;
                         };
@@ -884,6 +922,11 @@ export interface paths {
                 content: {
                     "application/json": {
                         name: string;
+                        /**
+                         * @description test makes an ms_test_… key whose mail is only captured in the inbox
+                         * @default live
+                         */
+                        mode?: "live" | "test";
                     };
                 };
             };
@@ -904,6 +947,8 @@ export interface paths {
                             created_at: string;
                             last_used_at: string | null;
                             revoked_at: string | null;
+                            /** @description test: mail sent with the key is captured in the inbox, never delivered */
+                            mode: "live" | "test";
                             /** @description The whole key; shown only in this response */
                             key: string;
                             tenant_id: string;
@@ -1069,6 +1114,8 @@ export interface paths {
                             created_at: string;
                             last_used_at: string | null;
                             revoked_at: string | null;
+                            /** @description test: mail sent with the key is captured in the inbox, never delivered */
+                            mode: "live" | "test";
                         };
                     };
                 };
@@ -1644,6 +1691,10 @@ export interface paths {
                                 rate_limit_per_second: number | null;
                                 /** @description Token bucket size for this tenant; null = RATE_LIMIT_BURST */
                                 rate_limit_burst: number | null;
+                                /** @description The provider the tenant's mail goes through; null = DEFAULT_PROVIDER */
+                                provider: string | null;
+                                /** @description Providers tried in order while the provider is unavailable (never after a permanent error) */
+                                fallback_providers: string[];
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -1659,6 +1710,8 @@ export interface paths {
                                 created_at: string;
                                 last_used_at: string | null;
                                 revoked_at: string | null;
+                                /** @description test: mail sent with the key is captured in the inbox, never delivered */
+                                mode: "live" | "test";
                             };
                         };
                     };
@@ -3128,6 +3181,17 @@ export interface paths {
                         };
                         /** @description Add one-click List-Unsubscribe headers (bulk mail always has them) */
                         list_unsubscribe?: boolean;
+                        /** @description Files to attach (≤ 10, ATTACHMENTS_MAX_BYTES decoded in all, default 10 MB) */
+                        attachments?: {
+                            /** @description Shown to the recipient; no CR/LF/NUL or path separators; executable types are refused (422) */
+                            filename: string;
+                            /** @description The file, base64-encoded */
+                            content: string;
+                            /** @description Media type, e.g. application/pdf (default application/octet-stream) */
+                            content_type?: string;
+                            /** @description Makes the file inline: the HTML refers to it as cid:<content_id> */
+                            content_id?: string;
+                        }[];
                     };
                 };
             };
@@ -3343,6 +3407,17 @@ export interface paths {
                             email: string;
                             name?: string | null;
                         };
+                        /** @description Files every recipient gets, stored once for the job (limits as for /send) */
+                        shared_attachments?: {
+                            /** @description Shown to the recipient; no CR/LF/NUL or path separators; executable types are refused (422) */
+                            filename: string;
+                            /** @description The file, base64-encoded */
+                            content: string;
+                            /** @description Media type, e.g. application/pdf (default application/octet-stream) */
+                            content_type?: string;
+                            /** @description Makes the file inline: the HTML refers to it as cid:<content_id> */
+                            content_id?: string;
+                        }[];
                     };
                 };
             };
@@ -3927,6 +4002,8 @@ export interface paths {
                             provider: string;
                             provider_message_id: string | null;
                             message_id: string;
+                            /** @description Sent with a test-mode key: captured in the inbox, never delivered */
+                            test: boolean;
                             send_at: string | null;
                             next_attempt_at: string | null;
                             sent_at: string | null;
@@ -3934,6 +4011,16 @@ export interface paths {
                             created_at: string;
                             /** Format: date-time */
                             updated_at: string;
+                            /** @description Names, types, sizes and hashes; never the content */
+                            attachments: {
+                                filename: string;
+                                content_type: string;
+                                content_id: string | null;
+                                /** @description Bytes, decoded */
+                                size: number;
+                                /** @description SHA-256 of the content, hex */
+                                sha256: string;
+                            }[];
                             events: {
                                 /** @description queued, processing, sent, deferred, delivered, opened, … */
                                 type: string;
@@ -4119,6 +4206,8 @@ export interface paths {
                                 provider: string;
                                 provider_message_id: string | null;
                                 message_id: string;
+                                /** @description Sent with a test-mode key: captured in the inbox, never delivered */
+                                test: boolean;
                                 send_at: string | null;
                                 next_attempt_at: string | null;
                                 sent_at: string | null;
@@ -5514,6 +5603,561 @@ export interface paths {
                 };
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Messages captured instead of delivered (test-mode keys), newest first */
+        get: {
+            parameters: {
+                query: {
+                    tenant_id?: string;
+                    cursor?: string;
+                    limit: number;
+                    /** @description Part of the recipient address or the subject */
+                    q?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                /** Format: uuid */
+                                id: string;
+                                email_id: string | null;
+                                message_id: string;
+                                from: string;
+                                to: string;
+                                subject: string;
+                                /** @description Bytes of the whole message */
+                                size: number;
+                                /** Format: date-time */
+                                received_at: string;
+                            }[];
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+                /** @description Malformed JSON or a schema violation; details name each field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Missing or unknown credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Suspended tenant, tenant_id of another tenant, or a disabled admin API */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited; Retry-After says when to try again */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error (no details are given) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inbox/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A captured message: headers, text, HTML and its attachments' names */
+        get: {
+            parameters: {
+                query?: {
+                    tenant_id?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            email_id: string | null;
+                            message_id: string;
+                            from: string;
+                            to: string;
+                            subject: string;
+                            /** @description Bytes of the whole message */
+                            size: number;
+                            /** Format: date-time */
+                            received_at: string;
+                            /** @description Every header line as captured, in order */
+                            headers: {
+                                name: string;
+                                value: string;
+                            }[];
+                            text: string | null;
+                            /** @description Tenant content: show it only in a sandboxed frame */
+                            html: string | null;
+                            attachments: {
+                                filename: string | null;
+                                content_type: string;
+                                content_id: string | null;
+                                size: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Malformed JSON or a schema violation; details name each field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Missing or unknown credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Suspended tenant, tenant_id of another tenant, or a disabled admin API */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Unknown id (also for another tenant's id) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited; Retry-After says when to try again */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error (no details are given) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Delete a captured message */
+        delete: {
+            parameters: {
+                query?: {
+                    tenant_id?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted; no body */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Malformed JSON or a schema violation; details name each field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Missing or unknown credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Suspended tenant, tenant_id of another tenant, or a disabled admin API */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Unknown id (also for another tenant's id) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited; Retry-After says when to try again */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error (no details are given) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inbox/{id}/raw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A captured message as it would have been sent (message/rfc822) */
+        get: {
+            parameters: {
+                query?: {
+                    tenant_id?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The RFC 5322 message */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "message/rfc822": string;
+                    };
+                };
+                /** @description Malformed JSON or a schema violation; details name each field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Missing or unknown credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Suspended tenant, tenant_id of another tenant, or a disabled admin API */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Unknown id (also for another tenant's id) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited; Retry-After says when to try again */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error (no details are given) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
