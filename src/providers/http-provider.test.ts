@@ -29,7 +29,8 @@ describe('HTTP provider helpers', () => {
   });
 
   it('maps statuses: 408 transient; 401, 403, 429, 5xx unavailable; other 4xx permanent', () => {
-    const kind = (status: number) => defaultHttpOutcome({ status, headers: new Headers(), body: '' }, 'x').kind;
+    const kind = (status: number) =>
+      defaultHttpOutcome({ status, headers: new Headers(), body: '' }, 'x').kind;
     expect(kind(408)).toBe('transient');
     for (const s of [401, 403, 429, 500, 502, 503]) expect(kind(s)).toBe('unavailable');
     for (const s of [400, 404, 413, 422]) expect(kind(s)).toBe('permanent');
