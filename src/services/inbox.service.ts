@@ -3,6 +3,7 @@ import { decodeCursor, page } from '../db/cursor.js';
 import type { InboxRepository, InboxRow } from '../db/inbox.repository.js';
 import { AppError } from '../domain/errors.js';
 import { isUuid, newId } from '../lib/ids.js';
+import { emailIdOf } from '../providers/http-provider.js';
 
 const summary = (r: InboxRow) => ({
   id: r.id,
@@ -49,6 +50,30 @@ export function inboxService(deps: { inbox: InboxRepository }) {
       subject: string;
       raw: Buffer;
     }) => deps.inbox.capture({ id: newId(), ...c }),
+
+    /**
+     * Keeps a message that arrived some other way (the local capture SMTP server of `npm start`)
+     * in the inbox of the tenant whose email it is, found by our Message-ID. Messages that are not
+     * ours are left alone; resolves to the inbox id or null.
+     */
+    async captureRaw(raw: Buffer, envelope: { from: string; to: string[] }): Promise<string | null> {
+      const mail = await simpleParser(raw, {
+        skipHtmlToText: true,
+        skipTextToHtml: true,
+        skipImageLinks: true,
+      });
+      const emailId = mail.messageId ? emailIdOf(mail.messageId) : null;
+      if (!emailId || !mail.messageId) return null;
+      return deps.inbox.capture({
+        id: newId(),
+        emailId,
+        messageId: mail.messageId,
+        from: mail.from?.text ?? envelope.from,
+        to: envelope.to[0] ?? '',
+        subject: mail.subject ?? '',
+        raw,
+      });
+    },
 
     async list(tenantId: string, q: string | undefined, limit: number, cursor: string | undefined) {
       const rows = await deps.inbox.list(tenantId, q?.trim() || null, limit, decodeCursor(cursor));

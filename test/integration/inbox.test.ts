@@ -131,4 +131,26 @@ describe('test-mode keys and the inbox', () => {
     expect(await h.system.services.inbox.trim(2)).toBe(3);
     expect((await h.request('GET', '/inbox', { key: tenant.key })).body.items).toHaveLength(2);
   });
+
+  it("keeps what the local capture server takes in its tenant's inbox (npm start without a relay)", async () => {
+    const t = await h.createTenant('Captured');
+    const tpl = await h.createTemplate(t.key, { subject_template: 'Héllo {{ name }}' });
+    h.sink.clear();
+    const res = await h.request('POST', '/send', {
+      key: t.key,
+      body: { recipient: { email: 'cap@example.com' }, template_id: tpl, variables: { name: 'Cap' } },
+    });
+    const [captured] = await h.sink.server.waitFor(1);
+    if (!captured) throw new Error('nothing captured');
+    const id = await h.system.services.inbox.captureRaw(Buffer.from(captured.raw, 'utf8'), captured.envelope);
+    expect(id).toEqual(expect.any(String));
+    const list = await h.request('GET', '/inbox', { key: t.key });
+    expect(list.body.items).toMatchObject([
+      { id, email_id: res.body.email_id, subject: 'Héllo Cap', to: 'cap@example.com' },
+    ]);
+    // Another tenant's inbox does not see it; a message that is not ours is not kept.
+    expect((await h.request('GET', '/inbox?q=cap@', { key: tenant.key })).body.items).toEqual([]);
+    const foreign = Buffer.from('Message-ID: <x@elsewhere.example>\r\nSubject: hi\r\n\r\nbody\r\n');
+    expect(await h.system.services.inbox.captureRaw(foreign, { from: 'a@b.c', to: ['d@e.f'] })).toBeNull();
+  });
 });
