@@ -1512,6 +1512,8 @@ export interface paths {
                     group_by: "day" | "hour";
                     /** @description Only this template */
                     template_id?: string;
+                    /** @description Count mail sent with test-mode keys too (left out by default) */
+                    include_test?: boolean;
                 };
                 header?: never;
                 path?: never;

@@ -93,6 +93,37 @@ export function analyticsRepository(db: Database) {
       return rows;
     },
 
+    /**
+     * The same counters for test-mode mail, which the rollups leave out: counted from the events
+     * themselves (test mail is development traffic, and this is asked for only with include_test).
+     */
+    async testBuckets(
+      tenantId: string,
+      templateId: string | null,
+      granularity: AnalyticsGranularity,
+      from: Date,
+      to: Date,
+    ): Promise<RollupRow[]> {
+      const { rows } = await db.query<RollupRow>(
+        `SELECT date_trunc($5, n.at, 'UTC') AS bucket,
+                count(*) FILTER (WHERE n.type IN ('queued', 'scheduled')
+                                   AND (n.type <> 'queued' OR n.data->>'from' IS DISTINCT FROM 'scheduled'))::int AS queued,
+                count(*) FILTER (WHERE n.type = 'sent')::int AS sent,
+                count(*) FILTER (WHERE n.type = 'delivered')::int AS delivered,
+                count(*) FILTER (WHERE n.type = 'opened')::int AS opened,
+                count(*) FILTER (WHERE n.type = 'clicked')::int AS clicked,
+                count(*) FILTER (WHERE n.type = 'bounced')::int AS bounced,
+                count(*) FILTER (WHERE n.type = 'complained')::int AS complained,
+                count(*) FILTER (WHERE n.type = 'failed')::int AS failed
+           FROM email_events n JOIN emails e ON e.id = n.email_id AND e.tenant_id = n.tenant_id
+          WHERE n.tenant_id = $1 AND e.test AND ($2::uuid IS NULL OR e.template_id = $2)
+            AND n.at >= $3 AND n.at < $4::timestamptz + CASE WHEN $5 = 'day' THEN interval '1 day' ELSE interval '1 hour' END
+          GROUP BY 1`,
+        [tenantId, templateId, from, to, granularity],
+      );
+      return rows;
+    },
+
     async templateExists(tenantId: string, templateId: string): Promise<boolean> {
       const { rows } = await db.query('SELECT 1 FROM templates WHERE tenant_id = $1 AND id = $2', [
         tenantId,

@@ -61,6 +61,12 @@ describe('test-mode keys and the inbox', () => {
       [tenant.id, templateId],
     );
     expect(counted).toEqual([{ queued: 1, sent: 1 }]);
+    const totals = async (query: string) =>
+      (await h.request('GET', `/analytics?template_id=${templateId}${query}`, { key: tenant.key })).body
+        .totals;
+    await eventually(async () => (await totals(''))?.sent === 1);
+    expect(await totals('')).toMatchObject({ queued: 1, sent: 1 });
+    expect(await totals('&include_test=true')).toMatchObject({ queued: 2, sent: 2 });
 
     const list = await h.request('GET', '/inbox', { key: testKey });
     expect(list.status).toBe(200);
