@@ -116,6 +116,7 @@ describe('HTTP providers against local doubles of their APIs', () => {
         SES_REGION: 'eu-west-1',
         SES_ENDPOINT: doubles.url,
         MAX_RETRIES: '3',
+        WEBHOOK_SECRET_POSTMARK: 'postmark-hooks:s3cret-pass',
       },
     });
     for (const p of PROVIDERS) {
@@ -171,6 +172,25 @@ describe('HTTP providers against local doubles of their APIs', () => {
       'provider',
       'fallback_providers[1]',
     ]);
+  });
+
+  it("lets the provider's webhook find the email by the message id it answered (no metadata needed)", async () => {
+    doubles.clear();
+    const res = await send('postmark', 'hooked@example.com');
+    const email = await settled('postmark', res.body.email_id, 'sent');
+    const delivery = {
+      RecordType: 'Delivery',
+      MessageID: email.provider_message_id,
+      Recipient: 'hooked@example.com',
+      DeliveredAt: new Date().toISOString(),
+      Details: '250 OK',
+    };
+    const hook = await h.request('POST', '/webhooks/postmark', {
+      rawBody: JSON.stringify(delivery),
+      headers: { 'content-type': 'application/json', 'x-webhook-secret': 'postmark-hooks:s3cret-pass' },
+    });
+    expect(hook.status).toBe(202);
+    await settled('postmark', res.body.email_id, 'delivered');
   });
 
   for (const p of PROVIDERS) {
