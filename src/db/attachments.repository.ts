@@ -30,6 +30,16 @@ export const attachmentRefsInsert = (owner: 'email_id' | 'bulk_job_id', source: 
      CROSS JOIN jsonb_to_recordset(coalesce(${param}::jsonb, '[]'::jsonb))
        AS x(position int, filename text, content_type text, content_id text, sha256 text, size int)`;
 
+/**
+ * The attachment rows of email `$2`: its own, or its bulk job's shared ones — two index probes
+ * (one per partial index), where an OR in one join would not use either.
+ */
+const OF_EMAIL = `(
+  SELECT a.* FROM email_attachments a WHERE a.email_id = $2
+  UNION ALL
+  SELECT a.* FROM emails e JOIN email_attachments a ON a.bulk_job_id = e.bulk_job_id
+   WHERE e.id = $2 AND e.bulk_job_id IS NOT NULL)`;
+
 export function attachmentsRepository(db: Database) {
   return {
     /**
@@ -53,9 +63,8 @@ export function attachmentsRepository(db: Database) {
     async list(tenantId: string, emailId: string): Promise<AttachmentRef[]> {
       const { rows } = await db.query<AttachmentRef>(
         `SELECT a.position, a.filename, a.content_type, a.content_id, a.sha256, a.size
-           FROM emails e JOIN email_attachments a
-             ON a.email_id = e.id OR (e.bulk_job_id IS NOT NULL AND a.bulk_job_id = e.bulk_job_id)
-          WHERE e.tenant_id = $1 AND e.id = $2 AND a.tenant_id = $1
+           FROM ${OF_EMAIL} a
+          WHERE a.tenant_id = $1
           ORDER BY a.position`,
         [tenantId, emailId],
       );
@@ -63,15 +72,14 @@ export function attachmentsRepository(db: Database) {
     },
 
     /** The email's attachments with their bytes, in order. */
-    async forDelivery(emailId: string): Promise<StoredAttachment[]> {
+    async forDelivery(tenantId: string, emailId: string): Promise<StoredAttachment[]> {
       const { rows } = await db.query<StoredAttachment>(
         `SELECT a.position, a.filename, a.content_type, a.content_id, a.sha256, a.size, c.content
-           FROM emails e JOIN email_attachments a
-             ON a.email_id = e.id OR (e.bulk_job_id IS NOT NULL AND a.bulk_job_id = e.bulk_job_id)
+           FROM ${OF_EMAIL} a
            LEFT JOIN attachment_contents c ON c.tenant_id = a.tenant_id AND c.sha256 = a.sha256
-          WHERE e.id = $1
+          WHERE a.tenant_id = $1
           ORDER BY a.position`,
-        [emailId],
+        [tenantId, emailId],
       );
       return rows;
     },
@@ -88,9 +96,12 @@ export function attachmentsRepository(db: Database) {
             SELECT c2.tenant_id, c2.sha256 FROM attachment_contents c2
              WHERE c2.last_used_at < now() - make_interval(secs => $1 * 86400)
                AND NOT EXISTS (
-                 SELECT 1 FROM email_attachments a
-                   JOIN emails e ON e.id = a.email_id
-                     OR (a.bulk_job_id IS NOT NULL AND e.bulk_job_id = a.bulk_job_id)
+                 SELECT 1 FROM email_attachments a JOIN emails e ON e.id = a.email_id
+                  WHERE a.tenant_id = c2.tenant_id AND a.sha256 = c2.sha256
+                    AND (e.status NOT IN (${FINAL_SQL})
+                         OR e.updated_at > now() - make_interval(secs => $1 * 86400)))
+               AND NOT EXISTS (
+                 SELECT 1 FROM email_attachments a JOIN emails e ON e.bulk_job_id = a.bulk_job_id
                   WHERE a.tenant_id = c2.tenant_id AND a.sha256 = c2.sha256
                     AND (e.status NOT IN (${FINAL_SQL})
                          OR e.updated_at > now() - make_interval(secs => $1 * 86400)))

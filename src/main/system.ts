@@ -219,7 +219,7 @@ function buildServices(opts: {
       leaseSeconds: config.delivery.leaseSeconds,
       from: config.smtp.from,
       identity: (email) => senders.forDelivery(email),
-      attachments: (emailId) => attachments.forDelivery(emailId),
+      attachments: (email) => attachments.forDelivery(email.tenant_id, email.id),
       route: routeProvider,
       hooks: deliveryHooks,
       onDispatchError,

@@ -68,8 +68,11 @@ export function attachmentsService(deps: { repo: AttachmentsRepository; maxBytes
      * The email's files for delivery. A file whose content retention already removed cannot be
      * sent as the tenant asked: the caller fails the email rather than send it without the file.
      */
-    async forDelivery(emailId: string): Promise<{ attachments: OutgoingAttachment[]; missing: string[] }> {
-      const rows = await deps.repo.forDelivery(emailId);
+    async forDelivery(
+      tenantId: string,
+      emailId: string,
+    ): Promise<{ attachments: OutgoingAttachment[]; missing: string[] }> {
+      const rows = await deps.repo.forDelivery(tenantId, emailId);
       const missing = rows.filter((r) => r.content === null).map((r) => r.filename);
       const attachments = rows.flatMap((r) =>
         r.content === null

@@ -44,7 +44,7 @@ export function deliveryService(deps: {
   /** Who the email is from (its sender, DKIM key, envelope); absent: everything from `from`. */
   identity?: (email: ClaimedEmail) => Promise<DeliveryIdentity>;
   /** The email's attached files; `missing` names files whose content is no longer stored. */
-  attachments?: (emailId: string) => Promise<{ attachments: OutgoingAttachment[]; missing: string[] }>;
+  attachments?: (email: ClaimedEmail) => Promise<{ attachments: OutgoingAttachment[]; missing: string[] }>;
   hooks?: DeliveryHooks;
   /** Chooses the provider of each attempt (failover.ts); absent: the email's own provider. */
   route?: (email: ClaimedEmail) => Promise<EmailProvider | undefined>;
@@ -132,7 +132,7 @@ export function deliveryService(deps: {
         return result;
       }
 
-      const files = deps.attachments ? await deps.attachments(email.id) : null;
+      const files = deps.attachments ? await deps.attachments(email) : null;
       if (files?.missing.length) {
         const result = await fail(
           email,

@@ -87,7 +87,7 @@ export const bulkRoutes =
             'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
           }),
           body: BulkBody,
-          response: { 202: BulkAccepted, ...errors(422, 503) },
+          response: { 202: BulkAccepted, ...errors(413, 422, 503) },
         },
       },
       async (req, reply) => {

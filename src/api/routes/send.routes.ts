@@ -78,7 +78,11 @@ export const sendRoutes =
           });
           if (Buffer.byteLength(rest) > deps.bodyLimitWithoutAttachments)
             throw new AppError('payload_too_large');
-        } else if (Number(req.headers['content-length'] ?? 0) > deps.bodyLimitWithoutAttachments) {
+        } else if (
+          (req.headers['content-length'] !== undefined
+            ? Number(req.headers['content-length'])
+            : Buffer.byteLength(JSON.stringify(req.body))) > deps.bodyLimitWithoutAttachments
+        ) {
           throw new AppError('payload_too_large');
         }
         const tenantId = tenantOf(req, req.body.tenant_id);
