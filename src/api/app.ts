@@ -22,6 +22,7 @@ import type { BulkService } from '../services/bulk.service.js';
 import type { DeadLettersService } from '../services/dead-letters.service.js';
 import type { DomainsService } from '../services/domains.service.js';
 import type { EmailsService } from '../services/emails.service.js';
+import type { InboxService } from '../services/inbox.service.js';
 import type { Metrics } from '../services/metrics.js';
 import type { SendService } from '../services/send.service.js';
 import type { SendersService } from '../services/senders.service.js';
@@ -43,6 +44,7 @@ import { domainsRoutes } from './routes/domains.routes.js';
 import { emailsRoutes } from './routes/emails.routes.js';
 import { eventsRoutes } from './routes/events.routes.js';
 import { healthRoutes } from './routes/health.routes.js';
+import { inboxRoutes } from './routes/inbox.routes.js';
 import { meRoutes } from './routes/me.routes.js';
 import { metricsRoutes } from './routes/metrics.routes.js';
 import { sendRoutes } from './routes/send.routes.js';
@@ -54,7 +56,7 @@ import { describeRoute, registerRouteDocs } from './schemas/route-docs.js';
 import { validatorCompiler } from './validation.js';
 
 export interface ApiDeps {
-  config: Pick<Config, 'http' | 'adminApiToken'>;
+  config: Pick<Config, 'http' | 'adminApiToken' | 'attachments'>;
   logger?: Logger;
   db: Database;
   dispatcher: Dispatcher;
@@ -70,6 +72,9 @@ export interface ApiDeps {
     suppressions: SuppressionsService;
     domains: DomainsService;
     senders: SendersService;
+    /** The providers this installation can deliver through (tenants pick among them). */
+    providers: { names(): string[] };
+    inbox: InboxService;
   };
   /** The built console (web/dist) to serve at `/`; absent or null serves the API only. */
   consoleDir?: string | null;
@@ -198,6 +203,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       adminApiToken: deps.config.adminApiToken,
       cancelOpen: (tenantId) => services.emails.cancelOpen(tenantId),
       openEmails: (tenantId) => services.emails.countOpen(tenantId),
+      providers: services.providers.names(),
     }),
   );
   // Providers authenticate with their own signatures, not with tenant keys.
@@ -230,7 +236,13 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     if (ops) await tenantScope.register(analyticsRoutes({ analytics: ops.analytics }));
     await tenantScope.register(meRoutes({ tenancy: services.tenancy }));
     await tenantScope.register(templatesRoutes({ templates: services.templates }));
-    await tenantScope.register(sendRoutes({ send: services.send }));
+    await tenantScope.register(
+      sendRoutes({
+        send: services.send,
+        bodyLimit: deps.config.http.bodyLimitBytes + 2 * deps.config.attachments.maxBytes,
+        bodyLimitWithoutAttachments: deps.config.http.bodyLimitBytes,
+      }),
+    );
     await tenantScope.register(
       bulkRoutes({ bulk: services.bulk, bodyLimit: deps.config.http.bulkBodyLimitBytes }),
     );
@@ -238,6 +250,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await tenantScope.register(eventsRoutes({ emails: services.emails }));
     await tenantScope.register(deadLettersRoutes({ deadLetters: services.deadLetters }));
     await tenantScope.register(suppressionsRoutes({ suppressions: services.suppressions }));
+    await tenantScope.register(inboxRoutes({ inbox: services.inbox }));
     await tenantScope.register(domainsRoutes({ domains: services.domains, senders: services.senders }));
   });
   if (deps.consoleDir) await app.register(consolePlugin(deps.consoleDir));

@@ -167,3 +167,6 @@ export type DnsRecord = Domain['records'][number];
 export type DomainStatus = Domain['status'];
 export type SendingDefaults = ResponseOf<'/sending-defaults', 'get'>;
 export type AnalyticsQuery = Omit<QueryOf<'/analytics', 'get'>, 'tenant_id'>;
+export type InboxSummary = ResponseOf<'/inbox', 'get'>['items'][number];
+export type InboxMessage = ResponseOf<'/inbox/{id}', 'get'>;
+export type EmailAttachment = EmailWithEvents['attachments'][number];

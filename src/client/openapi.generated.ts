@@ -240,6 +240,10 @@ export interface paths {
                                 rate_limit_per_second: number | null;
                                 /** @description Token bucket size for this tenant; null = RATE_LIMIT_BURST */
                                 rate_limit_burst: number | null;
+                                /** @description The provider the tenant's mail goes through; null = DEFAULT_PROVIDER */
+                                provider: string | null;
+                                /** @description Providers tried in order while the provider is unavailable (never after a permanent error) */
+                                fallback_providers: string[];
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -350,6 +354,10 @@ export interface paths {
                             rate_limit_per_second: number | null;
                             /** @description Token bucket size for this tenant; null = RATE_LIMIT_BURST */
                             rate_limit_burst: number | null;
+                            /** @description The provider the tenant's mail goes through; null = DEFAULT_PROVIDER */
+                            provider: string | null;
+                            /** @description Providers tried in order while the provider is unavailable (never after a permanent error) */
+                            fallback_providers: string[];
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -512,6 +520,10 @@ export interface paths {
                             rate_limit_per_second: number | null;
                             /** @description Token bucket size for this tenant; null = RATE_LIMIT_BURST */
                             rate_limit_burst: number | null;
+                            /** @description The provider the tenant's mail goes through; null = DEFAULT_PROVIDER */
+                            provider: string | null;
+                            /** @description Providers tried in order while the provider is unavailable (never after a permanent error) */
+                            fallback_providers: string[];
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -608,7 +620,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Suspend, reactivate, rename or set rate limits for a tenant */
+        /** Suspend, reactivate, rename, set rate limits or choose a tenant's providers */
         patch: {
             parameters: {
                 query?: never;
@@ -625,6 +637,10 @@ export interface paths {
                         status?: "active" | "suspended";
                         rate_limit_per_second?: number | null;
                         rate_limit_burst?: number | null;
+                        /** @description One of the configured providers; null = DEFAULT_PROVIDER */
+                        provider?: string | null;
+                        /** @description Configured providers to fall over to, in order */
+                        fallback_providers?: string[];
                     };
                 };
             };
@@ -643,6 +659,10 @@ export interface paths {
                             rate_limit_per_second: number | null;
                             /** @description Token bucket size for this tenant; null = RATE_LIMIT_BURST */
                             rate_limit_burst: number | null;
+                            /** @description The provider the tenant's mail goes through; null = DEFAULT_PROVIDER */
+                            provider: string | null;
+                            /** @description Providers tried in order while the provider is unavailable (never after a permanent error) */
+                            fallback_providers: string[];
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -734,6 +754,22 @@ export interface paths {
                 };
                 /** @description The request body must be application/json */
                 415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The request is well-formed but cannot be carried out */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -928,6 +964,8 @@ export interface paths {
                                 created_at: string;
                                 last_used_at: string | null;
                                 revoked_at: string | null;
+                                /** @description test: mail sent with the key is captured in the inbox, never delivered */
+                                mode: "live" | "test";
                             }[];
                             next_cursor: string | null;
                         };
@@ -1030,6 +1068,11 @@ export interface paths {
                 content: {
                     "application/json": {
                         name: string;
+                        /**
+                         * @description test makes an ms_test_… key whose mail is only captured in the inbox
+                         * @default live
+                         */
+                        mode?: "live" | "test";
                     };
                 };
             };
@@ -1050,6 +1093,8 @@ export interface paths {
                             created_at: string;
                             last_used_at: string | null;
                             revoked_at: string | null;
+                            /** @description test: mail sent with the key is captured in the inbox, never delivered */
+                            mode: "live" | "test";
                             /** @description The whole key; shown only in this response */
                             key: string;
                             tenant_id: string;
@@ -1215,6 +1260,8 @@ export interface paths {
                             created_at: string;
                             last_used_at: string | null;
                             revoked_at: string | null;
+                            /** @description test: mail sent with the key is captured in the inbox, never delivered */
+                            mode: "live" | "test";
                         };
                     };
                 };
@@ -1611,6 +1658,8 @@ export interface paths {
                     group_by: "day" | "hour";
                     /** @description Only this template */
                     template_id?: string;
+                    /** @description Count mail sent with test-mode keys too (left out by default) */
+                    include_test?: boolean;
                 };
                 header?: never;
                 path?: never;
@@ -1790,6 +1839,10 @@ export interface paths {
                                 rate_limit_per_second: number | null;
                                 /** @description Token bucket size for this tenant; null = RATE_LIMIT_BURST */
                                 rate_limit_burst: number | null;
+                                /** @description The provider the tenant's mail goes through; null = DEFAULT_PROVIDER */
+                                provider: string | null;
+                                /** @description Providers tried in order while the provider is unavailable (never after a permanent error) */
+                                fallback_providers: string[];
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -1807,6 +1860,8 @@ export interface paths {
                                 created_at: string;
                                 last_used_at: string | null;
                                 revoked_at: string | null;
+                                /** @description test: mail sent with the key is captured in the inbox, never delivered */
+                                mode: "live" | "test";
                             };
                         };
                     };
@@ -3276,6 +3331,17 @@ export interface paths {
                         };
                         /** @description Add one-click List-Unsubscribe headers (bulk mail always has them) */
                         list_unsubscribe?: boolean;
+                        /** @description Files to attach (≤ 10, ATTACHMENTS_MAX_BYTES decoded in all, default 10 MB) */
+                        attachments?: {
+                            /** @description Shown to the recipient; no CR/LF/NUL or path separators; executable types are refused (422) */
+                            filename: string;
+                            /** @description The file, base64-encoded */
+                            content: string;
+                            /** @description Media type, e.g. application/pdf (default application/octet-stream) */
+                            content_type?: string;
+                            /** @description Makes the file inline: the HTML refers to it as cid:<content_id> */
+                            content_id?: string;
+                        }[];
                     };
                 };
             };
@@ -3491,6 +3557,17 @@ export interface paths {
                             email: string;
                             name?: string | null;
                         };
+                        /** @description Files every recipient gets, stored once for the job (limits as for /send) */
+                        shared_attachments?: {
+                            /** @description Shown to the recipient; no CR/LF/NUL or path separators; executable types are refused (422) */
+                            filename: string;
+                            /** @description The file, base64-encoded */
+                            content: string;
+                            /** @description Media type, e.g. application/pdf (default application/octet-stream) */
+                            content_type?: string;
+                            /** @description Makes the file inline: the HTML refers to it as cid:<content_id> */
+                            content_id?: string;
+                        }[];
                     };
                 };
             };
@@ -4075,6 +4152,8 @@ export interface paths {
                             provider: string;
                             provider_message_id: string | null;
                             message_id: string;
+                            /** @description Sent with a test-mode key: captured in the inbox, never delivered */
+                            test: boolean;
                             send_at: string | null;
                             next_attempt_at: string | null;
                             sent_at: string | null;
@@ -4084,6 +4163,16 @@ export interface paths {
                             updated_at: string;
                             /** @description 'provider': queued, waiting for its provider to come back (its circuit breaker is open or it failed); no attempt is spent meanwhile */
                             waiting_on: "provider" | null;
+                            /** @description Names, types, sizes and hashes; never the content */
+                            attachments: {
+                                filename: string;
+                                content_type: string;
+                                content_id: string | null;
+                                /** @description Bytes, decoded */
+                                size: number;
+                                /** @description SHA-256 of the content, hex */
+                                sha256: string;
+                            }[];
                             events: {
                                 /** @description queued, processing, sent, deferred, delivered, opened, … */
                                 type: string;
@@ -4269,6 +4358,8 @@ export interface paths {
                                 provider: string;
                                 provider_message_id: string | null;
                                 message_id: string;
+                                /** @description Sent with a test-mode key: captured in the inbox, never delivered */
+                                test: boolean;
                                 send_at: string | null;
                                 next_attempt_at: string | null;
                                 sent_at: string | null;
@@ -5669,6 +5760,561 @@ export interface paths {
                 };
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Messages captured instead of delivered (test-mode keys), newest first */
+        get: {
+            parameters: {
+                query: {
+                    tenant_id?: string;
+                    cursor?: string;
+                    limit: number;
+                    /** @description Part of the recipient address or the subject */
+                    q?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                /** Format: uuid */
+                                id: string;
+                                email_id: string | null;
+                                message_id: string;
+                                from: string;
+                                to: string;
+                                subject: string;
+                                /** @description Bytes of the whole message */
+                                size: number;
+                                /** Format: date-time */
+                                received_at: string;
+                            }[];
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+                /** @description Malformed JSON or a schema violation; details name each field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Missing or unknown credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Suspended tenant, tenant_id of another tenant, or a disabled admin API */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited; Retry-After says when to try again */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error (no details are given) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inbox/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A captured message: headers, text, HTML and its attachments' names */
+        get: {
+            parameters: {
+                query?: {
+                    tenant_id?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            email_id: string | null;
+                            message_id: string;
+                            from: string;
+                            to: string;
+                            subject: string;
+                            /** @description Bytes of the whole message */
+                            size: number;
+                            /** Format: date-time */
+                            received_at: string;
+                            /** @description Every header line as captured, in order */
+                            headers: {
+                                name: string;
+                                value: string;
+                            }[];
+                            text: string | null;
+                            /** @description Tenant content: show it only in a sandboxed frame */
+                            html: string | null;
+                            attachments: {
+                                filename: string | null;
+                                content_type: string;
+                                content_id: string | null;
+                                size: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Malformed JSON or a schema violation; details name each field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Missing or unknown credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Suspended tenant, tenant_id of another tenant, or a disabled admin API */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Unknown id (also for another tenant's id) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited; Retry-After says when to try again */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error (no details are given) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Delete a captured message */
+        delete: {
+            parameters: {
+                query?: {
+                    tenant_id?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted; no body */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Malformed JSON or a schema violation; details name each field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Missing or unknown credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Suspended tenant, tenant_id of another tenant, or a disabled admin API */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Unknown id (also for another tenant's id) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited; Retry-After says when to try again */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error (no details are given) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inbox/{id}/raw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A captured message as it would have been sent (message/rfc822) */
+        get: {
+            parameters: {
+                query?: {
+                    tenant_id?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The RFC 5322 message */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "message/rfc822": string;
+                    };
+                };
+                /** @description Malformed JSON or a schema violation; details name each field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Missing or unknown credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Suspended tenant, tenant_id of another tenant, or a disabled admin API */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Unknown id (also for another tenant's id) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited; Retry-After says when to try again */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error (no details are given) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;

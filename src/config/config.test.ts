@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from './config.js';
+import { configuredProviders, loadConfig } from './config.js';
 import { ConfigError } from './env.js';
 
 describe('loadConfig', () => {
@@ -132,5 +132,32 @@ describe('loadConfig', () => {
     expect(message).not.toContain('hunter2');
     expect(message).toContain('DNS_SERVERS');
     expect(message).toContain('SPF_INCLUDE');
+  });
+
+  it('reads the HTTP providers, attachment and inbox settings, and names what is missing', () => {
+    const c = loadConfig({
+      SENDGRID_API_KEY: 'SG.x',
+      SENDGRID_API_URL: 'http://127.0.0.1:9/',
+      SES_REGION: 'eu-west-1',
+      DEFAULT_PROVIDER: 'sendgrid',
+      ATTACHMENTS_MAX_BYTES: '2048',
+    });
+    expect(c.httpProviders.sendgrid).toEqual({ apiKey: 'SG.x', apiUrl: 'http://127.0.0.1:9' });
+    expect(c.httpProviders.postmark.apiUrl).toBe('https://api.postmarkapp.com');
+    expect(c.attachments).toEqual({ maxBytes: 2048, retentionDays: 7 });
+    expect(c.inbox.maxMessages).toBe(1000);
+    expect(configuredProviders(c)).toEqual(['smtp', 'mock', 'inbox', 'ses', 'sendgrid']);
+
+    let err: unknown;
+    try {
+      loadConfig({ DEFAULT_PROVIDER: 'postmark', MAILGUN_API_KEY: 'k', RESEND_API_URL: 'ftp://x' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const text = (err as ConfigError).message;
+    expect(text).toContain('MAILGUN_API_KEY and MAILGUN_DOMAIN must be set together');
+    expect(text).toContain('DEFAULT_PROVIDER "postmark" is not configured');
+    expect(text).toContain('RESEND_API_URL');
   });
 });

@@ -4,7 +4,17 @@ import { availableParallelism } from 'node:os';
 import type { LogFormat } from '../lib/logger.js';
 import { ConfigError, type Env, EnvReader } from './env.js';
 
-export const PROVIDER_NAMES = ['smtp', 'mock'] as const;
+export const PROVIDER_NAMES = [
+  'smtp',
+  'mock',
+  'inbox',
+  'ses',
+  'sendgrid',
+  'postmark',
+  'mailgun',
+  'resend',
+] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
 export const QUEUE_ROLES = ['send', 'scheduled', 'bulk', 'dlq'] as const;
 export type QueueRole = (typeof QUEUE_ROLES)[number];
 
@@ -60,6 +70,15 @@ export interface Config {
   defaultProvider: string;
   smtp: SmtpConfig;
   capture: { dir: string | null };
+  httpProviders: HttpProvidersConfig;
+  attachments: {
+    /** ATTACHMENTS_MAX_BYTES: decoded bytes of all files of one email (or shared by one bulk job). */
+    maxBytes: number;
+    /** ATTACHMENT_RETENTION_DAYS: content is removed this long after the last email needing it is final. */
+    retentionDays: number;
+  };
+  /** INBOX_MAX_MESSAGES: captured messages kept per tenant (oldest removed first). */
+  inbox: { maxMessages: number };
   delivery: {
     maxRetries: number;
     retryBaseSeconds: number;
@@ -105,6 +124,22 @@ export interface Config {
     /** How often a worker looks for domains whose DNS check is due. */
     checkIntervalSeconds: number;
   };
+}
+
+/**
+ * The HTTP providers' settings. A provider is configured (usable as a tenant's provider or
+ * fallback) when its credentials are set; the base URLs default to the real services and exist so
+ * tests and air-gapped installs can point elsewhere.
+ */
+export interface HttpProvidersConfig {
+  /** SES: credentials come from the AWS chain (env, shared files, instance role). */
+  ses: { region: string | null; endpoint: string | null; configurationSet: string | null };
+  sendgrid: { apiKey: string | null; apiUrl: string };
+  postmark: { serverToken: string | null; apiUrl: string; messageStream: string | null };
+  mailgun: { apiKey: string | null; domain: string | null; apiUrl: string };
+  resend: { apiKey: string | null; apiUrl: string };
+  /** Per-request timeout for every HTTP provider. */
+  timeoutMs: number;
 }
 
 const DEFAULT_PORT = 8000;
@@ -164,6 +199,37 @@ export function loadConfig(env: Env = process.env): Config {
     capture: {
       dir: r.optionalString('CAPTURE_DIR'),
     },
+    httpProviders: {
+      ses: {
+        region: r.optionalString('SES_REGION') ?? r.optionalString('AWS_REGION'),
+        endpoint: r.url('SES_ENDPOINT', null, ['http:', 'https:']),
+        configurationSet: r.optionalString('SES_CONFIGURATION_SET'),
+      },
+      sendgrid: {
+        apiKey: r.optionalString('SENDGRID_API_KEY'),
+        apiUrl: baseUrl(r, 'SENDGRID_API_URL', 'https://api.sendgrid.com'),
+      },
+      postmark: {
+        serverToken: r.optionalString('POSTMARK_SERVER_TOKEN'),
+        apiUrl: baseUrl(r, 'POSTMARK_API_URL', 'https://api.postmarkapp.com'),
+        messageStream: r.optionalString('POSTMARK_MESSAGE_STREAM'),
+      },
+      mailgun: {
+        apiKey: r.optionalString('MAILGUN_API_KEY'),
+        domain: r.optionalString('MAILGUN_DOMAIN'),
+        apiUrl: baseUrl(r, 'MAILGUN_API_URL', 'https://api.mailgun.net'),
+      },
+      resend: {
+        apiKey: r.optionalString('RESEND_API_KEY'),
+        apiUrl: baseUrl(r, 'RESEND_API_URL', 'https://api.resend.com'),
+      },
+      timeoutMs: r.int('HTTP_PROVIDER_TIMEOUT_MS', 30_000, { min: 100 }),
+    },
+    attachments: {
+      maxBytes: r.int('ATTACHMENTS_MAX_BYTES', 10 * 1024 * 1024, { min: 1, max: 40 * 1024 * 1024 }),
+      retentionDays: r.number('ATTACHMENT_RETENTION_DAYS', 7, { min: 0 }),
+    },
+    inbox: { maxMessages: r.int('INBOX_MAX_MESSAGES', 1000, { min: 1 }) },
     delivery: {
       maxRetries: r.int('MAX_RETRIES', 5, { min: 0, max: 100 }),
       retryBaseSeconds: r.number('RETRY_BASE_SECONDS', 30, { min: 0 }),
@@ -251,6 +317,15 @@ export function loadConfig(env: Env = process.env): Config {
     r.problems.push('METRICS_TOKEN must be at least 16 characters');
   }
   r.problems.push(...webhookSecretProblems(config.webhookSecrets));
+  const hp = config.httpProviders;
+  if ((hp.mailgun.apiKey === null) !== (hp.mailgun.domain === null)) {
+    r.problems.push('MAILGUN_API_KEY and MAILGUN_DOMAIN must be set together');
+  }
+  if (!configuredProviders(config).includes(config.defaultProvider as ProviderName)) {
+    r.problems.push(
+      `DEFAULT_PROVIDER "${config.defaultProvider}" is not configured (set its credentials; configured: ${configuredProviders(config).join(', ')})`,
+    );
+  }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return deepFreeze(config);
 }
@@ -285,6 +360,11 @@ function renderConfig(r: EnvReader): Config['render'] {
     perTenant: r.int('RENDER_TENANT_CONCURRENCY', Math.max(1, Math.floor(threads / 2)), { min: 1, max: 64 }),
     memoryMb: r.int('RENDER_MEMORY_MB', 128, { min: 16, max: 4096 }),
   };
+}
+
+/** A provider's base URL without a trailing slash. */
+function baseUrl(r: EnvReader, name: string, fallback: string): string {
+  return (r.url(name, fallback, ['http:', 'https:']) as string).replace(/\/+$/, '');
 }
 
 /** SECRETS_KEY: 32 bytes as 64 hex characters or base64 (either alphabet); never echoed back. */
@@ -363,4 +443,19 @@ function deepFreeze<T>(o: T): T {
     Object.freeze(o);
   }
   return o;
+}
+
+/**
+ * The providers this installation can deliver through: SMTP, the mock and the inbox always; an
+ * HTTP provider once its credentials (SES: its region) are set.
+ */
+export function configuredProviders(config: Pick<Config, 'httpProviders'>): ProviderName[] {
+  const hp = config.httpProviders;
+  const names: ProviderName[] = ['smtp', 'mock', 'inbox'];
+  if (hp.ses.region) names.push('ses');
+  if (hp.sendgrid.apiKey) names.push('sendgrid');
+  if (hp.postmark.serverToken) names.push('postmark');
+  if (hp.mailgun.apiKey && hp.mailgun.domain) names.push('mailgun');
+  if (hp.resend.apiKey) names.push('resend');
+  return names;
 }

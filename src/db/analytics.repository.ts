@@ -93,6 +93,39 @@ export function analyticsRepository(db: Database) {
       return rows;
     },
 
+    /**
+     * The same counters for test-mode mail alone, from its events (the rollups count every
+     * email; the report takes these out unless asked to keep them). Starts from the tenant's test
+     * emails (a partial index), so a tenant that never sent test mail costs one empty index probe.
+     */
+    async testBuckets(
+      tenantId: string,
+      templateId: string | null,
+      granularity: AnalyticsGranularity,
+      from: Date,
+      to: Date,
+    ): Promise<RollupRow[]> {
+      const { rows } = await db.query<RollupRow>(
+        `SELECT date_trunc($5, n.at, 'UTC') AS bucket,
+                count(*) FILTER (WHERE n.type IN ('queued', 'scheduled')
+                                   AND (n.type <> 'queued' OR n.data->>'from' IS DISTINCT FROM 'scheduled'))::int AS queued,
+                count(*) FILTER (WHERE n.type = 'sent')::int AS sent,
+                count(*) FILTER (WHERE n.type = 'delivered')::int AS delivered,
+                count(*) FILTER (WHERE n.type = 'opened')::int AS opened,
+                count(*) FILTER (WHERE n.type = 'clicked')::int AS clicked,
+                count(*) FILTER (WHERE n.type = 'bounced')::int AS bounced,
+                count(*) FILTER (WHERE n.type = 'complained')::int AS complained,
+                count(*) FILTER (WHERE n.type = 'failed')::int AS failed
+           FROM emails e JOIN email_events n ON n.email_id = e.id
+          WHERE e.tenant_id = $1 AND e.test AND ($2::uuid IS NULL OR e.template_id = $2)
+            AND e.created_at < $4::timestamptz + CASE WHEN $5 = 'day' THEN interval '1 day' ELSE interval '1 hour' END
+            AND n.at >= $3 AND n.at < $4::timestamptz + CASE WHEN $5 = 'day' THEN interval '1 day' ELSE interval '1 hour' END
+          GROUP BY 1`,
+        [tenantId, templateId, from, to, granularity],
+      );
+      return rows;
+    },
+
     async templateExists(tenantId: string, templateId: string): Promise<boolean> {
       const { rows } = await db.query('SELECT 1 FROM templates WHERE tenant_id = $1 AND id = $2', [
         tenantId,

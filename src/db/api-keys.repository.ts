@@ -8,6 +8,8 @@ export interface ApiKeyRow {
   created_at: Date;
   last_used_at: Date | null;
   revoked_at: Date | null;
+  /** 'test': mail sent with the key is captured in the inbox, never delivered. */
+  mode: 'live' | 'test';
 }
 
 export interface KeyOwner {
@@ -16,9 +18,12 @@ export interface KeyOwner {
   tenant_status: 'active' | 'suspended';
   rate_limit_per_second: number | null;
   rate_limit_burst: number | null;
+  mode: 'live' | 'test';
+  /** The tenant's provider; null: DEFAULT_PROVIDER. */
+  provider: string | null;
 }
 
-const COLUMNS = 'id, tenant_id, name, prefix, created_at, last_used_at, revoked_at';
+const COLUMNS = 'id, tenant_id, name, prefix, created_at, last_used_at, revoked_at, mode';
 
 export function apiKeysRepository(db: Queryable) {
   return {
@@ -28,10 +33,11 @@ export function apiKeysRepository(db: Queryable) {
       name: string;
       prefix: string;
       hash: Buffer;
+      mode?: 'live' | 'test';
     }): Promise<ApiKeyRow> {
       const { rows } = await db.query<ApiKeyRow>(
-        `INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash) VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
-        [k.id, k.tenantId, k.name, k.prefix, k.hash],
+        `INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, mode) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
+        [k.id, k.tenantId, k.name, k.prefix, k.hash, k.mode ?? 'live'],
       );
       return rows[0] as ApiKeyRow;
     },
@@ -84,7 +90,7 @@ export function apiKeysRepository(db: Queryable) {
     async findOwner(hash: Buffer): Promise<KeyOwner | null> {
       const { rows } = await db.query<KeyOwner>(
         `SELECT k.id AS key_id, t.id AS tenant_id, t.status AS tenant_status,
-                t.rate_limit_per_second, t.rate_limit_burst
+                t.rate_limit_per_second, t.rate_limit_burst, k.mode, t.provider
            FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
           WHERE k.key_hash = $1 AND k.revoked_at IS NULL`,
         [hash],

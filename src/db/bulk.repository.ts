@@ -1,4 +1,5 @@
 import type { EmailStatus } from '../domain/email-status.js';
+import { type AttachmentRef, attachmentRefsInsert } from './attachments.repository.js';
 import type { Database } from './database.js';
 
 export interface BulkRecipient {
@@ -41,6 +42,8 @@ export interface BulkJobRow {
   send_at: Date | null;
   idempotency_key: string | null;
   request_fingerprint: string | null;
+  /** Accepted with a test-mode key: every email of the job is captured, never delivered. */
+  test: boolean;
   fanout_position: number;
   fanout_done: boolean;
   created_at: Date;
@@ -67,13 +70,16 @@ export interface NewBulkJob {
   sendAt: Date | null;
   idempotencyKey: string | null;
   fingerprint: string | null;
+  /** Files every email of the job carries, recorded once for the job. */
+  sharedAttachments?: AttachmentRef[];
+  test?: boolean;
 }
 
 /** Everything but the recipients array, which can be megabytes. */
 const COLUMNS = `id, tenant_id, template_id, template_version, status, total, accepted, invalid_count,
   duplicate_count, suppressed_count, cancelled_count, invalid, shared_variables, metadata, headers, tags,
   provider, sender, send_at, idempotency_key, request_fingerprint, fanout_position, fanout_done, created_at,
-  updated_at, completed_at`;
+  updated_at, completed_at, test`;
 
 export interface FanoutChunk {
   /** Email ids to create, one per recipient, in order. */
@@ -97,12 +103,17 @@ export function bulkRepository(db: Database) {
     /** Stores the job with its accepted recipients; with a taken idempotency key, returns the existing job. */
     async insert(j: NewBulkJob): Promise<{ inserted: boolean; row: BulkJobRow }> {
       const { rows } = await db.query<BulkJobRow>(
-        `INSERT INTO bulk_jobs (id, tenant_id, template_id, template_version, total, accepted, invalid_count,
-                                duplicate_count, invalid, recipients, shared_variables, metadata, headers, tags,
-                                provider, send_at, idempotency_key, request_fingerprint, fanout_done, sender)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $6 = 0, $19)
-         ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
-         RETURNING ${COLUMNS}`,
+        `WITH ins AS (
+           INSERT INTO bulk_jobs (id, tenant_id, template_id, template_version, total, accepted, invalid_count,
+                                  duplicate_count, invalid, recipients, shared_variables, metadata, headers, tags,
+                                  provider, send_at, idempotency_key, request_fingerprint, fanout_done, sender, test)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $6 = 0, $19, $21)
+           ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+           RETURNING ${COLUMNS}
+         ), att AS (
+           ${attachmentRefsInsert('bulk_job_id', 'ins', '$20')}
+         )
+         SELECT * FROM ins`,
         [
           j.id,
           j.tenantId,
@@ -123,6 +134,8 @@ export function bulkRepository(db: Database) {
           j.idempotencyKey,
           j.fingerprint,
           j.sender ? JSON.stringify(j.sender) : null,
+          j.sharedAttachments?.length ? JSON.stringify(j.sharedAttachments) : null,
+          j.test ?? false,
         ],
       );
       if (rows[0]) return { inserted: true, row: rows[0] };
@@ -189,9 +202,9 @@ export function bulkRepository(db: Database) {
            ), ins AS (
              INSERT INTO emails (id, tenant_id, template_id, template_version, bulk_job_id, recipient_email,
                                  recipient_name, variables, metadata, tags, headers, status, provider, message_id,
-                                 next_attempt_at, list_unsubscribe, sender)
+                                 next_attempt_at, list_unsubscribe, sender, test)
              SELECT s.id, $5, $6, $7, $8, s.email, s.name, s.variables, $9, $10, $11, 'queued', $12,
-                    '<' || s.id || '@' || $13 || '>', now(), true, $14::jsonb
+                    '<' || s.id || '@' || $13 || '>', now(), true, $14::jsonb, $15
                FROM src s
               WHERE NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.tenant_id = $5 AND x.email = s.email)
              ON CONFLICT (id) DO NOTHING
@@ -216,6 +229,7 @@ export function bulkRepository(db: Database) {
             job.provider,
             chunk.messageIdDomain,
             job.sender ? JSON.stringify(job.sender) : null,
+            job.test,
           ],
         );
         await tx.query(

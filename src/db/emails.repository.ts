@@ -1,4 +1,5 @@
 import type { EmailEventType, EmailStatus } from '../domain/email-status.js';
+import { type AttachmentRef, attachmentRefsInsert } from './attachments.repository.js';
 import type { CursorKey } from './cursor.js';
 import type { Database, Queryable } from './database.js';
 
@@ -29,6 +30,8 @@ export interface EmailRow {
   provider_message_id: string | null;
   message_id: string;
   list_unsubscribe: boolean;
+  /** Sent with a test-mode key: captured in the inbox, never handed to a relay or provider. */
+  test?: boolean;
   /** The sender chosen at acceptance; null: SMTP_FROM (see senders.service.ts). */
   sender?: { from: EmailMailbox | null; reply_to: EmailMailbox | null } | null;
   created_at: Date;
@@ -71,6 +74,9 @@ export interface NewEmail {
   messageId: string;
   listUnsubscribe: boolean;
   sender?: { from: EmailMailbox | null; reply_to: EmailMailbox | null } | null;
+  /** Files attached (their content stored beforehand by the attachments repository). */
+  attachments?: AttachmentRef[];
+  test?: boolean;
 }
 
 interface EmailMailbox {
@@ -125,11 +131,13 @@ export function emailsRepository(db: Database) {
            INSERT INTO emails (id, tenant_id, template_id, template_version, recipient_email, recipient_name,
                                variables, metadata, tags, headers, subject, status, idempotency_key,
                                request_fingerprint, send_at, provider, message_id, list_unsubscribe, next_attempt_at,
-                               sender)
+                               sender, test)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                   CASE WHEN $12 = 'queued' THEN now() END, $19)
+                   CASE WHEN $12 = 'queued' THEN now() END, $19, $21)
            ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
            RETURNING id, tenant_id, template_id, status, request_fingerprint, send_at
+         ), att AS (
+           ${attachmentRefsInsert('email_id', 'ins', '$20')}
          ), ev AS (
            ${eventsFrom('ins', { sql: 'ins.status' }, "jsonb_strip_nulls(jsonb_build_object('send_at', ins.send_at))")}
          )
@@ -154,6 +162,8 @@ export function emailsRepository(db: Database) {
           e.messageId,
           e.listUnsubscribe,
           e.sender ? JSON.stringify(e.sender) : null,
+          e.attachments?.length ? JSON.stringify(e.attachments) : null,
+          e.test ?? false,
         ],
       );
       if (rows[0]) return { inserted: true, row: rows[0] };
@@ -255,7 +265,10 @@ export function emailsRepository(db: Database) {
       id: string,
       leaseSeconds: number,
       workerId: string | null = null,
-      /** Providers whose circuit breaker is open: their mail is not claimed (no attempt, no event). */
+      /**
+       * Providers whose circuit breaker is open: their mail is not claimed (no attempt, no event),
+       * unless its tenant has fallback providers, which failover then chooses among.
+       */
       blockedProviders: readonly string[] = [],
     ): Promise<ClaimedEmail | null> {
       // A suspended tenant's mail is held: not claimed, not sent, still queued (docs/operations.md).
@@ -268,7 +281,9 @@ export function emailsRepository(db: Database) {
               AND ((status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= now() + interval '2 seconds'))
                    OR (status = 'processing' AND lease_until < now()))
               AND NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = emails.tenant_id AND t.status = 'suspended')
-              AND provider <> ALL($4::text[])
+              AND (provider <> ALL($4::text[])
+                   OR EXISTS (SELECT 1 FROM tenants t
+                               WHERE t.id = emails.tenant_id AND cardinality(t.fallback_providers) > 0))
             RETURNING *
          ), ev AS (
            ${eventsFrom('claimed', 'processing', "jsonb_build_object('attempt', claimed.attempts)")}
@@ -311,6 +326,23 @@ export function emailsRepository(db: Database) {
         `UPDATE emails SET lease_until = now() + make_interval(secs => $3)
           WHERE id = $1 AND attempts = $2 AND status = 'processing' AND lease_until > now()`,
         [id, attempt, leaseSeconds],
+      );
+      return rowCount > 0;
+    },
+
+    /**
+     * The attempt in hand goes through `provider` (failover): the email's provider becomes the
+     * carrier, so the sent event and the provider's webhooks name it. False when the claim was lost.
+     */
+    async reroute(id: string, attempt: number, from: string, provider: string): Promise<boolean> {
+      const { rowCount } = await db.query(
+        `WITH upd AS (
+           UPDATE emails SET provider = $3, updated_at = now()
+            WHERE id = $1 AND attempts = $2 AND status = 'processing'
+            RETURNING id, tenant_id, template_id, attempts
+         )
+         ${eventsFrom('upd', 'rerouted', "jsonb_build_object('from', $4::text, 'to', $3::text, 'attempt', upd.attempts)")}`,
+        [id, attempt, provider, from],
       );
       return rowCount > 0;
     },

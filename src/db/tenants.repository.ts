@@ -6,6 +6,10 @@ export interface TenantRow {
   status: 'active' | 'suspended';
   rate_limit_per_second: number | null;
   rate_limit_burst: number | null;
+  /** The provider the tenant's mail goes through; null: DEFAULT_PROVIDER. */
+  provider: string | null;
+  /** Where its mail goes, in order, while the provider is unavailable. */
+  fallback_providers: string[];
   created_at: Date;
   updated_at: Date;
 }
@@ -15,6 +19,8 @@ export interface TenantPatch {
   rate_limit_per_second?: number | null;
   rate_limit_burst?: number | null;
   name?: string;
+  provider?: string | null;
+  fallback_providers?: string[];
 }
 
 export function tenantsRepository(db: Queryable) {
@@ -44,7 +50,14 @@ export function tenantsRepository(db: Queryable) {
     async update(id: string, patch: TenantPatch): Promise<TenantRow | null> {
       const sets: string[] = [];
       const params: unknown[] = [id];
-      for (const key of ['name', 'status', 'rate_limit_per_second', 'rate_limit_burst'] as const) {
+      for (const key of [
+        'name',
+        'status',
+        'rate_limit_per_second',
+        'rate_limit_burst',
+        'provider',
+        'fallback_providers',
+      ] as const) {
         if (patch[key] !== undefined) {
           params.push(patch[key]);
           sets.push(`${key} = $${params.length}`);

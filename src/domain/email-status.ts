@@ -82,5 +82,7 @@ export const EMAIL_EVENT_TYPES = [
   'cancelled',
   'unsubscribed',
   'retried',
+  /** The attempt goes through another provider than the last one (failover, or back). */
+  'rerouted',
 ] as const;
 export type EmailEventType = (typeof EMAIL_EVENT_TYPES)[number];

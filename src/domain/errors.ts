@@ -34,6 +34,7 @@ export const ERROR_CATALOGUE = {
   suppression_not_found: { status: 404, message: 'Suppression not found' },
   unknown_provider: { status: 404, message: 'Unknown provider' },
   domain_not_found: { status: 404, message: 'Domain not found' },
+  inbox_message_not_found: { status: 404, message: 'Inbox message not found' },
   // 405
   method_not_allowed: { status: 405, message: 'Method not allowed' },
   // 409
@@ -55,6 +56,10 @@ export const ERROR_CATALOGUE = {
   },
   // 413, 414, 415
   payload_too_large: { status: 413, message: 'The request body is too large' },
+  attachments_too_large: {
+    status: 413,
+    message: 'The attachments are larger than this installation accepts',
+  },
   uri_too_long: { status: 414, message: 'A path parameter is longer than this API accepts' },
   unsupported_media_type: { status: 415, message: 'The request body must be application/json' },
   // 422
@@ -69,6 +74,14 @@ export const ERROR_CATALOGUE = {
   invalid_rendered_header: {
     status: 422,
     message: 'The rendered subject contains a line break or NUL, which cannot go in a header',
+  },
+  attachment_type_refused: {
+    status: 422,
+    message: 'An attachment has a file type that providers refuse (executable content)',
+  },
+  unknown_provider_setting: {
+    status: 422,
+    message: 'A provider named is not one this installation has configured',
   },
   recipient_suppressed: { status: 422, message: 'The recipient is on the suppression list' },
   idempotency_key_reused: {

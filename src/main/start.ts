@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { consoleIsBuilt, defaultConsoleDir } from '../api/plugins/console.js';
 import { redact } from '../config/env.js';
 import { createLogger, type Logger } from '../lib/logger.js';
-import { CaptureSmtpServer } from '../providers/smtp/capture-server.js';
+import { type CapturedMessage, CaptureSmtpServer } from '../providers/smtp/capture-server.js';
 import { chooseBackends } from './backends.js';
 import { demoWanted, seedDemo } from './demo.js';
 import { configOrExit, fatal, onShutdown } from './run.js';
@@ -40,6 +40,13 @@ try {
     ...(backends.mode === 'embedded'
       ? { db: backends.db, dispatcher: backends.dispatcher, rateLimiter: backends.rateLimiter }
       : {}),
+  });
+  // Without a relay, every message the local capture server takes is also kept in its tenant's
+  // inbox (GET /inbox, the console's Inbox page), like test-mode mail.
+  capture?.on('message', (m: CapturedMessage) => {
+    system.services.inbox
+      .captureRaw(Buffer.from(m.raw, 'utf8'), m.envelope)
+      .catch((err: unknown) => logger.warn({ err }, 'a captured message could not be kept in the inbox'));
   });
   onShutdown(logger, async () => {
     await system.stop();

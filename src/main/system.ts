@@ -5,11 +5,13 @@ import { createMemoryBreaker, type ProviderBreaker } from '../breaker/provider-b
 import { createRedisBreaker } from '../breaker/redis.breaker.js';
 import type { Config } from '../config/config.js';
 import { apiKeysRepository } from '../db/api-keys.repository.js';
+import { attachmentsRepository } from '../db/attachments.repository.js';
 import { bulkRepository } from '../db/bulk.repository.js';
 import type { Database } from '../db/database.js';
 import { deadLettersRepository } from '../db/dead-letters.repository.js';
 import { domainsRepository } from '../db/domains.repository.js';
 import { emailsRepository } from '../db/emails.repository.js';
+import { inboxRepository } from '../db/inbox.repository.js';
 import { migrate } from '../db/migrator.js';
 import { createPgDatabase } from '../db/pg.database.js';
 import { suppressionsRepository } from '../db/suppressions.repository.js';
@@ -28,13 +30,16 @@ import { createWebhookVerifiers } from '../providers/webhook-registry.js';
 import { createBullmqDispatcher } from '../queue/bullmq.dispatcher.js';
 import type { Consumer, Dispatcher } from '../queue/dispatcher.js';
 import type { RateLimiter } from '../ratelimit/rate-limiter.js';
+import { attachmentsService } from '../services/attachments.service.js';
 import { bulkService } from '../services/bulk.service.js';
 import { deadLettersService } from '../services/dead-letters.service.js';
 import { type DeliveryHooks, deliveryService } from '../services/delivery.service.js';
 import { dkimKeys } from '../services/dkim-keys.js';
 import { domainsService } from '../services/domains.service.js';
 import { emailsService } from '../services/emails.service.js';
+import { breakerHealth, providerRouter } from '../services/failover.js';
 import { heartbeatService } from '../services/heartbeat.service.js';
+import { inboxService } from '../services/inbox.service.js';
 import { createOutcomeJournal, type OutcomeJournal } from '../services/outcome-journal.js';
 import { recoveryService } from '../services/recovery.service.js';
 import { sendService } from '../services/send.service.js';
@@ -49,6 +54,7 @@ import { startDomainCheckLoop } from '../worker/domain-check-loop.js';
 import { jobHandlers } from '../worker/handlers.js';
 import { startPeriodic } from '../worker/periodic.js';
 import { startRecoveryLoop } from '../worker/recovery-loop.js';
+import { startRetentionLoop } from '../worker/retention-loop.js';
 import { combineDeliveryHooks, createOperations, type Operations } from './operations.js';
 
 export interface SystemOptions {
@@ -117,10 +123,32 @@ function buildServices(opts: {
     perTenant: config.render.perTenant,
     memoryMb: config.render.memoryMb,
   });
+  const attachments = attachmentsService({
+    repo: attachmentsRepository(db),
+    maxBytes: config.attachments.maxBytes,
+  });
+  const inbox = inboxService({ inbox: inboxRepository(db) });
   const providers = createProviderRegistry({
     defaultProvider: config.defaultProvider,
     smtp: config.smtp,
+    http: config.httpProviders,
+    inbox: (c) => inbox.capture(c),
     ...(opts.providers ? { extra: opts.providers } : {}),
+  });
+  // Failover asks the shared circuit breaker (src/breaker) which providers may take mail; the
+  // breaker's gate (one probe per provider) and its records stay in delivery.
+  const providerHealth = breakerHealth(opts.breaker);
+  const routeProvider = providerRouter({
+    providers,
+    health: providerHealth,
+    defaultProvider: config.defaultProvider,
+    tenantRoute: async (tenantId) => {
+      const t = await repos.tenants.get(tenantId);
+      return t ? { provider: t.provider, fallbacks: t.fallback_providers } : null;
+    },
+    onReroute: async (email, from, to) => {
+      await repos.emails.reroute(email.id, email.attempts, from, to);
+    },
   });
   const onDispatchError = (err: unknown) =>
     logger.warn({ err }, 'dispatch failed; the recovery loop will dispatch again');
@@ -160,6 +188,7 @@ function buildServices(opts: {
     defaultProvider: config.defaultProvider,
     messageIdDomain: config.delivery.messageIdDomain,
     senders,
+    attachments,
     onDispatchError,
   });
   // Bulk mail (and transactional mail that asks for it) carries one-click List-Unsubscribe.
@@ -167,6 +196,9 @@ function buildServices(opts: {
     extraHeaders: (email) => unsubscribe.headersFor(email),
   });
   return {
+    attachments,
+    inbox,
+    breaker: opts.breaker,
     bulk,
     domains,
     senders,
@@ -189,11 +221,13 @@ function buildServices(opts: {
       defaultProvider: config.defaultProvider,
       messageIdDomain: config.delivery.messageIdDomain,
       senders,
+      attachments,
       onDispatchError,
     }),
     emails: emailsService({
       emails: repos.emails,
       providerDown: async (provider) => (await opts.breaker.state(provider)).state !== 'closed',
+      attachments: (t, id) => attachments.list(t, id),
     }),
     deadLetters: deadLettersService({ deadLetters: repos.deadLetters, dispatcher, onDispatchError }),
     delivery: deliveryService({
@@ -209,6 +243,8 @@ function buildServices(opts: {
       leaseSeconds: config.delivery.leaseSeconds,
       from: config.smtp.from,
       identity: (email) => senders.forDelivery(email),
+      attachments: (email) => attachments.forDelivery(email.tenant_id, email.id),
+      route: routeProvider,
       hooks: deliveryHooks,
       onDispatchError,
       breaker: opts.breaker,
@@ -338,6 +374,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
   let domainCheckLoop: { stop(): Promise<void> } | null = null;
   let journalLoop: { stop(): Promise<void> } | null = null;
   let heartbeatLoop: { stop(): Promise<void> } | null = null;
+  let retentionLoop: { stop(): Promise<void> } | null = null;
   if (opts.roles.worker) {
     // Beat once before claiming anything, so no claim of this process looks like a dead one's.
     await services.heartbeat.beat().catch(() => {});
@@ -385,6 +422,13 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
       config.domains.checkIntervalSeconds * 1000,
       logger,
     );
+    retentionLoop = startRetentionLoop(
+      {
+        attachments: () => services.attachments.purge(config.attachments.retentionDays),
+        inbox: () => services.inbox.trim(config.inbox.maxMessages),
+      },
+      logger,
+    );
     operations.startWorkerLoops();
   }
   const metricsAddress = await operations.listenMetrics();
@@ -414,6 +458,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
         await heartbeatLoop?.stop();
         if (heartbeatLoop) await services.heartbeat.stop();
         await domainCheckLoop?.stop();
+        await retentionLoop?.stop();
         await operations.stop();
         await services.providers.closeAll().catch(() => {});
         await services.renderer.close();

@@ -42,6 +42,16 @@ export interface OutgoingMessage {
   dkim?: { domainName: string; keySelector: string; privateKey: KeyObject };
   /** The envelope sender (SMTP MAIL FROM, where bounces go) when it is not the From address. */
   envelopeFrom?: string;
+  /** Files to attach, in order, delivered byte for byte; one with `contentId` is inline (`cid:`). */
+  attachments?: OutgoingAttachment[];
+}
+
+export interface OutgoingAttachment {
+  filename: string;
+  contentType: string;
+  content: Buffer;
+  /** The Content-ID without angle brackets; the HTML refers to it as `cid:<contentId>`. */
+  contentId?: string;
 }
 
 export type SendOutcome =

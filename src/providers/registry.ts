@@ -1,6 +1,12 @@
-import type { SmtpConfig } from '../config/config.js';
+import type { HttpProvidersConfig, SmtpConfig } from '../config/config.js';
 import type { EmailProvider } from './email-provider.js';
+import { InboxProvider, type InboxStore } from './inbox/inbox.provider.js';
+import { MailgunProvider } from './mailgun/mailgun.provider.js';
 import { MockProvider } from './mock/mock.provider.js';
+import { PostmarkProvider } from './postmark/postmark.provider.js';
+import { ResendProvider } from './resend/resend.provider.js';
+import { SendGridProvider } from './sendgrid/sendgrid.provider.js';
+import { SesProvider } from './ses/ses.provider.js';
 import { SmtpProvider } from './smtp/smtp.provider.js';
 
 export interface ProviderRegistry {
@@ -14,6 +20,10 @@ export interface ProviderRegistry {
 export interface ProviderRegistryOptions {
   defaultProvider: string;
   smtp: SmtpConfig;
+  /** HTTP providers: each one whose credentials are set is registered under its name. */
+  http?: HttpProvidersConfig;
+  /** Where the `inbox` provider keeps captured messages (test-mode keys); absent: no inbox. */
+  inbox?: InboxStore;
   /** Added after the built-ins, replacing one with the same name (tests, HTTP providers). */
   extra?: EmailProvider[];
 }
@@ -26,7 +36,10 @@ export function createProviderRegistry(opts: ProviderRegistryOptions): ProviderR
   const factories = new Map<string, () => EmailProvider>([
     ['smtp', () => new SmtpProvider(opts.smtp)],
     ['mock', () => new MockProvider()],
+    ...httpFactories(opts.http),
   ]);
+  const inbox = opts.inbox;
+  if (inbox) factories.set('inbox', () => new InboxProvider(inbox));
   const instances = new Map<string, EmailProvider>();
   for (const provider of opts.extra ?? []) {
     factories.set(provider.name, () => provider);
@@ -60,4 +73,51 @@ export function createProviderRegistry(opts: ProviderRegistryOptions): ProviderR
       return closing;
     },
   };
+}
+
+/** A factory per HTTP provider whose credentials are configured. */
+function httpFactories(http: HttpProvidersConfig | undefined): [string, () => EmailProvider][] {
+  if (!http) return [];
+  const out: [string, () => EmailProvider][] = [];
+  const { timeoutMs } = http;
+  const { ses, sendgrid, postmark, mailgun, resend } = http;
+  if (ses.region) {
+    const region = ses.region;
+    out.push([
+      'ses',
+      () =>
+        new SesProvider({
+          region,
+          endpoint: ses.endpoint,
+          configurationSet: ses.configurationSet,
+          timeoutMs,
+        }),
+    ]);
+  }
+  if (sendgrid.apiKey) {
+    const apiKey = sendgrid.apiKey;
+    out.push(['sendgrid', () => new SendGridProvider({ apiKey, apiUrl: sendgrid.apiUrl, timeoutMs })]);
+  }
+  if (postmark.serverToken) {
+    const serverToken = postmark.serverToken;
+    out.push([
+      'postmark',
+      () =>
+        new PostmarkProvider({
+          serverToken,
+          apiUrl: postmark.apiUrl,
+          messageStream: postmark.messageStream,
+          timeoutMs,
+        }),
+    ]);
+  }
+  if (mailgun.apiKey && mailgun.domain) {
+    const { apiKey, domain } = mailgun;
+    out.push(['mailgun', () => new MailgunProvider({ apiKey, domain, apiUrl: mailgun.apiUrl, timeoutMs })]);
+  }
+  if (resend.apiKey) {
+    const apiKey = resend.apiKey;
+    out.push(['resend', () => new ResendProvider({ apiKey, apiUrl: resend.apiUrl, timeoutMs })]);
+  }
+  return out;
 }

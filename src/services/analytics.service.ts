@@ -20,6 +20,8 @@ export interface AnalyticsQuery {
   to?: string | undefined;
   groupBy: AnalyticsGranularity;
   templateId?: string | undefined;
+  /** Count test-mode mail too (left out by default). */
+  includeTest?: boolean | undefined;
 }
 
 export interface AnalyticsReport {
@@ -84,14 +86,28 @@ export function analyticsService(deps: { analytics: AnalyticsRepository; now?: (
         new Date(firstBucket),
         new Date(lastBucket),
       );
+      // The rollups count test-mode mail too; it is taken out unless asked for. Its events are
+      // read as they are now while the rollups trail them by the aggregator's interval, so a
+      // bucket is floored at zero rather than shown below it for that moment.
+      const testRows = q.includeTest
+        ? []
+        : await deps.analytics.testBuckets(
+            tenantId,
+            q.templateId ?? null,
+            q.groupBy,
+            new Date(firstBucket),
+            new Date(lastBucket),
+          );
       const byStart = new Map(rows.map((r) => [r.bucket.getTime(), r]));
+      const testByStart = new Map(testRows.map((r) => [r.bucket.getTime(), r]));
       const totals = zero();
       const buckets: AnalyticsReport['buckets'] = [];
       for (let t = firstBucket; t <= lastBucket; t += size) {
         const row = byStart.get(t);
         const counts = zero();
         for (const c of ANALYTICS_COUNTERS) {
-          counts[c] = row ? Number(row[c]) : 0;
+          const test = testByStart.get(t);
+          counts[c] = Math.max(0, (row ? Number(row[c]) : 0) - (test ? Number(test[c]) : 0));
           totals[c] += counts[c];
         }
         buckets.push({ start: new Date(t).toISOString(), ...counts });

@@ -1,6 +1,7 @@
 import type { BulkJobRow, BulkRecipient, BulkRepository, InvalidRecipient } from '../db/bulk.repository.js';
 import type { TemplatesRepository } from '../db/templates.repository.js';
 import { hasHeaderBreak, isValidEmailAddress, normalizeEmailAddress } from '../domain/address.js';
+import type { AttachmentInput } from '../domain/attachments.js';
 import type { EmailStatus } from '../domain/email-status.js';
 import { AppError } from '../domain/errors.js';
 import { fingerprint } from '../lib/canonical-json.js';
@@ -8,8 +9,10 @@ import { derivedUuid, isUuid, newId } from '../lib/ids.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import { BULK_PRIORITY, sendJobId } from '../queue/jobs.js';
 import type { TemplateEngine } from '../templates/renderer.port.js';
+import type { AttachmentsService } from './attachments.service.js';
 import { templateSource } from './rendering.js';
 import { activeTemplate, commonSendFields, type FieldProblem } from './request-checks.js';
+import { acceptedProvider, type SendContext } from './send.service.js';
 import {
   type SenderFields,
   type SendersService,
@@ -33,6 +36,8 @@ export interface BulkRequest extends SenderFields {
   send_at?: string | undefined;
   tags?: string[] | undefined;
   headers?: Record<string, string> | undefined;
+  /** Files every recipient gets, stored once for the job. */
+  shared_attachments?: AttachmentInput[] | undefined;
 }
 
 const OPEN: readonly EmailStatus[] = ['queued', 'scheduled', 'processing'];
@@ -81,6 +86,7 @@ export function bulkService(deps: {
   messageIdDomain: string;
   /** Checks and resolves `from`/`reply_to`; absent: every email goes out as SMTP_FROM. */
   senders?: SendersService;
+  attachments?: AttachmentsService;
   onDispatchError?: (e: unknown) => void;
 }) {
   const quietly = async (fn: () => Promise<void>) => {
@@ -140,11 +146,15 @@ export function bulkService(deps: {
      * variables are reported, not fatal), stores the job with its recipients in one row, and
      * answers; turning recipients into emails happens in the mail.bulk queue.
      */
-    async accept(tenantId: string, req: BulkRequest, headerKey: string | undefined) {
+    async accept(tenantId: string, req: BulkRequest, headerKey: string | undefined, ctx: SendContext = {}) {
       const problems: FieldProblem[] = [];
       const { idempotencyKey, sendAt } = commonSendFields(req, headerKey, problems);
       const givenSender = senderFieldProblems(req, problems);
+      if (req.shared_attachments?.length && !deps.attachments) {
+        problems.push({ field: 'shared_attachments', message: 'are not supported by this installation' });
+      }
       if (problems.length > 0) throw new AppError('validation_failed', undefined, problems);
+      const attachments = deps.attachments?.prepare(req.shared_attachments, 'shared_attachments');
 
       const requestFingerprint = idempotencyKey
         ? fingerprint({
@@ -156,6 +166,10 @@ export function bulkService(deps: {
             headers: req.headers ?? {},
             tags: req.tags ?? [],
             ...senderFingerprint(req),
+            ...(attachments?.refs.length
+              ? { shared_attachments: deps.attachments?.fingerprintOf(attachments) }
+              : {}),
+            ...(ctx.test ? { test: true } : {}),
           })
         : null;
       if (idempotencyKey) {
@@ -207,6 +221,7 @@ export function bulkService(deps: {
         recipients.push({ email, name: r.name ?? null, variables });
       }
 
+      if (attachments?.files.length) await deps.attachments?.store(tenantId, attachments);
       const { inserted, row } = await deps.bulk.insert({
         id: newId(),
         tenantId,
@@ -221,9 +236,11 @@ export function bulkService(deps: {
         metadata: req.metadata ?? {},
         headers: req.headers ?? {},
         tags: req.tags ?? [],
-        provider: deps.defaultProvider,
+        provider: acceptedProvider(ctx, deps.defaultProvider),
         sender,
         sendAt,
+        ...(attachments?.refs.length ? { sharedAttachments: attachments.refs } : {}),
+        ...(ctx.test ? { test: true } : {}),
         idempotencyKey,
         fingerprint: requestFingerprint,
       });

@@ -4,7 +4,12 @@ import type { ClaimedEmail, EmailsRepository } from '../db/emails.repository.js'
 import { isAppError } from '../domain/errors.js';
 import { canRetry, type RetryPolicy, retryDelayMs } from '../domain/retry-policy.js';
 import { newId } from '../lib/ids.js';
-import type { OutgoingMessage, SendOutcome } from '../providers/email-provider.js';
+import type {
+  EmailProvider,
+  OutgoingAttachment,
+  OutgoingMessage,
+  SendOutcome,
+} from '../providers/email-provider.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import { BULK_PRIORITY, sendJobId } from '../queue/jobs.js';
@@ -47,7 +52,11 @@ export function deliveryService(deps: {
   from: string;
   /** Who the email is from (its sender, DKIM key, envelope); absent: everything from `from`. */
   identity?: (email: ClaimedEmail) => Promise<DeliveryIdentity>;
+  /** The email's attached files; `missing` names files whose content is no longer stored. */
+  attachments?: (email: ClaimedEmail) => Promise<{ attachments: OutgoingAttachment[]; missing: string[] }>;
   hooks?: DeliveryHooks;
+  /** Chooses the provider of each attempt (failover.ts); absent: the email's own provider. */
+  route?: (email: ClaimedEmail) => Promise<EmailProvider | undefined>;
   onDispatchError?: (e: unknown) => void;
   /** The circuit breaker per provider; absent: every provider is always tried. */
   breaker?: ProviderBreaker;
@@ -291,6 +300,16 @@ export function deliveryService(deps: {
         return result;
       }
 
+      const files = deps.attachments ? await deps.attachments(email) : null;
+      if (files?.missing.length) {
+        const result = await fail(
+          email,
+          `attachment content no longer stored: ${files.missing.join(', ')}`,
+          'permanent',
+        );
+        hooks.onOutcome?.(email, result);
+        return result;
+      }
       let message: OutgoingMessage;
       try {
         const rendered = await renderChecked(
@@ -310,6 +329,7 @@ export function deliveryService(deps: {
           ...(identity.replyTo ? { replyTo: identity.replyTo } : {}),
           ...(identity.dkim ? { dkim: identity.dkim } : {}),
           ...(identity.envelopeFrom ? { envelopeFrom: identity.envelopeFrom } : {}),
+          ...(files?.attachments.length ? { attachments: files.attachments } : {}),
         };
       } catch (e) {
         // Versions are immutable and were rendered at acceptance; a failure here is the data's
@@ -320,7 +340,8 @@ export function deliveryService(deps: {
         return result;
       }
 
-      const provider = deps.providers.get(email.provider);
+      // The provider of this attempt: the email's own, or a tenant's fallback (failover.ts).
+      const provider = deps.route ? await deps.route(email) : deps.providers.get(email.provider);
       // An open breaker: the email goes back to the queue without spending an attempt.
       if (provider && deps.breaker && !(await deps.breaker.allows(provider.name))) {
         const refused: SendOutcome = {

@@ -1,3 +1,4 @@
+import type { AttachmentRef } from '../db/attachments.repository.js';
 import { decodeCursor, page } from '../db/cursor.js';
 import type {
   EmailEventRow,
@@ -27,6 +28,7 @@ export interface EmailView {
   provider: string;
   provider_message_id: string | null;
   message_id: string;
+  test: boolean;
   send_at: string | null;
   next_attempt_at: string | null;
   sent_at: string | null;
@@ -53,6 +55,7 @@ export const emailView = (e: EmailRow): EmailView => ({
   provider: e.provider,
   provider_message_id: e.provider_message_id,
   message_id: e.message_id,
+  test: e.test ?? false,
   send_at: iso(e.send_at),
   next_attempt_at: e.status === 'queued' ? iso(e.next_attempt_at) : null,
   sent_at: iso(e.sent_at),
@@ -85,6 +88,8 @@ export function emailsService(deps: {
   emails: EmailsRepository;
   /** Whether the provider's circuit breaker is open (mail for it waits). */
   providerDown?: (provider: string) => Promise<boolean>;
+  /** What the lookup shows of the email's attachments (names, types, sizes, hashes). */
+  attachments?: (tenantId: string, emailId: string) => Promise<AttachmentRef[]>;
 }) {
   const find = async (tenantId: string, id: string) => {
     // Another tenant's id and a malformed id answer exactly like an unknown one.
@@ -96,7 +101,10 @@ export function emailsService(deps: {
   return {
     async get(tenantId: string, id: string) {
       const row = await find(tenantId, id);
-      const events = await deps.emails.events(tenantId, id);
+      const [events, attachments] = await Promise.all([
+        deps.emails.events(tenantId, id),
+        deps.attachments ? deps.attachments(tenantId, id) : [],
+      ]);
       // Waiting on a provider whose breaker is open (or that failed): the last thing that
       // happened to a still-queued email was a hand-back for the provider's sake.
       const last = events[events.length - 1];
@@ -107,6 +115,13 @@ export function emailsService(deps: {
       return {
         ...emailView(row),
         waiting_on: waitingOnProvider ? ('provider' as const) : null,
+        attachments: attachments.map(({ filename, content_type, content_id, size, sha256 }) => ({
+          filename,
+          content_type,
+          content_id,
+          size,
+          sha256,
+        })),
         events: events.map(eventView),
       };
     },

@@ -2,12 +2,14 @@ import type { EmailsRepository } from '../db/emails.repository.js';
 import type { SuppressionsRepository } from '../db/suppressions.repository.js';
 import type { TemplatesRepository } from '../db/templates.repository.js';
 import { hasHeaderBreak, isValidEmailAddress, normalizeEmailAddress } from '../domain/address.js';
+import type { AttachmentInput } from '../domain/attachments.js';
 import { AppError } from '../domain/errors.js';
 import { fingerprint } from '../lib/canonical-json.js';
 import { newId } from '../lib/ids.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import { sendJobId } from '../queue/jobs.js';
 import type { TemplateEngine } from '../templates/renderer.port.js';
+import type { AttachmentsService } from './attachments.service.js';
 import { renderChecked } from './rendering.js';
 import { activeTemplate, commonSendFields, type FieldProblem } from './request-checks.js';
 import {
@@ -28,7 +30,20 @@ export interface SendRequest extends SenderFields {
   headers?: Record<string, string> | undefined;
   /** Adds List-Unsubscribe (one-click) to a transactional email, as bulk mail always has. */
   list_unsubscribe?: boolean | undefined;
+  attachments?: AttachmentInput[] | undefined;
 }
+
+/** Who is sending, as the API key says: its mode and the tenant's provider. */
+export interface SendContext {
+  /** A test-mode key: the email goes to the inbox only, whatever the tenant's provider. */
+  test?: boolean;
+  /** The tenant's provider; absent: DEFAULT_PROVIDER. */
+  provider?: string | null;
+}
+
+/** The provider an email is accepted for: the inbox for test mode, else the tenant's or the default. */
+export const acceptedProvider = (ctx: SendContext, defaultProvider: string): string =>
+  ctx.test ? 'inbox' : (ctx.provider ?? defaultProvider);
 
 export interface SendResult {
   email_id: string;
@@ -58,6 +73,8 @@ export function sendService(deps: {
   messageIdDomain: string;
   /** Checks and resolves `from`/`reply_to`; absent: every email goes out as SMTP_FROM. */
   senders?: SendersService;
+  /** Absent: requests with attachments are refused (an installation without the store). */
+  attachments?: AttachmentsService;
   onDispatchError?: (e: unknown) => void;
 }) {
   return {
@@ -66,11 +83,20 @@ export function sendService(deps: {
      * the row and its first event are committed before the caller answers 202; dispatching
      * afterwards is best effort (the recovery loop covers a lost dispatch).
      */
-    async accept(tenantId: string, req: SendRequest, headerKey: string | undefined): Promise<SendResult> {
+    async accept(
+      tenantId: string,
+      req: SendRequest,
+      headerKey: string | undefined,
+      ctx: SendContext = {},
+    ): Promise<SendResult> {
       const problems = recipientProblems(req.recipient);
       const { idempotencyKey, sendAt } = commonSendFields(req, headerKey, problems);
       const givenSender = senderFieldProblems(req, problems);
+      if (req.attachments?.length && !deps.attachments) {
+        problems.push({ field: 'attachments', message: 'are not supported by this installation' });
+      }
       if (problems.length > 0) throw new AppError('validation_failed', undefined, problems);
+      const attachments = deps.attachments?.prepare(req.attachments);
 
       const recipientEmail = normalizeEmailAddress(req.recipient.email);
       // What "the same request" means: its content, not where the key came from.
@@ -85,6 +111,12 @@ export function sendService(deps: {
             tags: req.tags ?? [],
             list_unsubscribe: req.list_unsubscribe ?? false,
             ...senderFingerprint(req),
+            // By hash: the same file under the same name is the same request, without hashing
+            // megabytes of base64 twice. Absent when there are none, so older fingerprints hold.
+            ...(attachments?.refs.length
+              ? { attachments: deps.attachments?.fingerprintOf(attachments) }
+              : {}),
+            ...(ctx.test ? { test: true } : {}),
           })
         : null;
 
@@ -112,6 +144,7 @@ export function sendService(deps: {
         variables,
       );
 
+      if (attachments?.files.length) await deps.attachments?.store(tenantId, attachments);
       const id = newId();
       const scheduled = sendAt !== null && sendAt.getTime() > Date.now();
       const { inserted, row } = await deps.emails.insert({
@@ -130,10 +163,12 @@ export function sendService(deps: {
         idempotencyKey,
         fingerprint: requestFingerprint,
         sendAt,
-        provider: deps.defaultProvider,
+        provider: acceptedProvider(ctx, deps.defaultProvider),
         messageId: `<${id}@${deps.messageIdDomain}>`,
         listUnsubscribe: req.list_unsubscribe ?? false,
         sender,
+        ...(attachments?.refs.length ? { attachments: attachments.refs } : {}),
+        ...(ctx.test ? { test: true } : {}),
       });
       if (!inserted) return reuse(row, requestFingerprint);
 

@@ -14,6 +14,8 @@ function keyStore(real: string) {
     tenant_status: 'active',
     rate_limit_per_second: null,
     rate_limit_burst: null,
+    mode: 'live',
+    provider: null,
   };
   const lookups: string[] = [];
   const apiKeys = {

@@ -6,10 +6,12 @@ import { AppError } from '../domain/errors.js';
 import { newId, randomToken } from '../lib/ids.js';
 
 const KEY_PREFIX = 'ms_';
+/** Test-mode keys say so in their prefix, as Resend's and Postmark's do. */
+const TEST_KEY_PREFIX = 'ms_test_';
 /** 32 random bytes = 256 bits, base64url. */
 const KEY_BYTES = 32;
 /** What every key this service issues looks like: anything else is refused without a query. */
-const KEY_FORMAT = /^ms_[A-Za-z0-9_-]{43}$/;
+const KEY_FORMAT = /^ms_(test_)?[A-Za-z0-9_-]{43}$/;
 const SHOWN_PREFIX_LENGTH = KEY_PREFIX.length + 8;
 /** Suspensions and revocations must take effect within a second, caches included. */
 const AUTH_CACHE_TTL_MS = 500;
@@ -20,6 +22,10 @@ export interface AuthenticatedTenant {
   keyId: string;
   rateLimitPerSecond: number | null;
   rateLimitBurst: number | null;
+  /** A test-mode key: its mail is captured in the inbox only. */
+  test: boolean;
+  /** The tenant's provider; null: DEFAULT_PROVIDER. */
+  provider: string | null;
 }
 
 export const hashApiKey = (key: string): Buffer => createHash('sha256').update(key).digest();
@@ -78,6 +84,8 @@ export function tenancyService(deps: {
         keyId: owner.key_id,
         rateLimitPerSecond: owner.rate_limit_per_second,
         rateLimitBurst: owner.rate_limit_burst,
+        test: owner.mode === 'test',
+        provider: owner.provider,
       };
     },
 
@@ -114,15 +122,19 @@ export function tenancyService(deps: {
     },
 
     /** Creates a key and returns it in full — the only time it is ever shown. */
-    async createApiKey(tenantId: string, name: string) {
+    async createApiKey(tenantId: string, name: string, mode: 'live' | 'test' = 'live') {
       if (!(await deps.tenants.get(tenantId))) throw new AppError('tenant_not_found');
-      const key = `${KEY_PREFIX}${randomToken(KEY_BYTES)}`;
+      const key = `${mode === 'test' ? TEST_KEY_PREFIX : KEY_PREFIX}${randomToken(KEY_BYTES)}`;
       const row = await deps.apiKeys.create({
         id: newId(),
         tenantId,
         name,
-        prefix: key.slice(0, SHOWN_PREFIX_LENGTH),
+        prefix: key.slice(
+          0,
+          (mode === 'test' ? TEST_KEY_PREFIX.length - KEY_PREFIX.length : 0) + SHOWN_PREFIX_LENGTH,
+        ),
         hash: hashApiKey(key),
+        mode,
       });
       return { ...row, key };
     },

@@ -98,8 +98,13 @@ describe('the mailsystem command, end to end against a running system', () => {
     const list = await cli(['tenants', 'list']);
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/cli-tenant\s.*CLI tenant\s.*active/);
+    const testKey = await json(['keys', 'create', 'cli-tenant', '--name', 'dev', '--test']);
+    expect(testKey).toMatchObject({ mode: 'test', key: expect.stringMatching(/^ms_test_/) });
     const keys = await json(['keys', 'list', 'cli-tenant']);
-    expect(keys.items.map((k: { name: string }) => k.name)).toEqual(['ci']);
+    expect(keys.items.map((k: { name: string; mode: string }) => [k.name, k.mode])).toEqual([
+      ['ci', 'live'],
+      ['dev', 'test'],
+    ]);
 
     expect((await cli(['tenants', 'suspend', 'cli-tenant'])).code).toBe(0);
     // A suspension reaches every cached key within a second.

@@ -236,6 +236,22 @@ describe("every tenant-scoped route answers another tenant's ids with 404", () =
       '/dead-letters/{id}': { id: deadLetterId, unknown: unknownId },
       '/bulk/{id}': { id: bulk.body.bulk_job_id, unknown: unknownId },
     };
+    const testKey = await h.admin('POST', `/admin/tenants/${owner.id}/api-keys`, {
+      name: 'dev',
+      mode: 'test',
+    });
+    await h.request('POST', '/send', {
+      key: testKey.body.key,
+      body: {
+        recipient: { email: 'captured@example.com' },
+        template_id: templateId,
+        variables: { name: 'x' },
+      },
+    });
+    const captured = await eventually(
+      async () => (await h.request('GET', '/inbox', { key: owner.key })).body.items[0]?.id as string,
+    );
+    fixtures['/inbox/{id}'] = { id: captured, unknown: unknownId };
     const domain = await h.request('POST', '/domains', { key: owner.key, body: { name: 'owned.example' } });
     fixtures['/domains/{id}'] = { id: domain.body.id, unknown: unknownId };
     if (doc.paths['/suppressions'] && doc.paths['/suppressions/{email}']) {

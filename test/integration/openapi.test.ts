@@ -81,7 +81,7 @@ describe('the OpenAPI document', () => {
     expect(doc.paths['/health/live'].get.security).toEqual([]);
     const analytics = doc.paths['/analytics'].get;
     expect(analytics.parameters.map((p: { name: string }) => p.name).sort()).toEqual(
-      ['from', 'group_by', 'template_id', 'tenant_id', 'to'].sort(),
+      ['from', 'group_by', 'include_test', 'template_id', 'tenant_id', 'to'].sort(),
     );
   });
 

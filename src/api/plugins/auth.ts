@@ -55,3 +55,8 @@ export function tenantOf(req: FastifyRequest, claimed?: string | undefined): str
   if (claimed !== undefined && claimed !== t.tenantId) throw new AppError('tenant_mismatch');
   return t.tenantId;
 }
+
+/** How the authenticated key sends: test mode (captured only) and the tenant's provider. */
+export function sendContext(req: FastifyRequest): { test: boolean; provider: string | null } {
+  return { test: req.tenant?.test ?? false, provider: req.tenant?.provider ?? null };
+}

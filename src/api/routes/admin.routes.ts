@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { ApiKeyRow } from '../../db/api-keys.repository.js';
 import type { TenantRow } from '../../db/tenants.repository.js';
+import { AppError } from '../../domain/errors.js';
 import type { TenancyService } from '../../services/tenancy.service.js';
 import { adminAuth } from '../plugins/auth.js';
 import { ApiKey, ApiKeyCreated, Tenant } from '../schemas/admin.js';
@@ -16,6 +17,8 @@ export const tenantView = (t: TenantRow) => ({
   status: t.status,
   rate_limit_per_second: t.rate_limit_per_second,
   rate_limit_burst: t.rate_limit_burst,
+  provider: t.provider,
+  fallback_providers: t.fallback_providers,
   created_at: t.created_at.toISOString(),
   updated_at: t.updated_at.toISOString(),
 });
@@ -27,7 +30,28 @@ export const keyView = (k: ApiKeyRow) => ({
   created_at: k.created_at.toISOString(),
   last_used_at: k.last_used_at?.toISOString() ?? null,
   revoked_at: k.revoked_at?.toISOString() ?? null,
+  mode: k.mode,
 });
+
+/** A tenant may only be pointed at providers this installation has configured (422 naming the field). */
+function checkProviders(
+  body: { provider?: string | null | undefined; fallback_providers?: string[] | undefined },
+  configured: readonly string[],
+) {
+  const problems: { field: string; message: string }[] = [];
+  const known = (name: string) => configured.includes(name) && name !== 'inbox';
+  const list = `one of ${configured.filter((n) => n !== 'inbox').join(', ')}`;
+  if (body.provider != null && !known(body.provider)) {
+    problems.push({ field: 'provider', message: `must be ${list}` });
+  }
+  body.fallback_providers?.forEach((name, i) => {
+    if (!known(name)) problems.push({ field: `fallback_providers[${i}]`, message: `must be ${list}` });
+    else if (body.fallback_providers?.indexOf(name) !== i) {
+      problems.push({ field: `fallback_providers[${i}]`, message: 'is listed twice' });
+    }
+  });
+  if (problems.length > 0) throw new AppError('unknown_provider_setting', undefined, problems);
+}
 
 export const adminRoutes =
   (deps: {
@@ -37,6 +61,8 @@ export const adminRoutes =
     cancelOpen?: (tenantId: string) => Promise<{ emails: number; bulkJobs: number }>;
     /** A tenant's open emails (queued or scheduled), shown as held while it is suspended. */
     openEmails?: (tenantId: string) => Promise<number>;
+    /** The providers this installation can deliver through (a tenant may pick among them). */
+    providers: readonly string[];
   }): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.addHook('onRequest', adminAuth(deps.adminApiToken));
@@ -99,7 +125,7 @@ export const adminRoutes =
       {
         schema: {
           tags: ['admin'],
-          summary: 'Suspend, reactivate, rename or set rate limits for a tenant',
+          summary: "Suspend, reactivate, rename, set rate limits or choose a tenant's providers",
           params: Type.Object({ id: Type.String() }),
           body: Type.Object(
             {
@@ -111,13 +137,27 @@ export const adminRoutes =
               rate_limit_burst: Type.Optional(
                 Type.Union([Type.Integer({ minimum: 0, maximum: 1_000_000_000 }), Type.Null()]),
               ),
+              provider: Type.Optional(
+                Type.Union([Type.String({ maxLength: 50 }), Type.Null()], {
+                  description: 'One of the configured providers; null = DEFAULT_PROVIDER',
+                }),
+              ),
+              fallback_providers: Type.Optional(
+                Type.Array(Type.String({ maxLength: 50 }), {
+                  maxItems: 5,
+                  description: 'Configured providers to fall over to, in order',
+                }),
+              ),
             },
             { additionalProperties: false },
           ),
-          response: { 200: Tenant },
+          response: { 200: Tenant, ...errors(422) },
         },
       },
-      async (req) => tenantView(await tenancy.updateTenant(req.params.id, req.body)),
+      async (req) => {
+        checkProviders(req.body, deps.providers);
+        return tenantView(await tenancy.updateTenant(req.params.id, req.body));
+      },
     );
 
     app.post(
@@ -150,14 +190,22 @@ export const adminRoutes =
           summary: 'Create an API key (the key is shown only in this response)',
           params: Type.Object({ id: Type.String() }),
           body: Type.Object(
-            { name: Type.String({ minLength: 1, maxLength: 200 }) },
+            {
+              name: Type.String({ minLength: 1, maxLength: 200 }),
+              mode: Type.Optional(
+                Type.Union([Type.Literal('live'), Type.Literal('test')], {
+                  description: 'test makes an ms_test_… key whose mail is only captured in the inbox',
+                  default: 'live',
+                }),
+              ),
+            },
             { additionalProperties: false },
           ),
           response: { 201: ApiKeyCreated },
         },
       },
       async (req, reply) => {
-        const k = await tenancy.createApiKey(req.params.id, req.body.name);
+        const k = await tenancy.createApiKey(req.params.id, req.body.name, req.body.mode ?? 'live');
         return reply.code(201).send({ ...keyView(k), key: k.key, tenant_id: k.tenant_id });
       },
     );

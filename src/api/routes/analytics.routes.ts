@@ -27,6 +27,7 @@ export const analyticsRoutes =
           to: q.to,
           groupBy: q.group_by,
           templateId: q.template_id,
+          includeTest: q.include_test,
         });
       },
     );

@@ -3,7 +3,8 @@ import { Type } from 'typebox';
 import { AppError } from '../../domain/errors.js';
 import type { BulkService } from '../../services/bulk.service.js';
 import { MAX_BULK_RECIPIENTS } from '../../services/bulk.service.js';
-import { tenantOf } from '../plugins/auth.js';
+import { sendContext, tenantOf } from '../plugins/auth.js';
+import { AttachmentList } from '../schemas/attachments.js';
 import { BulkAccepted, BulkJob } from '../schemas/bulk.js';
 import { JsonObject, MailboxInput, TenantIdQuery } from '../schemas/common.js';
 import { errors } from '../schemas/errors.js';
@@ -38,6 +39,9 @@ export const BulkBody = Type.Object(
       ),
     ),
     reply_to: Type.Optional(MailboxInput("The Reply-To address; default: the template's, then the tenant's")),
+    shared_attachments: Type.Optional(
+      AttachmentList('Files every recipient gets, stored once for the job (limits as for /send)'),
+    ),
   },
   { additionalProperties: false },
 );
@@ -83,14 +87,14 @@ export const bulkRoutes =
             'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
           }),
           body: BulkBody,
-          response: { 202: BulkAccepted, ...errors(422, 503) },
+          response: { 202: BulkAccepted, ...errors(413, 422, 503) },
         },
       },
       async (req, reply) => {
         const tenantId = tenantOf(req, req.body.tenant_id);
         return reply
           .code(202)
-          .send(await deps.bulk.accept(tenantId, req.body, req.headers['idempotency-key']));
+          .send(await deps.bulk.accept(tenantId, req.body, req.headers['idempotency-key'], sendContext(req)));
       },
     );
 

@@ -13,6 +13,12 @@ export const Tenant = Type.Object({
   rate_limit_burst: Type.Union([Type.Integer(), Type.Null()], {
     description: 'Token bucket size for this tenant; null = RATE_LIMIT_BURST',
   }),
+  provider: Type.Union([Type.String(), Type.Null()], {
+    description: "The provider the tenant's mail goes through; null = DEFAULT_PROVIDER",
+  }),
+  fallback_providers: Type.Array(Type.String(), {
+    description: 'Providers tried in order while the provider is unavailable (never after a permanent error)',
+  }),
   created_at: Time,
   updated_at: Time,
   held_emails: Type.Optional(
@@ -30,6 +36,9 @@ export const ApiKey = Type.Object({
   created_at: Time,
   last_used_at: NullableTime,
   revoked_at: NullableTime,
+  mode: Type.Union([Type.Literal('live'), Type.Literal('test')], {
+    description: 'test: mail sent with the key is captured in the inbox, never delivered',
+  }),
 });
 
 export const ApiKeyCreated = Type.Object({

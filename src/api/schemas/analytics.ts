@@ -31,6 +31,12 @@ export const AnalyticsQuery = Type.Object(
       description: 'Bucket size: at most 400 days by day, 31 days (744 hours) by hour',
     }),
     template_id: Type.Optional(UuidString({ description: 'Only this template' })),
+    include_test: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: 'Count mail sent with test-mode keys too (left out by default)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { EMAIL_STATUSES } from '../../domain/email-status.js';
+import { AttachmentInfo } from './attachments.js';
 import { Mailbox } from './common.js';
 
 const Time = Type.String({ format: 'date-time' });
@@ -25,6 +26,7 @@ export const Email = Type.Object({
   provider: Type.String(),
   provider_message_id: NullableString,
   message_id: Type.String(),
+  test: Type.Boolean({ description: 'Sent with a test-mode key: captured in the inbox, never delivered' }),
   send_at: NullableTime,
   next_attempt_at: NullableTime,
   sent_at: NullableTime,
@@ -56,6 +58,9 @@ export const EmailWithEvents = Type.Object({
   waiting_on: Type.Union([Type.Literal('provider'), Type.Null()], {
     description:
       "'provider': queued, waiting for its provider to come back (its circuit breaker is open or it failed); no attempt is spent meanwhile",
+  }),
+  attachments: Type.Array(AttachmentInfo, {
+    description: 'Names, types, sizes and hashes; never the content',
   }),
   events: Type.Array(EmailEvent),
 });

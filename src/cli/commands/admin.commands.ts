@@ -18,11 +18,12 @@ const tenantRows = (ctx: Context, tenants: Tenant[]) =>
 
 const keyRows = (ctx: Context, keys: ApiKey[]) =>
   ctx.table(
-    ['id', 'name', 'prefix', 'created', 'last used', 'revoked'],
+    ['id', 'name', 'prefix', 'mode', 'created', 'last used', 'revoked'],
     keys.map((k) => [
       k.id,
       k.name,
       `${k.prefix}…`,
+      k.mode,
       time(k.created_at),
       time(k.last_used_at),
       time(k.revoked_at),
@@ -86,12 +87,14 @@ export function adminCommands(program: Command, run: Run) {
       .command('create')
       .description('create an API key: the key is shown only now')
       .argument('<tenant>', 'the tenant id')
-      .option('--name <name>', 'what the key is for', 'cli'),
-    async (ctx, tenant: string, o: { name: string }) => {
+      .option('--name <name>', 'what the key is for', 'cli')
+      .option('--test', 'a test-mode key (ms_test_…): its mail is captured in the inbox, never delivered'),
+    async (ctx, tenant: string, o: { name: string; test?: boolean }) => {
       const k = await unwrap(
-        ctx
-          .admin()
-          .POST('/admin/tenants/{id}/api-keys', { params: { path: { id: tenant } }, body: { name: o.name } }),
+        ctx.admin().POST('/admin/tenants/{id}/api-keys', {
+          params: { path: { id: tenant } },
+          body: { name: o.name, mode: o.test ? 'test' : 'live' },
+        }),
       );
       ctx.print(
         k,

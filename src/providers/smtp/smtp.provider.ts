@@ -2,6 +2,7 @@ import { createTransport, type Mail } from 'nodemailer';
 import type { SMTPPoolOptions, SMTPPoolSentMessageInfo } from 'nodemailer/lib/smtp-pool';
 import type { SmtpConfig } from '../../config/config.js';
 import type { EmailProvider, OutgoingMessage, SendOutcome } from '../email-provider.js';
+import { toMailAttachment } from '../mime.js';
 import { classifySmtpError } from './classify.js';
 
 export interface SmtpProviderOptions {
@@ -75,6 +76,7 @@ export class SmtpProvider implements EmailProvider {
         // Date, Message-ID, Reply-To, List-Unsubscribe and List-Unsubscribe-Post among them).
         ...(message.dkim ? { dkim: message.dkim } : {}),
         ...(message.envelopeFrom ? { envelope: { from: message.envelopeFrom, to: message.to.email } } : {}),
+        ...(message.attachments ? { attachments: message.attachments.map(toMailAttachment) } : {}),
       });
       const response = typeof info.response === 'string' ? info.response : undefined;
       return {

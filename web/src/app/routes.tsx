@@ -8,6 +8,7 @@ import { DomainPage } from '../features/domains/DomainPage';
 import { DomainsPage } from '../features/domains/DomainsPage';
 import { EmailPage } from '../features/emails/EmailPage';
 import { EmailsPage } from '../features/emails/EmailsPage';
+import { InboxMessagePage, InboxPage } from '../features/inbox/InboxPage';
 import { SendPage } from '../features/send/SendPage';
 import { SuppressionsPage } from '../features/suppressions/SuppressionsPage';
 import { TemplatePage } from '../features/templates/TemplatePage';
@@ -58,6 +59,8 @@ export const TENANT_ROUTES: RouteDef[] = [
   { path: '/domains/:id', render: (p) => <DomainPage key={p.id} id={p.id as string} /> },
   { path: '/dead-letters', nav: 'Dead letters', render: () => <DeadLettersPage /> },
   { path: '/suppressions', nav: 'Suppressions', render: () => <SuppressionsPage /> },
+  { path: '/inbox', nav: 'Inbox', render: () => <InboxPage /> },
+  { path: '/inbox/:id', render: (p) => <InboxMessagePage key={p.id} id={p.id as string} /> },
 ];
 
 export const ADMIN_ROUTES: RouteDef[] = [

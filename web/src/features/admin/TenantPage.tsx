@@ -12,6 +12,7 @@ import { SuspendButton } from './TenantsPage';
 
 export function TenantPage({ id }: { id: string }) {
   const [keyName, setKeyName] = useState('');
+  const [keyMode, setKeyMode] = useState<'live' | 'test'>('live');
   const tenant = useQuery(adminQueries.tenant(id));
   const keys = useQuery(adminQueries.keys(id));
   const setStatus = useSetTenantStatus();
@@ -20,7 +21,7 @@ export function TenantPage({ id }: { id: string }) {
 
   const onCreateKey = (e: FormEvent) => {
     e.preventDefault();
-    createKey.mutate({ tenantId: id, name: keyName.trim() });
+    createKey.mutate({ tenantId: id, name: keyName.trim(), mode: keyMode });
   };
 
   return (
@@ -62,6 +63,18 @@ export function TenantPage({ id }: { id: string }) {
               <input id={fid} required value={keyName} onChange={(e) => setKeyName(e.target.value)} />
             )}
           </Field>
+          <Field label="Mode">
+            {(fid) => (
+              <select
+                id={fid}
+                value={keyMode}
+                onChange={(e) => setKeyMode(e.target.value as 'live' | 'test')}
+              >
+                <option value="live">Live: mail is delivered</option>
+                <option value="test">Test: mail is only captured in the inbox</option>
+              </select>
+            )}
+          </Field>
           <button type="submit" className="primary" disabled={createKey.isPending}>
             Create key
           </button>
@@ -83,12 +96,13 @@ export function TenantPage({ id }: { id: string }) {
           query={keys}
           what="API keys"
           empty="No keys yet."
-          columns={['Name', 'Prefix', 'Created', 'Last used', 'State']}
+          columns={['Name', 'Prefix', 'Mode', 'Created', 'Last used', 'State']}
           rowKey={(k) => k.id}
           row={(k) => (
             <>
               <td>{k.name}</td>
               <td className="mono">{k.prefix}…</td>
+              <td>{k.mode}</td>
               <td className="nowrap">{formatTime(k.created_at)}</td>
               <td className="nowrap">{formatTime(k.last_used_at)}</td>
               <td>

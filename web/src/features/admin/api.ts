@@ -26,11 +26,11 @@ export const adminQueries = {
 const createTenant = (body: { id?: string; name: string }) => unwrap(client.POST('/admin/tenants', { body }));
 const setStatus = (v: { id: string; status: Tenant['status'] }) =>
   unwrap(client.PATCH('/admin/tenants/{id}', { params: { path: { id: v.id } }, body: { status: v.status } }));
-const createKey = (v: { tenantId: string; name: string }) =>
+const createKey = (v: { tenantId: string; name: string; mode?: 'live' | 'test' }) =>
   unwrap(
     client.POST('/admin/tenants/{id}/api-keys', {
       params: { path: { id: v.tenantId } },
-      body: { name: v.name },
+      body: { name: v.name, mode: v.mode ?? 'live' },
     }),
   );
 const revokeKey = (v: { tenantId: string; keyId: string }) =>

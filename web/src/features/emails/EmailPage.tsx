@@ -3,7 +3,7 @@ import { ErrorMessage } from '../../components/ui/ErrorMessage';
 import { JsonBlock, Loading, PageHeader, Panel } from '../../components/ui/Page';
 import { StatusBadge } from '../../components/ui/StatusBadge';
 import type { EmailWithEvents } from '../../lib/api';
-import { formatTime } from '../../lib/format';
+import { formatNumber, formatTime } from '../../lib/format';
 import { Link } from '../../lib/router';
 import { emailQueries, useCancelEmail } from './api';
 
@@ -67,6 +67,33 @@ function EmailView({ email }: { email: EmailWithEvents }) {
           </dd>
           <dt>Attempts</dt>
           <dd>{email.attempts}</dd>
+          {email.test && (
+            <>
+              <dt>Test mode</dt>
+              <dd>Captured in the inbox, not delivered</dd>
+            </>
+          )}
+          {email.attachments.length > 0 && (
+            <>
+              <dt>Attachments</dt>
+              <dd>
+                <ul className="plain" aria-label="Attachments">
+                  {email.attachments.map((a) => (
+                    <li key={`${a.filename}-${a.sha256}`}>
+                      {a.filename}{' '}
+                      <span className="muted">
+                        {a.content_type}, {formatNumber(a.size)} B
+                        {a.content_id ? `, inline as cid:${a.content_id}` : ''}
+                      </span>{' '}
+                      <code className="muted" title="SHA-256">
+                        {a.sha256.slice(0, 12)}…
+                      </code>
+                    </li>
+                  ))}
+                </ul>
+              </dd>
+            </>
+          )}
           <dt>Last error</dt>
           <dd className={email.last_error ? 'error-text' : ''}>{email.last_error ?? '—'}</dd>
           <dt>Provider</dt>
