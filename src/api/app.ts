@@ -22,6 +22,7 @@ import type { DeadLettersService } from '../services/dead-letters.service.js';
 import type { DomainsService } from '../services/domains.service.js';
 import type { EmailsService } from '../services/emails.service.js';
 import type { Metrics } from '../services/metrics.js';
+import type { OutboundWebhooksService } from '../services/outbound-webhooks.service.js';
 import type { SendService } from '../services/send.service.js';
 import type { SendersService } from '../services/senders.service.js';
 import type { SuppressionsService } from '../services/suppressions.service.js';
@@ -48,6 +49,7 @@ import { sendRoutes } from './routes/send.routes.js';
 import { suppressionsRoutes } from './routes/suppressions.routes.js';
 import { templatesRoutes } from './routes/templates.routes.js';
 import { unsubscribeRoutes } from './routes/unsubscribe.routes.js';
+import { webhookEndpointsRoutes } from './routes/webhook-endpoints.routes.js';
 import { webhooksRoutes } from './routes/webhooks.routes.js';
 import { describeRoute, registerRouteDocs } from './schemas/route-docs.js';
 import { validatorCompiler } from './validation.js';
@@ -69,6 +71,7 @@ export interface ApiDeps {
     suppressions: SuppressionsService;
     domains: DomainsService;
     senders: SendersService;
+    outboundWebhooks: OutboundWebhooksService;
   };
   /** The built console (web/dist) to serve at `/`; absent or null serves the API only. */
   consoleDir?: string | null;
@@ -198,6 +201,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await tenantScope.register(eventsRoutes({ emails: services.emails }));
     await tenantScope.register(deadLettersRoutes({ deadLetters: services.deadLetters }));
     await tenantScope.register(suppressionsRoutes({ suppressions: services.suppressions }));
+    await tenantScope.register(webhookEndpointsRoutes({ outboundWebhooks: services.outboundWebhooks }));
     await tenantScope.register(domainsRoutes({ domains: services.domains, senders: services.senders }));
   });
   if (deps.consoleDir) await app.register(consolePlugin(deps.consoleDir));

@@ -8,6 +8,7 @@ import { deadLettersRepository } from '../db/dead-letters.repository.js';
 import { domainsRepository } from '../db/domains.repository.js';
 import { emailsRepository } from '../db/emails.repository.js';
 import { migrate } from '../db/migrator.js';
+import { outboundWebhooksRepository } from '../db/outbound-webhooks.repository.js';
 import { createPgDatabase } from '../db/pg.database.js';
 import { suppressionsRepository } from '../db/suppressions.repository.js';
 import { systemSecret } from '../db/system-secrets.repository.js';
@@ -17,6 +18,7 @@ import { unsubscribeRepository } from '../db/unsubscribe.repository.js';
 import { webhooksRepository } from '../db/webhooks.repository.js';
 import { createTxtResolver } from '../lib/dns.js';
 import { createLogger, type Logger, resolveLogFormat } from '../lib/logger.js';
+import { createOutboundHttp, urlProblem } from '../lib/outbound-http.js';
 import type { EmailProvider } from '../providers/email-provider.js';
 import { createProviderRegistry } from '../providers/registry.js';
 import type { HttpGet } from '../providers/ses/sns.js';
@@ -30,6 +32,7 @@ import { type DeliveryHooks, deliveryService } from '../services/delivery.servic
 import { dkimKeys } from '../services/dkim-keys.js';
 import { domainsService } from '../services/domains.service.js';
 import { emailsService } from '../services/emails.service.js';
+import { outboundWebhooksService } from '../services/outbound-webhooks.service.js';
 import { recoveryService } from '../services/recovery.service.js';
 import { sendService } from '../services/send.service.js';
 import { sendersService } from '../services/senders.service.js';
@@ -42,6 +45,7 @@ import { TemplateRenderer } from '../templates/renderer.js';
 import { startDomainCheckLoop } from '../worker/domain-check-loop.js';
 import { jobHandlers } from '../worker/handlers.js';
 import { startRecoveryLoop } from '../worker/recovery-loop.js';
+import { startWebhookRelayLoop } from '../worker/webhook-relay-loop.js';
 import { combineDeliveryHooks, createOperations, type Operations } from './operations.js';
 
 export interface SystemOptions {
@@ -143,9 +147,23 @@ function buildServices(opts: {
   const deliveryHooks = combineDeliveryHooks(opts.deliveryHooks, {
     extraHeaders: (email) => unsubscribe.headersFor(email),
   });
+  const allowPrivate = config.outboundWebhooks.allowPrivate;
+  const outboundWebhooksHttp = createOutboundHttp({ allowPrivate });
+  const outboundWebhooks = outboundWebhooksService({
+    repo: outboundWebhooksRepository(db),
+    dispatcher,
+    http: outboundWebhooksHttp,
+    urlProblem: (url) => urlProblem(url, allowPrivate),
+    timeoutMs: config.outboundWebhooks.timeoutMs,
+    retryScheduleSeconds: config.outboundWebhooks.retryScheduleSeconds,
+    redispatchGraceSeconds: config.recovery.graceSeconds,
+    onDispatchError,
+  });
   return {
     bulk,
     domains,
+    outboundWebhooks,
+    outboundWebhooksHttp,
     senders,
     unsubscribe,
     repos,
@@ -265,11 +283,13 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
   let consumer: Consumer | null = null;
   let recoveryLoop: { stop(): Promise<void> } | null = null;
   let domainCheckLoop: { stop(): Promise<void> } | null = null;
+  let webhookRelayLoop: { stop(): Promise<void> } | null = null;
   if (opts.roles.worker) {
     const roles = new Set(config.worker.queues);
     const handlers = jobHandlers({
       delivery: services.delivery,
       bulk: services.bulk,
+      outboundWebhooks: services.outboundWebhooks,
       logger: logger.child({ role: 'worker' }),
     });
     consumer = dispatcher.consume(
@@ -278,6 +298,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
         ...(roles.has('scheduled') ? { 'mail.scheduled': handlers['mail.scheduled'] } : {}),
         ...(roles.has('bulk') && handlers['mail.bulk'] ? { 'mail.bulk': handlers['mail.bulk'] } : {}),
         ...(roles.has('dlq') ? { 'mail.dlq': handlers['mail.dlq'] } : {}),
+        ...(roles.has('webhooks') ? { 'mail.webhooks': handlers['mail.webhooks'] } : {}),
       },
       {
         concurrency: {
@@ -285,6 +306,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
           'mail.scheduled': 5,
           'mail.bulk': 1,
           'mail.dlq': 2,
+          'mail.webhooks': 20,
         },
       },
     );
@@ -294,6 +316,13 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
       config.domains.checkIntervalSeconds * 1000,
       logger,
     );
+    if (roles.has('webhooks')) {
+      webhookRelayLoop = startWebhookRelayLoop(
+        services.outboundWebhooks,
+        config.outboundWebhooks.relayIntervalMs,
+        logger,
+      );
+    }
     operations.startWorkerLoops();
   }
   const metricsAddress = await operations.listenMetrics();
@@ -319,8 +348,10 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
         await consumer?.close();
         await recoveryLoop?.stop();
         await domainCheckLoop?.stop();
+        await webhookRelayLoop?.stop();
         await operations.stop();
         await services.providers.closeAll().catch(() => {});
+        services.outboundWebhooksHttp.close();
         await dispatcher.close();
         if (!opts.db) await db.close();
       })();

@@ -1,0 +1,53 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ReceivedWebhook {
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  json: { type: string; created_at: string; data: Record<string, any> };
+}
+
+/**
+ * A real HTTP server on loopback that receives tenant webhooks. `plan` answers requests in turn
+ * (a status, or 'hang' for no answer); once it is used up every request gets 200.
+ */
+export class WebhookReceiver {
+  readonly received: ReceivedWebhook[] = [];
+  plan: (number | 'hang')[] = [];
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
+
+  static async start(): Promise<WebhookReceiver> {
+    let self: WebhookReceiver | null = null;
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        self?.received.push({ path: req.url ?? '/', headers: req.headers, body, json: JSON.parse(body) });
+        const next = self?.plan.shift() ?? 200;
+        if (next === 'hang') return; // the sender times out and closes the socket
+        res.writeHead(next, { 'content-type': 'text/plain' }).end(next >= 300 ? 'not today' : 'ok');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    self = new WebhookReceiver(server, (server.address() as AddressInfo).port);
+    return self;
+  }
+
+  url(path = '/hook'): string {
+    return `http://127.0.0.1:${this.port}${path}`;
+  }
+
+  at(path: string): ReceivedWebhook[] {
+    return this.received.filter((r) => r.path === path);
+  }
+
+  async close() {
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
