@@ -52,6 +52,7 @@ import { unsubscribeRoutes } from './routes/unsubscribe.routes.js';
 import { webhookEndpointsRoutes } from './routes/webhook-endpoints.routes.js';
 import { webhooksRoutes } from './routes/webhooks.routes.js';
 import { describeRoute, registerRouteDocs } from './schemas/route-docs.js';
+import { webhooksDocument } from './schemas/webhook-events.js';
 import { validatorCompiler } from './validation.js';
 
 export interface ApiDeps {
@@ -167,7 +168,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
           metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, when set' },
         },
       },
-    },
+      // The events Mailsystem POSTs to tenants' endpoints (OpenAPI 3.1 webhooks).
+      webhooks: webhooksDocument(),
+    } as Record<string, unknown>,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

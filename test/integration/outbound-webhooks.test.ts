@@ -1,5 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WEBHOOK_EVENT_TYPES } from '../../src/domain/webhook-events.js';
 import type { System } from '../../src/main/system.js';
 import { eventually, type Harness, startHarness } from '../support/harness.js';
 import { TestRedisServer } from '../support/redis-server.js';
@@ -237,6 +238,16 @@ describe('tenant event webhooks', () => {
     await h.request('DELETE', `/webhook-endpoints/${ep.id}`, { key: tenant.key });
   });
 
+  it('documents every event type with a JSON Schema in the OpenAPI webhooks section', async () => {
+    const doc = await h.request('GET', '/openapi.json', { key: null });
+    expect(Object.keys(doc.body.webhooks).sort()).toEqual([...WEBHOOK_EVENT_TYPES].sort());
+    const sent = doc.body.webhooks['email.sent'].post.requestBody.content['application/json'].schema;
+    expect(sent.properties.type.const).toBe('email.sent');
+    expect(sent.properties.data.required).toEqual(
+      expect.arrayContaining(['email_id', 'recipient', 'attempt']),
+    );
+  });
+
   it('refuses unknown event types and malformed ids', async () => {
     const bad = await h.request('POST', '/webhook-endpoints', {
       key: tenant.key,
@@ -331,5 +342,60 @@ describe('tenant event webhooks without OUTBOUND_WEBHOOKS_ALLOW_PRIVATE', () => 
     expect(d.last_error).toMatch(/^refused: .*not allowed/);
     expect(d.attempts).toBe(1);
     expect(receiver.received).toEqual([]);
+  });
+});
+
+describe('tenant event webhooks in the embedded mode (PGlite and the in-process queue)', () => {
+  let h: Harness;
+  let receiver: WebhookReceiver;
+
+  beforeAll(async () => {
+    receiver = await WebhookReceiver.start();
+    h = await startHarness({ embedded: true, env: FAST });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await receiver?.close();
+  });
+
+  it('delivers events in order and disables an endpoint that has failed for 5 days', async () => {
+    const tenant = await h.createTenant();
+    const templateId = await h.createTemplate(tenant.key);
+    const ep = await h.request('POST', '/webhook-endpoints', {
+      key: tenant.key,
+      body: { url: receiver.url('/embedded'), events: ['email.queued', 'email.sent'] },
+    });
+    expect(ep.status).toBe(201);
+    const sent = await h.request('POST', '/send', {
+      key: tenant.key,
+      body: {
+        recipient: { email: 'embedded@example.com' },
+        template_id: templateId,
+        variables: { name: 'E' },
+      },
+    });
+    const got = await eventually(
+      async () => (receiver.at('/embedded').length >= 2 ? receiver.at('/embedded') : null),
+      30_000,
+    );
+    expect(got.map((r) => [r.json.type, r.json.data.email_id])).toEqual([
+      ['email.queued', sent.body.email_id],
+      ['email.sent', sent.body.email_id],
+    ]);
+    for (const r of got) verify(ep.body.secret, r);
+
+    // Failing since six days: the next failure disables it, and says why.
+    await h.sql(`UPDATE webhook_endpoints SET failing_since = now() - interval '6 days' WHERE id = $1`, [
+      ep.body.id,
+    ]);
+    receiver.plan = [500];
+    await h.request('POST', `/webhook-endpoints/${ep.body.id}/test`, { key: tenant.key });
+    const disabled = await eventually(async () => {
+      const r = await h.request('GET', `/webhook-endpoints/${ep.body.id}`, { key: tenant.key });
+      return r.body.enabled === false ? r.body : null;
+    }, 20_000);
+    expect(disabled.disabled_reason).toMatch(/^every attempt failed since .*; last: HTTP 500$/);
+    const log = await h.request('GET', `/webhook-endpoints/${ep.body.id}/deliveries`, { key: tenant.key });
+    expect(log.body.items[0]).toMatchObject({ type: 'webhook.test', status: 'failed', last_status: 500 });
   });
 });
