@@ -28,6 +28,7 @@ import type { SendersService } from '../services/senders.service.js';
 import type { SuppressionsService } from '../services/suppressions.service.js';
 import type { TemplatesService } from '../services/templates.service.js';
 import type { TenancyService } from '../services/tenancy.service.js';
+import type { TrackingService } from '../services/tracking.service.js';
 import type { UnsubscribeService } from '../services/unsubscribe.service.js';
 import type { WebhooksService } from '../services/webhooks.service.js';
 import { tenantAuth } from './plugins/auth.js';
@@ -48,6 +49,7 @@ import { metricsRoutes } from './routes/metrics.routes.js';
 import { sendRoutes } from './routes/send.routes.js';
 import { suppressionsRoutes } from './routes/suppressions.routes.js';
 import { templatesRoutes } from './routes/templates.routes.js';
+import { trackingAdminRoutes, trackingRoutes } from './routes/tracking.routes.js';
 import { unsubscribeRoutes } from './routes/unsubscribe.routes.js';
 import { webhookEndpointsRoutes } from './routes/webhook-endpoints.routes.js';
 import { webhooksRoutes } from './routes/webhooks.routes.js';
@@ -73,6 +75,7 @@ export interface ApiDeps {
     domains: DomainsService;
     senders: SendersService;
     outboundWebhooks: OutboundWebhooksService;
+    tracking: TrackingService;
   };
   /** The built console (web/dist) to serve at `/`; absent or null serves the API only. */
   consoleDir?: string | null;
@@ -182,6 +185,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   // Providers authenticate with their own signatures, not with tenant keys.
   await app.register(webhooksRoutes({ webhooks: services.webhooks }));
   await app.register(unsubscribeRoutes({ unsubscribe: services.unsubscribe }));
+  await app.register(trackingRoutes({ tracking: services.tracking }));
+  await app.register(
+    trackingAdminRoutes({ tracking: services.tracking, adminApiToken: deps.config.adminApiToken }),
+  );
   await app.register(async (tenantScope) => {
     tenantScope.addHook('onRequest', tenantAuth(services.tenancy));
     tenantScope.addHook('onRequest', tagLogWithTenant);

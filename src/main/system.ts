@@ -14,6 +14,7 @@ import { suppressionsRepository } from '../db/suppressions.repository.js';
 import { systemSecret } from '../db/system-secrets.repository.js';
 import { templatesRepository } from '../db/templates.repository.js';
 import { tenantsRepository } from '../db/tenants.repository.js';
+import { trackingRepository } from '../db/tracking.repository.js';
 import { unsubscribeRepository } from '../db/unsubscribe.repository.js';
 import { webhooksRepository } from '../db/webhooks.repository.js';
 import { createTxtResolver } from '../lib/dns.js';
@@ -39,6 +40,7 @@ import { sendersService } from '../services/senders.service.js';
 import { suppressionsService } from '../services/suppressions.service.js';
 import { templatesService } from '../services/templates.service.js';
 import { tenancyService } from '../services/tenancy.service.js';
+import { trackingService } from '../services/tracking.service.js';
 import { unsubscribeService } from '../services/unsubscribe.service.js';
 import { webhooksService } from '../services/webhooks.service.js';
 import { TemplateRenderer } from '../templates/renderer.js';
@@ -143,9 +145,28 @@ function buildServices(opts: {
     senders,
     onDispatchError,
   });
-  // Bulk mail (and transactional mail that asks for it) carries one-click List-Unsubscribe.
+  // The tracking secret is read once per process (it never changes once stored).
+  let trackingSecret: Promise<Buffer> | null = null;
+  const tracking = trackingService({
+    repo: trackingRepository(db),
+    secret: () => {
+      trackingSecret ??= (
+        config.tracking.secret
+          ? Promise.resolve(Buffer.from(config.tracking.secret))
+          : systemSecret(db, 'tracking')
+      ).catch((e) => {
+        trackingSecret = null;
+        throw e;
+      });
+      return trackingSecret;
+    },
+    publicBaseUrl: config.http.publicBaseUrl,
+  });
+  // Bulk mail (and transactional mail that asks for it) carries one-click List-Unsubscribe;
+  // tracked mail gets its pixel and links.
   const deliveryHooks = combineDeliveryHooks(opts.deliveryHooks, {
     extraHeaders: (email) => unsubscribe.headersFor(email),
+    transformHtml: (email, html) => tracking.transformHtml(email, html),
   });
   const allowPrivate = config.outboundWebhooks.allowPrivate;
   const outboundWebhooksHttp = createOutboundHttp({ allowPrivate });
@@ -164,6 +185,7 @@ function buildServices(opts: {
     domains,
     outboundWebhooks,
     outboundWebhooksHttp,
+    tracking,
     senders,
     unsubscribe,
     repos,

@@ -9,7 +9,12 @@ import type { Dispatcher } from '../queue/dispatcher.js';
 import { BULK_PRIORITY, sendJobId } from '../queue/jobs.js';
 import type { TemplateRenderer } from '../templates/renderer.js';
 import { templateSource } from './rendering.js';
-import { activeTemplate, commonSendFields, type FieldProblem } from './request-checks.js';
+import {
+  activeTemplate,
+  commonSendFields,
+  type FieldProblem,
+  trackingFingerprint,
+} from './request-checks.js';
 import {
   type SenderFields,
   type SendersService,
@@ -33,6 +38,8 @@ export interface BulkRequest extends SenderFields {
   send_at?: string | undefined;
   tags?: string[] | undefined;
   headers?: Record<string, string> | undefined;
+  track_opens?: boolean | undefined;
+  track_clicks?: boolean | undefined;
 }
 
 const OPEN: readonly EmailStatus[] = ['queued', 'scheduled', 'processing'];
@@ -155,6 +162,7 @@ export function bulkService(deps: {
             send_at: sendAt?.toISOString() ?? null,
             headers: req.headers ?? {},
             tags: req.tags ?? [],
+            ...trackingFingerprint(req),
             ...senderFingerprint(req),
           })
         : null;
@@ -222,6 +230,7 @@ export function bulkService(deps: {
         headers: req.headers ?? {},
         tags: req.tags ?? [],
         provider: deps.defaultProvider,
+        tracking: { opens: req.track_opens ?? null, clicks: req.track_clicks ?? null },
         sender,
         sendAt,
         idempotencyKey,

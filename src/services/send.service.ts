@@ -9,7 +9,12 @@ import type { Dispatcher } from '../queue/dispatcher.js';
 import { sendJobId } from '../queue/jobs.js';
 import type { TemplateRenderer } from '../templates/renderer.js';
 import { renderChecked } from './rendering.js';
-import { activeTemplate, commonSendFields, type FieldProblem } from './request-checks.js';
+import {
+  activeTemplate,
+  commonSendFields,
+  type FieldProblem,
+  trackingFingerprint,
+} from './request-checks.js';
 import {
   type SenderFields,
   type SendersService,
@@ -28,6 +33,9 @@ export interface SendRequest extends SenderFields {
   headers?: Record<string, string> | undefined;
   /** Adds List-Unsubscribe (one-click) to a transactional email, as bulk mail always has. */
   list_unsubscribe?: boolean | undefined;
+  /** Open/click tracking for this email; absent: the tenant's setting at delivery. */
+  track_opens?: boolean | undefined;
+  track_clicks?: boolean | undefined;
 }
 
 export interface SendResult {
@@ -84,6 +92,7 @@ export function sendService(deps: {
             headers: req.headers ?? {},
             tags: req.tags ?? [],
             list_unsubscribe: req.list_unsubscribe ?? false,
+            ...trackingFingerprint(req),
             ...senderFingerprint(req),
           })
         : null;
@@ -133,6 +142,7 @@ export function sendService(deps: {
         provider: deps.defaultProvider,
         messageId: `<${id}@${deps.messageIdDomain}>`,
         listUnsubscribe: req.list_unsubscribe ?? false,
+        tracking: { opens: req.track_opens ?? null, clicks: req.track_clicks ?? null },
         sender,
       });
       if (!inserted) return reuse(row, requestFingerprint);

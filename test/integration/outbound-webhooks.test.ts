@@ -90,9 +90,12 @@ describe('tenant event webhooks', () => {
     });
     expect(() => verify('whsec_dGhpcyBpcyBub3QgdGhlIHNlY3JldCBhdCBhbGwh', got[0] as never)).toThrow();
 
-    const log = await h.request('GET', `/webhook-endpoints/${ep.id}/deliveries`, { key: tenant.key });
-    expect(log.status).toBe(200);
-    const sent = log.body.items.find((d: any) => d.type === 'email.sent' && d.email_id === emailId);
+    // The receiver has answered; the outcome is recorded a moment later.
+    const sent = await eventually(async () => {
+      const log = await h.request('GET', `/webhook-endpoints/${ep.id}/deliveries`, { key: tenant.key });
+      const d = log.body.items.find((x: any) => x.type === 'email.sent' && x.email_id === emailId);
+      return d?.status === 'succeeded' ? d : null;
+    });
     expect(sent).toMatchObject({ status: 'succeeded', attempts: 1, last_status: 200, next_attempt_at: null });
     expect(sent.id).toBe(got[1]?.headers['webhook-id']);
     await h.request('DELETE', `/webhook-endpoints/${ep.id}`, { key: tenant.key });
@@ -137,7 +140,7 @@ describe('tenant event webhooks', () => {
 
   it('sends an event again with the same webhook-id after a 500 and after a timeout', async () => {
     const ep = await createEndpoint(tenant.key, '/flaky', ['email.sent']);
-    receiver.plan = [500, 'hang'];
+    receiver.plans['/flaky'] = [500, 'hang'];
     const emailId = await send('flaky@example.com');
     const got = await eventually(async () => {
       const mine = receiver.at('/flaky').filter((r) => r.json.data.email_id === emailId);
@@ -158,7 +161,7 @@ describe('tenant event webhooks', () => {
 
   it('gives up after the schedule, logs why, and sends it again on a manual retry', async () => {
     const ep = await createEndpoint(tenant.key, '/down', ['email.failed']);
-    receiver.plan = [503, 503, 503, 503];
+    receiver.plans['/down'] = [503, 503, 503, 503];
     const test = await h.request('POST', `/webhook-endpoints/${ep.id}/test`, { key: tenant.key });
     expect(test.status).toBe(202);
     const failed = await eventually(async () => {
@@ -192,6 +195,36 @@ describe('tenant event webhooks', () => {
       { key: tenant.key },
     );
     expect(unknown.status).toBe(404);
+    await h.request('DELETE', `/webhook-endpoints/${ep.id}`, { key: tenant.key });
+  });
+
+  it('sends bulk.completed when every email of a bulk job is final', async () => {
+    const ep = await createEndpoint(tenant.key, '/bulk', ['bulk.completed']);
+    const r = await h.request('POST', '/send/bulk', {
+      key: tenant.key,
+      body: {
+        template_id: templateId,
+        recipients: [{ email: 'b1@example.com' }, { email: 'b2@example.com' }, { email: 'not an address' }],
+        shared_variables: { name: 'All' },
+        metadata: { campaign: 'winter' },
+      },
+    });
+    expect(r.status).toBe(202);
+    const [got] = await eventually(
+      async () => (receiver.at('/bulk').length > 0 ? receiver.at('/bulk') : null),
+      40_000,
+    );
+    verify(ep.secret, got as never);
+    expect(got?.json).toMatchObject({
+      type: 'bulk.completed',
+      data: {
+        bulk_job_id: r.body.bulk_job_id,
+        total: 3,
+        accepted: 2,
+        invalid: 1,
+        metadata: { campaign: 'winter' },
+      },
+    });
     await h.request('DELETE', `/webhook-endpoints/${ep.id}`, { key: tenant.key });
   });
 
@@ -388,7 +421,7 @@ describe('tenant event webhooks in the embedded mode (PGlite and the in-process 
     await h.sql(`UPDATE webhook_endpoints SET failing_since = now() - interval '6 days' WHERE id = $1`, [
       ep.body.id,
     ]);
-    receiver.plan = [500];
+    receiver.plans['/embedded'] = [500];
     await h.request('POST', `/webhook-endpoints/${ep.body.id}/test`, { key: tenant.key });
     const disabled = await eventually(async () => {
       const r = await h.request('GET', `/webhook-endpoints/${ep.body.id}`, { key: tenant.key });

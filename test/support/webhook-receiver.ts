@@ -9,12 +9,12 @@ export interface ReceivedWebhook {
 }
 
 /**
- * A real HTTP server on loopback that receives tenant webhooks. `plan` answers requests in turn
- * (a status, or 'hang' for no answer); once it is used up every request gets 200.
+ * A real HTTP server on loopback that receives tenant webhooks. `plans[path]` answers requests to
+ * that path in turn (a status, or 'hang' for no answer); once it is used up they get 200.
  */
 export class WebhookReceiver {
   readonly received: ReceivedWebhook[] = [];
-  plan: (number | 'hang')[] = [];
+  readonly plans: Record<string, (number | 'hang')[]> = {};
   private constructor(
     private readonly server: Server,
     readonly port: number,
@@ -27,8 +27,9 @@ export class WebhookReceiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const body = Buffer.concat(chunks).toString('utf8');
-        self?.received.push({ path: req.url ?? '/', headers: req.headers, body, json: JSON.parse(body) });
-        const next = self?.plan.shift() ?? 200;
+        const path = req.url ?? '/';
+        self?.received.push({ path, headers: req.headers, body, json: JSON.parse(body) });
+        const next = self?.plans[path]?.shift() ?? 200;
         if (next === 'hang') return; // the sender times out and closes the socket
         res.writeHead(next, { 'content-type': 'text/plain' }).end(next >= 300 ? 'not today' : 'ok');
       });

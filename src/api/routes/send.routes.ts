@@ -36,6 +36,16 @@ export const SendBody = Type.Object(
     list_unsubscribe: Type.Optional(
       Type.Boolean({ description: 'Add one-click List-Unsubscribe headers (bulk mail always has them)' }),
     ),
+    track_opens: Type.Optional(
+      Type.Boolean({
+        description: "Add an open-tracking pixel (default: the tenant's setting; docs/tracking.md)",
+      }),
+    ),
+    track_clicks: Type.Optional(
+      Type.Boolean({
+        description: "Rewrite links to record clicks (default: the tenant's setting; docs/tracking.md)",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -97,7 +97,8 @@ const BulkData = Type.Object({
   template_id: Uuid,
   total: Type.Integer(),
   accepted: Type.Integer(),
-  skipped: Type.Integer(),
+  suppressed: Type.Integer({ description: 'Recipients skipped as suppressed' }),
+  cancelled: Type.Integer(),
   invalid: Type.Integer(),
   duplicates: Type.Integer(),
   metadata: Type.Record(Type.String(), Type.Unknown()),
@@ -118,7 +119,9 @@ export function webhookEventSchema(type: WebhookEventType): TSchema {
 const HEADERS = {
   'webhook-id': { description: 'The delivery id, the same on every attempt (dedupe on it)' },
   'webhook-timestamp': { description: 'Unix seconds of this attempt' },
-  'webhook-signature': { description: 'v1,<base64 HMAC-SHA256> — several, space-separated, after a rotation' },
+  'webhook-signature': {
+    description: 'v1,<base64 HMAC-SHA256> — several, space-separated, after a rotation',
+  },
 };
 
 /** The OpenAPI 3.1 `webhooks` object: one entry per event type. */

@@ -131,7 +131,8 @@ BEGIN
            'created_at', webhook_time(now()),
            'data', jsonb_build_object(
              'bulk_job_id', NEW.id, 'template_id', NEW.template_id, 'total', NEW.total,
-             'accepted', NEW.accepted, 'skipped', NEW.skipped, 'invalid', NEW.invalid_count,
+             'accepted', NEW.accepted, 'suppressed', NEW.suppressed_count,
+             'cancelled', NEW.cancelled_count, 'invalid', NEW.invalid_count,
              'duplicates', NEW.duplicate_count, 'metadata', NEW.metadata))
     FROM webhook_endpoints w
    WHERE w.tenant_id = NEW.tenant_id AND w.enabled
@@ -153,3 +154,30 @@ ALTER TABLE emails ADD COLUMN track_opens boolean;
 ALTER TABLE emails ADD COLUMN track_clicks boolean;
 ALTER TABLE bulk_jobs ADD COLUMN track_opens boolean;
 ALTER TABLE bulk_jobs ADD COLUMN track_clicks boolean;
+
+-- Analytics count opens and clicks unique per email: a tracking event says whether it is the
+-- email's first by a person ("unique": true); repeats and machine hits say false and are left
+-- out. Provider-reported opens carry no flag and count as before. Otherwise as migration 004.
+CREATE OR REPLACE FUNCTION analytics_capture_events() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO analytics_pending
+    (tenant_id, template_id, hour, queued, sent, delivered, opened, clicked, bounced, complained, failed)
+  SELECT n.tenant_id, e.template_id, date_trunc('hour', n.at, 'UTC'),
+         count(*) FILTER (WHERE n.type IN ('queued', 'scheduled')),
+         count(*) FILTER (WHERE n.type = 'sent'),
+         count(*) FILTER (WHERE n.type = 'delivered'),
+         count(*) FILTER (WHERE n.type = 'opened'),
+         count(*) FILTER (WHERE n.type = 'clicked'),
+         count(*) FILTER (WHERE n.type = 'bounced'),
+         count(*) FILTER (WHERE n.type = 'complained'),
+         count(*) FILTER (WHERE n.type = 'failed')
+    FROM analytics_new_events n
+    JOIN emails e ON e.id = n.email_id AND e.tenant_id = n.tenant_id
+   WHERE n.type IN ('queued', 'scheduled', 'sent', 'delivered', 'opened', 'clicked', 'bounced',
+                    'complained', 'failed')
+     AND (n.type <> 'queued' OR n.data->>'from' IS DISTINCT FROM 'scheduled')
+     AND (n.type NOT IN ('opened', 'clicked') OR n.data->>'unique' IS DISTINCT FROM 'false')
+   GROUP BY 1, 2, 3;
+  RETURN NULL;
+END
+$$;
