@@ -165,3 +165,7 @@ export type DnsRecord = Domain['records'][number];
 export type DomainStatus = Domain['status'];
 export type SendingDefaults = ResponseOf<'/sending-defaults', 'get'>;
 export type AnalyticsQuery = Omit<QueryOf<'/analytics', 'get'>, 'tenant_id'>;
+export type WebhookEndpoint = ResponseOf<'/webhook-endpoints/{id}', 'get'>;
+export type WebhookEndpointWithSecret = ResponseOf<'/webhook-endpoints', 'post'>;
+export type WebhookEndpointInput = BodyOf<'/webhook-endpoints', 'post'>;
+export type WebhookDelivery = ResponseOf<'/webhook-endpoints/{id}/deliveries', 'get'>['items'][number];
