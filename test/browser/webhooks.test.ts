@@ -66,4 +66,23 @@ describe('the console: webhooks', () => {
     expect(endpoint).toMatchObject({ enabled: false, description: 'Orders service' });
     expect(endpoint).not.toHaveProperty('secret');
   });
+
+  it('sends a tracked email from the Send page: its HTML carries the open pixel', async () => {
+    const { page } = c.browser;
+    const templateId = await c.h.createTemplate(tenant.key, { html_template: '<p>Hello {{ name }}</p>' });
+    await page.goto(`${c.base}/#/send`);
+    await page.getByLabel('Template').selectOption(templateId);
+    await page.getByLabel('name', { exact: true }).fill('Ann');
+    await page.getByLabel('Recipient email').fill('tracked@example.com');
+    await page.getByLabel('Track opens').selectOption('on');
+    await page.getByLabel('Track clicks').selectOption('off');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.getByRole('link', { name: 'Open the email' }).waitFor();
+    const [msg] = await c.h.sink.waitFor(1);
+    expect(msg?.html).toContain('/t/o/');
+    const [row] = await c.h.sql('SELECT track_opens, track_clicks FROM emails WHERE recipient_email = $1', [
+      'tracked@example.com',
+    ]);
+    expect(row).toEqual({ track_opens: true, track_clicks: false });
+  });
 });
