@@ -115,7 +115,9 @@ export function outboundWebhooksService(deps: {
   onDispatchError?: (e: unknown) => void;
 }) {
   const { repo } = deps;
-  const leaseSeconds = Math.ceil(deps.timeoutMs / 1000) + 30;
+  // Longer than one attempt can take (its timeout) plus recording it; a worker that died while
+  // holding a delivery (kill -9) delays it by about this much.
+  const leaseSeconds = Math.ceil(deps.timeoutMs / 1000) + 10;
 
   const dispatch = async (jobs: { id: string; next_attempt_at: Date }[], delayMs = 0) => {
     if (jobs.length === 0) return;

@@ -15,6 +15,8 @@ export interface ReceivedWebhook {
 export class WebhookReceiver {
   readonly received: ReceivedWebhook[] = [];
   readonly plans: Record<string, (number | 'hang')[]> = {};
+  /** How long every answer waits (a slow receiver). */
+  delayMs = 0;
   private constructor(
     private readonly server: Server,
     readonly port: number,
@@ -31,7 +33,10 @@ export class WebhookReceiver {
         self?.received.push({ path, headers: req.headers, body, json: JSON.parse(body) });
         const next = self?.plans[path]?.shift() ?? 200;
         if (next === 'hang') return; // the sender times out and closes the socket
-        res.writeHead(next, { 'content-type': 'text/plain' }).end(next >= 300 ? 'not today' : 'ok');
+        setTimeout(() => {
+          if (!res.destroyed)
+            res.writeHead(next, { 'content-type': 'text/plain' }).end(next >= 300 ? 'not today' : 'ok');
+        }, self?.delayMs ?? 0);
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
