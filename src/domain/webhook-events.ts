@@ -25,12 +25,6 @@ export const WEBHOOK_TEST_EVENT = 'webhook.test';
 export const isWebhookEventType = (s: string): s is WebhookEventType =>
   (WEBHOOK_EVENT_TYPES as readonly string[]).includes(s);
 
-/**
- * Delay before each attempt (seconds): Svix's schedule. Attempt 1 goes at once; after the last
- * one fails the delivery is failed.
- */
-export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = [0, 5, 300, 1800, 7200, 18000, 36000, 36000] as const;
-
 /** Whether a failed attempt is worth another: no answer, a connection error, 429 or 5xx. */
 export const isRetryableWebhookFailure = (status: number | null): boolean =>
   status === null || status === 429 || status >= 500;
