@@ -60,10 +60,21 @@ describe('the console: webhooks', () => {
     ).toMatchObject({ type: 'webhook.test' });
     await screenshot(page, 'webhook-deliveries');
 
+    // Edit: a description of its own; the URL and events stay.
+    await page.getByLabel('Description (optional)').fill('Orders service v2');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await expect
+      .poll(
+        async () =>
+          (await c.h.request('GET', '/webhook-endpoints', { key: tenant.key })).body.items[0].description,
+        UI_WAIT,
+      )
+      .toBe('Orders service v2');
+
     await page.getByRole('button', { name: 'Disable' }).click();
     await expect.poll(() => page.getByTestId('endpoint-state').textContent(), UI_WAIT).toContain('disabled');
     const [endpoint] = (await c.h.request('GET', '/webhook-endpoints', { key: tenant.key })).body.items;
-    expect(endpoint).toMatchObject({ enabled: false, description: 'Orders service' });
+    expect(endpoint).toMatchObject({ enabled: false, description: 'Orders service v2', events: ['*'] });
     expect(endpoint).not.toHaveProperty('secret');
   });
 

@@ -16,6 +16,7 @@ import {
   type WebhookDelivery,
   webhookQueries,
 } from './api';
+import { EndpointForm } from './EndpointForm';
 import { SecretOnce } from './SecretOnce';
 
 /** One endpoint: enable/disable, rotate its secret, send a test, and its delivery log with retry. */
@@ -114,9 +115,16 @@ export function WebhookPage({ id }: { id: string }) {
                 Test event queued: it appears in the log below.
               </p>
             )}
-            <ErrorMessage
-              error={update.error ?? rotate.error ?? test.error ?? remove.error}
-              title="That did not work"
+            <ErrorMessage error={rotate.error ?? test.error ?? remove.error} title="That did not work" />
+          </Panel>
+          <Panel title="Edit">
+            <EndpointForm
+              key={e.updated_at}
+              initial={e}
+              submitLabel={update.isPending ? 'Saving…' : 'Save changes'}
+              pending={update.isPending}
+              error={update.error}
+              onSubmit={(f) => update.mutate({ id, patch: f })}
             />
           </Panel>
           <DeliveryLog endpointId={id} />
