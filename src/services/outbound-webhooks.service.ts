@@ -275,8 +275,10 @@ export function outboundWebhooksService(deps: {
     },
 
     async retryDelivery(tenantId: string, endpointId: string, deliveryId: string): Promise<DeliveryView> {
-      await endpointOf(tenantId, endpointId);
+      const ep = await endpointOf(tenantId, endpointId);
       if (!isUuid(deliveryId)) throw new AppError('webhook_delivery_not_found');
+      // A disabled endpoint is sent nothing; the delivery would wait until it is enabled.
+      if (!ep.enabled) throw new AppError('conflict', 'The endpoint is disabled: enable it before retrying');
       const r = await repo.retryDelivery(tenantId, endpointId, deliveryId);
       if (r === null) throw new AppError('webhook_delivery_not_found');
       if (r === 'pending') throw new AppError('webhook_delivery_pending');

@@ -8,6 +8,7 @@ import {
   TERMINAL_STATUSES,
 } from '../domain/email-status.js';
 import { AppError } from '../domain/errors.js';
+import { isUuid } from '../lib/ids.js';
 
 /**
  * Open and click tracking (docs/tracking.md): a 1×1 pixel and rewritten links in the HTML part,
@@ -166,6 +167,7 @@ export function trackingService(deps: {
       const valid =
         Array.isArray(claims) &&
         typeof claims[0] === 'string' &&
+        isUuid(claims[0]) &&
         (kind === 'open' ? claims.length === 1 : claims.length === 2 && typeof claims[1] === 'string');
       if (!valid) throw new AppError('tracking_token_not_found');
       const emailId = claims[0] as string;

@@ -430,5 +430,11 @@ describe('tenant event webhooks in the embedded mode (PGlite and the in-process 
     expect(disabled.disabled_reason).toMatch(/^every attempt failed since .*; last: HTTP 500$/);
     const log = await h.request('GET', `/webhook-endpoints/${ep.body.id}/deliveries`, { key: tenant.key });
     expect(log.body.items[0]).toMatchObject({ type: 'webhook.test', status: 'failed', last_status: 500 });
+    const retry = await h.request(
+      'POST',
+      `/webhook-endpoints/${ep.body.id}/deliveries/${log.body.items[0].id}/retry`,
+      { key: tenant.key },
+    );
+    expect(retry.status).toBe(409);
   });
 });
