@@ -83,9 +83,13 @@ $$;
 -- covers each of them, in the writer's own transaction, without touching any. It is set-based
 -- (one INSERT … SELECT per statement, however many rows a bulk chunk adds), and for a tenant with
 -- no enabled endpoint it costs one probe of a partial index per distinct tenant in the statement.
--- The email's fields are read by a scalar subquery per event row — always an index probe on the
--- primary key, whatever the (possibly stale: autovacuum may be off) statistics say.
-CREATE FUNCTION webhook_outbox_capture() RETURNS trigger LANGUAGE plpgsql AS $$
+-- The email's fields are read by a scalar subquery per event row on the primary key. PL/pgSQL keeps
+-- a statement's plan for the life of the connection, made from the table sizes of its first run
+-- (a fresh install, or statistics never refreshed: autovacuum may be off); sequential scans are
+-- forbidden in the function so that no plan made while a table was small becomes a scan per event.
+CREATE FUNCTION webhook_outbox_capture() RETURNS trigger LANGUAGE plpgsql
+SET enable_seqscan = off
+AS $$
 BEGIN
   IF NOT EXISTS (
     SELECT 1 FROM webhook_endpoints w
@@ -122,7 +126,9 @@ CREATE TRIGGER email_events_webhook_outbox
   FOR EACH STATEMENT EXECUTE FUNCTION webhook_outbox_capture();
 
 -- bulk.completed: a bulk job's status turns 'completed' once (a rare row update).
-CREATE FUNCTION webhook_outbox_bulk_completed() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION webhook_outbox_bulk_completed() RETURNS trigger LANGUAGE plpgsql
+SET enable_seqscan = off
+AS $$
 BEGIN
   INSERT INTO webhook_deliveries (tenant_id, endpoint_id, type, payload)
   SELECT NEW.tenant_id, w.id, 'bulk.completed',
@@ -155,29 +161,30 @@ ALTER TABLE emails ADD COLUMN track_clicks boolean;
 ALTER TABLE bulk_jobs ADD COLUMN track_opens boolean;
 ALTER TABLE bulk_jobs ADD COLUMN track_clicks boolean;
 
--- Analytics count opens and clicks unique per email: a tracking event says whether it is the
--- email's first by a person ("unique": true); repeats and machine hits say false and are left
--- out. Provider-reported opens carry no flag and count as before. Otherwise as migration 004.
-CREATE OR REPLACE FUNCTION analytics_capture_events() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Analytics count opens and clicks unique per email. A tracking event says whether it is the
+-- email's first by a person ("unique": true); the analytics trigger counts every opened/clicked
+-- row, so this trigger, in the same statement, counts the others (repeats and machine hits,
+-- "unique": false) out again with negative counts that the aggregator folds like any other.
+-- Done beside the analytics trigger rather than inside it so that the two stay independent.
+-- Provider-reported opens carry no flag and are counted as before.
+CREATE FUNCTION analytics_uncount_repeat_hits() RETURNS trigger LANGUAGE plpgsql
+SET enable_seqscan = off
+AS $$
 BEGIN
-  INSERT INTO analytics_pending
-    (tenant_id, template_id, hour, queued, sent, delivered, opened, clicked, bounced, complained, failed)
-  SELECT n.tenant_id, e.template_id, date_trunc('hour', n.at, 'UTC'),
-         count(*) FILTER (WHERE n.type IN ('queued', 'scheduled')),
-         count(*) FILTER (WHERE n.type = 'sent'),
-         count(*) FILTER (WHERE n.type = 'delivered'),
-         count(*) FILTER (WHERE n.type = 'opened'),
-         count(*) FILTER (WHERE n.type = 'clicked'),
-         count(*) FILTER (WHERE n.type = 'bounced'),
-         count(*) FILTER (WHERE n.type = 'complained'),
-         count(*) FILTER (WHERE n.type = 'failed')
-    FROM analytics_new_events n
-    JOIN emails e ON e.id = n.email_id AND e.tenant_id = n.tenant_id
-   WHERE n.type IN ('queued', 'scheduled', 'sent', 'delivered', 'opened', 'clicked', 'bounced',
-                    'complained', 'failed')
-     AND (n.type <> 'queued' OR n.data->>'from' IS DISTINCT FROM 'scheduled')
-     AND (n.type NOT IN ('opened', 'clicked') OR n.data->>'unique' IS DISTINCT FROM 'false')
+  INSERT INTO analytics_pending (tenant_id, template_id, hour, opened, clicked)
+  SELECT n.tenant_id, (SELECT e.template_id FROM emails e WHERE e.id = n.email_id),
+         date_trunc('hour', n.at, 'UTC'),
+         -count(*) FILTER (WHERE n.type = 'opened'),
+         -count(*) FILTER (WHERE n.type = 'clicked')
+    FROM tracking_new_events n
+   WHERE n.type IN ('opened', 'clicked') AND n.data->>'unique' = 'false'
+     AND EXISTS (SELECT 1 FROM emails e WHERE e.id = n.email_id AND e.tenant_id = n.tenant_id)
    GROUP BY 1, 2, 3;
   RETURN NULL;
 END
 $$;
+
+CREATE TRIGGER email_events_analytics_repeat_hits
+  AFTER INSERT ON email_events
+  REFERENCING NEW TABLE AS tracking_new_events
+  FOR EACH STATEMENT EXECUTE FUNCTION analytics_uncount_repeat_hits();
