@@ -12,9 +12,9 @@ import { migrate } from '../src/db/migrator.js';
 import { createPgDatabase } from '../src/db/pg.database.js';
 import { dbUrl } from '../test/support/env.js';
 
-const ROUNDS = 6;
-const SINGLE_PER_ROUND = 2000;
-const BULK_ROWS = 5000;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
+const SINGLE_PER_ROUND = Number(process.env.BENCH_SINGLE ?? 2000);
+const BULK_ROWS = Number(process.env.BENCH_BULK_ROWS ?? 5000);
 
 async function main() {
   const dbName = `ms_trigger_bench_${randomBytes(4).toString('hex')}`;

@@ -201,10 +201,10 @@ export function bulkRepository(db: Database) {
                FROM src s
               WHERE NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.tenant_id = $5 AND x.email = s.email)
              ON CONFLICT (id) DO NOTHING
-             RETURNING id, tenant_id
+             RETURNING id, tenant_id, template_id
            ), ev AS (
-             INSERT INTO email_events (email_id, tenant_id, type, data)
-             SELECT id, tenant_id, 'queued', jsonb_build_object('bulk_job_id', $8::text) FROM ins
+             INSERT INTO email_events (email_id, tenant_id, template_id, type, data)
+             SELECT id, tenant_id, template_id, 'queued', jsonb_build_object('bulk_job_id', $8::text) FROM ins
            )
            SELECT id FROM ins`,
           [
@@ -301,10 +301,10 @@ export function bulkRepository(db: Database) {
           `WITH upd AS (
              UPDATE emails SET status = 'cancelled', updated_at = now(), next_attempt_at = NULL
               WHERE tenant_id = $2 AND bulk_job_id = $1 AND status IN ('queued', 'scheduled')
-              RETURNING id, tenant_id
+              RETURNING id, tenant_id, template_id
            )
-           INSERT INTO email_events (email_id, tenant_id, type, data)
-           SELECT id, tenant_id, 'cancelled', jsonb_build_object('bulk_job_id', $1::text) FROM upd`,
+           INSERT INTO email_events (email_id, tenant_id, template_id, type, data)
+           SELECT id, tenant_id, template_id, 'cancelled', jsonb_build_object('bulk_job_id', $1::text) FROM upd`,
           [id, tenantId],
         );
         await tx.query(

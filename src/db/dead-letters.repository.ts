@@ -72,10 +72,10 @@ export function deadLettersRepository(db: Database) {
              UPDATE emails e SET status = 'queued', attempts = 0, next_attempt_at = now(), lease_until = NULL,
                     updated_at = now()
               WHERE e.id = $1 AND e.tenant_id = $2 AND e.status = 'failed'
-              RETURNING e.id, e.tenant_id
+              RETURNING e.id, e.tenant_id, e.template_id
            )
-           INSERT INTO email_events (email_id, tenant_id, type, data)
-           SELECT id, tenant_id, 'retried', jsonb_build_object('dead_letter_id', $3::text) FROM upd`,
+           INSERT INTO email_events (email_id, tenant_id, template_id, type, data)
+           SELECT id, tenant_id, template_id, 'retried', jsonb_build_object('dead_letter_id', $3::text) FROM upd`,
           [dl.email_id, tenantId, id],
         );
         // The email moved on since (a webhook said otherwise): nothing to retry.

@@ -104,8 +104,8 @@ const SELECT = 'SELECT e.*, e.created_at::text AS cursor_ts FROM emails e';
  * status change and its event are one statement. `type` is an event type or a SQL expression.
  */
 const eventsFrom = (source: string, type: EmailEventType | { sql: string }, data: string) =>
-  `INSERT INTO email_events (email_id, tenant_id, type, data)
-   SELECT id, tenant_id, ${typeof type === 'string' ? `'${type}'` : type.sql}, ${data} FROM ${source}`;
+  `INSERT INTO email_events (email_id, tenant_id, template_id, type, data)
+   SELECT id, tenant_id, template_id, ${typeof type === 'string' ? `'${type}'` : type.sql}, ${data} FROM ${source}`;
 
 export function emailsRepository(db: Database) {
   return {
@@ -129,7 +129,7 @@ export function emailsRepository(db: Database) {
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
                    CASE WHEN $12 = 'queued' THEN now() END, $19, $20, $21)
            ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-           RETURNING id, tenant_id, status, request_fingerprint, send_at
+           RETURNING id, tenant_id, template_id, status, request_fingerprint, send_at
          ), ev AS (
            ${eventsFrom('ins', { sql: 'ins.status' }, "jsonb_strip_nulls(jsonb_build_object('send_at', ins.send_at))")}
          )
@@ -303,7 +303,7 @@ export function emailsRepository(db: Database) {
             WHERE id = $1 AND attempts = $2
               AND (status = 'processing'
                    OR (status IN ('delivered', 'opened', 'bounced', 'complained') AND sent_at IS NULL))
-            RETURNING id, tenant_id, provider, attempts
+            RETURNING id, tenant_id, template_id, provider, attempts
          )
          ${eventsFrom('upd', 'sent', "jsonb_build_object('provider', upd.provider, 'provider_message_id', $3::text, 'attempt', upd.attempts, 'response', $5::text)")}`,
         [id, attempt, r.providerMessageId, r.subject, r.response ?? null],
@@ -329,7 +329,7 @@ export function emailsRepository(db: Database) {
              FROM (SELECT (SELECT status FROM bulk_jobs WHERE id = x.bulk_job_id) AS status
                      FROM emails x WHERE x.id = $1) b
             WHERE e.id = $1 AND e.attempts = $2 AND e.status = 'processing'
-            RETURNING e.id, e.tenant_id, e.attempts, e.next_attempt_at, e.status
+            RETURNING e.id, e.tenant_id, e.template_id, e.attempts, e.next_attempt_at, e.status
          ), ev AS (
            ${eventsFrom('upd', { sql: "CASE WHEN upd.status = 'cancelled' THEN 'cancelled' ELSE 'deferred' END" }, "jsonb_build_object('attempt', upd.attempts, 'error', $3::text, 'next_attempt_at', upd.next_attempt_at)")}
          )
@@ -355,7 +355,7 @@ export function emailsRepository(db: Database) {
            UPDATE emails SET status = 'failed', last_error = $3, lease_until = NULL, next_attempt_at = NULL,
                   updated_at = now()
             WHERE id = $1 AND attempts = $2 AND status = 'processing'
-            RETURNING id, tenant_id, attempts
+            RETURNING id, tenant_id, template_id, attempts
          ), ev AS (
            ${eventsFrom('upd', 'failed', "jsonb_build_object('attempt', upd.attempts, 'error', $3::text, 'reason', $4::text)")}
          )
@@ -374,7 +374,7 @@ export function emailsRepository(db: Database) {
            UPDATE emails SET status = 'suppressed', lease_until = NULL, next_attempt_at = NULL, updated_at = now(),
                   last_error = 'recipient suppressed: ' || $3
             WHERE id = $1 AND attempts = $2 AND status = 'processing'
-            RETURNING id, tenant_id
+            RETURNING id, tenant_id, template_id
          )
          ${eventsFrom('upd', 'suppressed', "jsonb_build_object('reason', $3::text)")}`,
         [id, attempt, reason],
@@ -413,7 +413,7 @@ export function emailsRepository(db: Database) {
         await tx.query(
           `WITH upd AS (
              UPDATE emails SET status = 'cancelled', updated_at = now()
-              WHERE tenant_id = $2 AND id = $1 RETURNING id, tenant_id
+              WHERE tenant_id = $2 AND id = $1 RETURNING id, tenant_id, template_id
            )
            ${eventsFrom('upd', 'cancelled', "'{}'::jsonb")}`,
           [id, tenantId],
@@ -463,7 +463,7 @@ export function emailsRepository(db: Database) {
         `WITH upd AS (
            UPDATE emails SET status = 'queued', next_attempt_at = now(), updated_at = now()
             WHERE id = ANY($1::uuid[]) AND status = 'scheduled' AND send_at <= now()
-            RETURNING id, tenant_id
+            RETURNING id, tenant_id, template_id
          ), ev AS (
            ${eventsFrom('upd', 'queued', "jsonb_build_object('from', 'scheduled')")}
          )

@@ -15,8 +15,10 @@ export interface MigrationResult {
 }
 
 /**
- * Applies `migrations/NNN_name.sql` in order, each in its own transaction, recording name and
- * checksum in `schema_migrations`. Safe to re-run; refuses to go on when an applied file changed.
+ * Applies `migrations/NNN_name.sql` in name order, all of them in one transaction under an
+ * advisory lock (so two processes starting at once apply each file once, and a failing file
+ * leaves the schema as it was), recording name and checksum in `schema_migrations`. Safe to
+ * re-run; refuses to go on when an applied file changed.
  */
 export async function migrate(db: Database, dir = MIGRATIONS_DIR): Promise<MigrationResult> {
   const files = (await readdir(dir)).filter((f) => /^\d{3}_[\w-]+\.sql$/.test(f)).sort();

@@ -20,6 +20,12 @@ export function createPgDatabase(url: string, opts: PgOptions = {}): Database {
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 5_000,
     application_name: opts.applicationName ?? 'mailsystem',
+    // Every execution of a prepared statement is planned for its parameters and the tables' current
+    // size. PostgreSQL would otherwise switch a statement to a generic plan after five executions
+    // and keep it for the connection's life: planned while `emails` was small (a fresh install,
+    // or autovacuum off or not yet run, so no ANALYZE ever invalidates it), a claim or a lookup
+    // would stay a scan of `emails` as the table grows (docs/performance.md, "Stale statistics").
+    options: '-c plan_cache_mode=force_custom_plan',
     ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
   });
   // A dropped idle connection (PostgreSQL restart) must not crash the process; the next query
@@ -28,7 +34,8 @@ export function createPgDatabase(url: string, opts: PgOptions = {}): Database {
 
   const run = async <R>(c: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]) => {
     // Statements with parameters are prepared once per connection under a name derived from their
-    // text: the hot paths (claim, outcome, webhook) then skip parsing and planning every time.
+    // text: the hot paths (claim, outcome, webhook) then skip parsing every time (not planning: see
+    // plan_cache_mode above).
     const res =
       params && params.length > 0
         ? await c.query({ name: statementName(sql), text: sql, values: params as unknown[] })
@@ -80,7 +87,8 @@ export function createPgDatabase(url: string, opts: PgOptions = {}): Database {
 }
 
 const names = new Map<string, string>();
-function statementName(sql: string): string {
+/** The name under which a statement's text is prepared on each connection. */
+export function statementName(sql: string): string {
   let name = names.get(sql);
   if (!name) {
     name = `ms_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;

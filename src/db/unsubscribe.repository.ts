@@ -21,8 +21,8 @@ export function unsubscribeRepository(db: Database) {
         });
         if (created && emailId) {
           await tx.query(
-            `INSERT INTO email_events (email_id, tenant_id, type, data)
-             SELECT id, tenant_id, 'unsubscribed', jsonb_build_object('email', recipient_email)
+            `INSERT INTO email_events (email_id, tenant_id, template_id, type, data)
+             SELECT id, tenant_id, template_id, 'unsubscribed', jsonb_build_object('email', recipient_email)
                FROM emails WHERE id = $1 AND tenant_id = $2 AND recipient_email = $3`,
             [emailId, tenantId, email],
           );
