@@ -198,6 +198,20 @@ describe('tenant event webhooks', () => {
     await h.request('DELETE', `/webhook-endpoints/${ep.id}`, { key: tenant.key });
   });
 
+  it('follows no redirect and fails a 3xx or 4xx at once, without retrying', async () => {
+    const ep = await createEndpoint(tenant.key, '/moved', ['email.sent']);
+    receiver.plans['/moved'] = [302];
+    const test = await h.request('POST', `/webhook-endpoints/${ep.id}/test`, { key: tenant.key });
+    const d = await eventually(async () => {
+      const r = await h.request('GET', `/webhook-endpoints/${ep.id}/deliveries`, { key: tenant.key });
+      const x = r.body.items.find((i: any) => i.id === test.body.id);
+      return x?.status === 'failed' ? x : null;
+    });
+    expect(d).toMatchObject({ attempts: 1, last_status: 302, next_attempt_at: null });
+    expect(receiver.at('/moved')).toHaveLength(1);
+    await h.request('DELETE', `/webhook-endpoints/${ep.id}`, { key: tenant.key });
+  });
+
   it('sends bulk.completed when every email of a bulk job is final', async () => {
     const ep = await createEndpoint(tenant.key, '/bulk', ['bulk.completed']);
     const r = await h.request('POST', '/send/bulk', {
