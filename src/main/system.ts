@@ -169,9 +169,20 @@ function buildServices(opts: {
     transformHtml: (email, html) => tracking.transformHtml(email, html),
   });
   const allowPrivate = config.outboundWebhooks.allowPrivate;
+  let webhookSealingKey: Promise<Buffer> | null = null;
   const outboundWebhooksHttp = createOutboundHttp({ allowPrivate });
   const outboundWebhooks = outboundWebhooksService({
     repo: outboundWebhooksRepository(db),
+    sealing: {
+      configured: config.secretsKeyHex ? Buffer.from(config.secretsKeyHex, 'hex') : null,
+      stored: () => {
+        webhookSealingKey ??= systemSecret(db, 'webhook-sealing-key').catch((e) => {
+          webhookSealingKey = null;
+          throw e;
+        });
+        return webhookSealingKey;
+      },
+    },
     dispatcher,
     http: outboundWebhooksHttp,
     urlProblem: (url) => urlProblem(url, allowPrivate),

@@ -19,6 +19,7 @@ import {
 } from '../domain/webhook-events.js';
 import { isUuid, newId } from '../lib/ids.js';
 import type { OutboundHttp } from '../lib/outbound-http.js';
+import { keyFingerprint, open, seal } from '../lib/secret-box.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import { webhookJobId } from '../queue/jobs.js';
 
@@ -105,6 +106,11 @@ const newSecret = () => `whsec_${randomBytes(24).toString('base64')}`;
  */
 export function outboundWebhooksService(deps: {
   repo: OutboundWebhooksRepository;
+  /**
+   * What seals signing secrets at rest: SECRETS_KEY when set, else a key kept in PostgreSQL (as
+   * for DKIM keys outside production). Sealed values name the key that sealed them.
+   */
+  sealing: { configured: Buffer | null; stored: () => Promise<Buffer> };
   dispatcher: Dispatcher;
   http: OutboundHttp;
   urlProblem: (url: string) => Promise<string | null>;
@@ -135,6 +141,26 @@ export function outboundWebhooksService(deps: {
     }
   };
 
+  // `sealed:<key ref>:<base64 box>`, bound to the endpoint (a box copied to another row does not
+  // open). A plain `whsec_…` (written by hand) is used as it is.
+  const configuredRef = deps.sealing.configured ? keyFingerprint(deps.sealing.configured) : null;
+  const keyFor = async (ref: string): Promise<Buffer> => {
+    if (ref === 'db') return deps.sealing.stored();
+    if (ref === configuredRef && deps.sealing.configured) return deps.sealing.configured;
+    throw new Error(`a webhook secret was sealed with another SECRETS_KEY (${ref})`);
+  };
+  const sealSecret = async (endpointId: string, secret: string) => {
+    const ref = configuredRef ?? 'db';
+    const box = seal(await keyFor(ref), secret, `webhook-endpoint:${endpointId}`);
+    return `sealed:${ref}:${box.toString('base64')}`;
+  };
+  const openSecret = async (endpointId: string, stored: string) => {
+    const m = /^sealed:([^:]+):(.+)$/.exec(stored);
+    if (!m) return stored;
+    const box = Buffer.from(m[2] as string, 'base64');
+    return open(await keyFor(m[1] as string), box, `webhook-endpoint:${endpointId}`).toString('utf8');
+  };
+
   const checkUrl = async (url: string) => {
     const problem = await deps.urlProblem(url);
     if (problem) {
@@ -162,11 +188,16 @@ export function outboundWebhooksService(deps: {
     return row;
   };
 
-  const sign = (d: ClaimedDelivery, body: string, at: Date): string =>
-    [d.secret, d.previous_secret]
-      .filter((s): s is string => s !== null)
-      .map((s) => new Webhook(s).sign(d.id, at, body))
-      .join(' ');
+  const sign = async (d: ClaimedDelivery, body: string, at: Date): Promise<string> => {
+    const secrets = [await openSecret(d.endpoint_id, d.secret)];
+    // A previous secret sealed with a key this install no longer has (SECRETS_KEY changed, then
+    // the secret rotated) is left out rather than stopping every delivery for a day.
+    if (d.previous_secret) {
+      const previous = await openSecret(d.endpoint_id, d.previous_secret).catch(() => null);
+      if (previous) secrets.push(previous);
+    }
+    return secrets.map((s) => new Webhook(s).sign(d.id, at, body)).join(' ');
+  };
 
   const attempt = async (d: ClaimedDelivery): Promise<AttemptOutcome> => {
     const body = JSON.stringify(d.payload);
@@ -181,7 +212,7 @@ export function outboundWebhooksService(deps: {
         'user-agent': 'Mailsystem-Webhooks/1.0',
         'webhook-id': d.id,
         'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-        'webhook-signature': sign(d, body, at),
+        'webhook-signature': await sign(d, body, at),
       },
     });
     const nextDelay = deps.retryScheduleSeconds[d.attempts] ?? null;
@@ -216,13 +247,14 @@ export function outboundWebhooksService(deps: {
       const events = checkEvents(input.events);
       await checkUrl(input.url);
       const secret = newSecret();
+      const id = newId();
       const row = await repo.createEndpoint({
-        id: newId(),
+        id,
         tenantId,
         url: input.url,
         description: input.description ?? null,
         events,
-        secret,
+        secret: await sealSecret(id, secret),
       });
       return { ...endpointView(row), secret };
     },
@@ -252,7 +284,12 @@ export function outboundWebhooksService(deps: {
     async rotateSecret(tenantId: string, id: string): Promise<EndpointView & { secret: string }> {
       await endpointOf(tenantId, id);
       const secret = newSecret();
-      const row = await repo.rotateSecret(tenantId, id, secret, WEBHOOK_SECRET_GRACE_SECONDS);
+      const row = await repo.rotateSecret(
+        tenantId,
+        id,
+        await sealSecret(id, secret),
+        WEBHOOK_SECRET_GRACE_SECONDS,
+      );
       if (!row) throw new AppError('webhook_endpoint_not_found');
       return { ...endpointView(row), secret };
     },

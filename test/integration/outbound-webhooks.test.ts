@@ -69,6 +69,10 @@ describe('tenant event webhooks', () => {
     const shown = await h.request('GET', `/webhook-endpoints/${ep.id}`, { key: tenant.key });
     expect(shown.status).toBe(200);
     expect(shown.body).not.toHaveProperty('secret');
+    // Sealed at rest: the database does not hold the secret.
+    const [stored] = await h.sql('SELECT secret FROM webhook_endpoints WHERE id = $1', [ep.id]);
+    expect(stored.secret).toMatch(/^sealed:db:/);
+    expect(stored.secret).not.toContain(ep.secret.slice('whsec_'.length));
 
     const emailId = await send('first@example.com', { metadata: { order: '42' }, tags: ['welcome'] });
     const got = await eventually(async () => {
