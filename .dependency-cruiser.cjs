@@ -39,7 +39,7 @@ module.exports = {
       comment:
         'db, queue, providers, templates and ratelimit are used by services; they never import services, api or worker.',
       severity: 'error',
-      from: { path: '^src/(db|queue|providers|templates|ratelimit)/' },
+      from: { path: '^src/(db|queue|providers|templates|ratelimit|breaker)/' },
       to: { path: '^src/(services|api|worker)/' },
     },
     {

@@ -87,7 +87,10 @@ const failed: string[] = [];
 if (process.env.BENCH_RUNTIME !== 'tsx') {
   console.log('━━ npm run build:server (the roles run compiled; BENCH_RUNTIME=tsx runs the sources)');
   const build = await new Promise<number>((resolve) => {
-    const child = spawn('npm', ['run', '--silent', 'build:server'], { stdio: 'inherit', cwd: join(here, '..') });
+    const child = spawn('npm', ['run', '--silent', 'build:server'], {
+      stdio: 'inherit',
+      cwd: join(here, '..'),
+    });
     child.on('exit', (code) => resolve(code ?? 1));
   });
   if (build !== 0) process.exit(build);

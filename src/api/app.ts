@@ -9,10 +9,11 @@ import Fastify, {
   type FastifyServerOptions,
   LogController,
 } from 'fastify';
+import type { BreakerState } from '../breaker/provider-breaker.js';
 import type { Config } from '../config/config.js';
 import type { Database } from '../db/database.js';
 import { AppError } from '../domain/errors.js';
-import type { Logger } from '../lib/logger.js';
+import { type Logger, redactUrl } from '../lib/logger.js';
 import { findUnstorableText } from '../lib/text-safety.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import type { RateLimiter } from '../ratelimit/rate-limiter.js';
@@ -34,7 +35,7 @@ import type { WebhooksService } from '../services/webhooks.service.js';
 import { tenantAuth } from './plugins/auth.js';
 import { consolePlugin } from './plugins/console.js';
 import { registerErrorHandling } from './plugins/errors.js';
-import { tenantRateLimit } from './plugins/rate-limit.js';
+import { authFailureLimit, tenantRateLimit } from './plugins/rate-limit.js';
 import { frameworkErrors, registerSecurity, tagLogWithTenant } from './plugins/security.js';
 import { adminRoutes } from './routes/admin.routes.js';
 import { analyticsRoutes } from './routes/analytics.routes.js';
@@ -94,6 +95,10 @@ export interface ApiOperations {
   metrics: Metrics;
   metricsToken: string | null;
   analytics: AnalyticsService;
+  /** The circuit breaker of every provider, for /health/ready. */
+  breakers?: () => Promise<BreakerState[]>;
+  /** Queued emails per provider (for providers whose breaker is open). */
+  queuedFor?: (providers: string[]) => Promise<Record<string, number>>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -104,7 +109,9 @@ class QuietRequestLog extends LogController {
 
   override requestCompleted(error: Error | null, req: FastifyRequest, reply: FastifyReply) {
     if (error) return super.requestCompleted(error, req, reply);
-    req.log.debug(`${req.method} ${req.url} ${reply.statusCode} ${Math.round(reply.elapsedTime)} ms`);
+    req.log.debug(
+      `${req.method} ${redactUrl(req.url)} ${reply.statusCode} ${Math.round(reply.elapsedTime)} ms`,
+    );
   }
 }
 
@@ -112,6 +119,9 @@ class QuietRequestLog extends LogController {
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const opts: FastifyServerOptions = {
     bodyLimit: deps.config.http.bodyLimitBytes,
+    // TRUST_PROXY: which X-Forwarded-For hops name the client (per-address limits use req.ip).
+    // (Fastify takes a hop count too, though its types do not list it.)
+    trustProxy: (deps.config.http.trustProxy ?? false) as FastifyServerOptions['trustProxy'],
     // Unsubscribe tokens carry their signed claims in the path.
     routerOptions: { maxParamLength: 1024 },
     requestTimeout: 60_000,
@@ -128,6 +138,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     ...(deps.requestLogLevel === 'debug' ? { logController: new QuietRequestLog() } : {}),
   };
   const app = Fastify(opts).withTypeProvider<TypeBoxTypeProvider>();
+  // The API speaks JSON: any other body is a 415, not a schema error about a string. Webhook and
+  // unsubscribe routes set their own parsers (SNS posts JSON as text/plain; mail clients post forms).
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   registerErrorHandling(app);
   registerRouteDocs(app);
@@ -179,9 +192,23 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   const { services } = deps;
-  await app.register(healthRoutes({ db: deps.db, dispatcher: deps.dispatcher }));
+  await app.register(
+    healthRoutes({
+      db: deps.db,
+      dispatcher: deps.dispatcher,
+      ...(ops?.breakers ? { breakers: ops.breakers } : {}),
+      ...(ops?.queuedFor ? { queuedFor: ops.queuedFor } : {}),
+    }),
+  );
   if (ops) await app.register(metricsRoutes({ metrics: ops.metrics, token: ops.metricsToken }));
-  await app.register(adminRoutes({ tenancy: services.tenancy, adminApiToken: deps.config.adminApiToken }));
+  await app.register(
+    adminRoutes({
+      tenancy: services.tenancy,
+      adminApiToken: deps.config.adminApiToken,
+      cancelOpen: (tenantId) => services.emails.cancelOpen(tenantId),
+      openEmails: (tenantId) => services.emails.countOpen(tenantId),
+    }),
+  );
   // Providers authenticate with their own signatures, not with tenant keys.
   await app.register(webhooksRoutes({ webhooks: services.webhooks }));
   await app.register(unsubscribeRoutes({ unsubscribe: services.unsubscribe }));
@@ -190,7 +217,20 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     trackingAdminRoutes({ tracking: services.tracking, adminApiToken: deps.config.adminApiToken }),
   );
   await app.register(async (tenantScope) => {
-    tenantScope.addHook('onRequest', tenantAuth(services.tenancy));
+    tenantScope.addHook(
+      'onRequest',
+      tenantAuth(
+        services.tenancy,
+        ops?.limiter && ops.rateLimit.authFailuresPerSecond > 0
+          ? authFailureLimit({
+              limiter: ops.limiter,
+              perSecond: ops.rateLimit.authFailuresPerSecond,
+              burst: ops.rateLimit.authFailureBurst,
+              onLimited: () => ops.metrics.rateLimited('auth'),
+            })
+          : null,
+      ),
+    );
     tenantScope.addHook('onRequest', tagLogWithTenant);
     tenantScope.addHook('onRoute', describeRoute('tenant'));
     if (ops?.limiter) {

@@ -91,6 +91,20 @@ export interface paths {
                             checks: {
                                 [key: string]: "up" | "down";
                             };
+                            /** @description Each provider's circuit breaker. An open breaker does not make the service unready: mail is still accepted and waits. */
+                            providers?: {
+                                [key: string]: {
+                                    /** @enum {string} */
+                                    state: "closed" | "open" | "half_open";
+                                    /** @description When the current outage began (the breaker first opened); null when closed */
+                                    open_since: string | null;
+                                    next_probe_at: string | null;
+                                    /** @description Times the breaker opened */
+                                    opens: number;
+                                    /** @description Emails queued for this provider (only while its breaker is not closed) */
+                                    waiting?: number;
+                                };
+                            };
                         };
                     };
                 };
@@ -230,6 +244,8 @@ export interface paths {
                                 created_at: string;
                                 /** Format: date-time */
                                 updated_at: string;
+                                /** @description GET of one suspended tenant: its open emails (queued or scheduled) held until it is active again */
+                                held_emails?: number;
                             }[];
                             next_cursor: string | null;
                         };
@@ -338,6 +354,8 @@ export interface paths {
                             created_at: string;
                             /** Format: date-time */
                             updated_at: string;
+                            /** @description GET of one suspended tenant: its open emails (queued or scheduled) held until it is active again */
+                            held_emails?: number;
                         };
                     };
                 };
@@ -498,6 +516,8 @@ export interface paths {
                             created_at: string;
                             /** Format: date-time */
                             updated_at: string;
+                            /** @description GET of one suspended tenant: its open emails (queued or scheduled) held until it is active again */
+                            held_emails?: number;
                         };
                     };
                 };
@@ -627,6 +647,8 @@ export interface paths {
                             created_at: string;
                             /** Format: date-time */
                             updated_at: string;
+                            /** @description GET of one suspended tenant: its open emails (queued or scheduled) held until it is active again */
+                            held_emails?: number;
                         };
                     };
                 };
@@ -744,6 +766,130 @@ export interface paths {
                 };
             };
         };
+        trace?: never;
+    };
+    "/admin/tenants/{id}/cancel-open": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel all of a tenant's open mail (queued, scheduled, held, unfanned bulk jobs)
+         * @description For mail that must never go out, typically of a suspended tenant (whose mail is otherwise held and sent on reactivation). Emails already in a worker's hands finish their attempt.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            cancelled_emails: number;
+                            cancelled_bulk_jobs: number;
+                        };
+                    };
+                };
+                /** @description Malformed JSON or a schema violation; details name each field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Missing or unknown credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Suspended tenant, tenant_id of another tenant, or a disabled admin API */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Unknown id (also for another tenant's id) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error (no details are given) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description Stable snake_case code */
+                                code: string;
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/admin/tenants/{id}/api-keys": {
@@ -2087,6 +2233,8 @@ export interface paths {
                                 created_at: string;
                                 /** Format: date-time */
                                 updated_at: string;
+                                /** @description GET of one suspended tenant: its open emails (queued or scheduled) held until it is active again */
+                                held_emails?: number;
                             };
                             api_key: {
                                 /** Format: uuid */
@@ -4381,6 +4529,8 @@ export interface paths {
                             created_at: string;
                             /** Format: date-time */
                             updated_at: string;
+                            /** @description 'provider': queued, waiting for its provider to come back (its circuit breaker is open or it failed); no attempt is spent meanwhile */
+                            waiting_on: "provider" | null;
                             events: {
                                 /** @description queued, processing, sent, deferred, delivered, opened, … */
                                 type: string;
@@ -5001,7 +5151,7 @@ export interface paths {
                                 id: string;
                                 /** Format: uuid */
                                 email_id: string;
-                                reason: "permanent" | "retries_exhausted";
+                                reason: "permanent" | "retries_exhausted" | "provider_unavailable";
                                 last_error: string | null;
                                 attempts: number;
                                 recipient: string;
@@ -5139,7 +5289,7 @@ export interface paths {
                             id: string;
                             /** Format: uuid */
                             email_id: string;
-                            reason: "permanent" | "retries_exhausted";
+                            reason: "permanent" | "retries_exhausted" | "provider_unavailable";
                             last_error: string | null;
                             attempts: number;
                             recipient: string;
@@ -5840,11 +5990,16 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        /** Remove an address (204); 404 when it is not listed */
+        /**
+         * Remove an address (204); 404 when it is not listed
+         * @description Every removal is recorded. An entry the recipient made (unsubscribe, complaint) answers 409 suppression_recipient_choice unless `override_recipient_choice=true` is given; the record then marks it as overridden, with the API key and the optional `note`.
+         */
         delete: {
             parameters: {
                 query?: {
                     tenant_id?: string;
+                    override_recipient_choice?: boolean;
+                    note?: string;
                 };
                 header?: never;
                 path: {

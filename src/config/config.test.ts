@@ -16,6 +16,24 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(c.smtp)).toBe(true);
   });
 
+  it('reads TRUST_PROXY as a flag, a hop count or proxy addresses', () => {
+    expect(loadConfig({}).http.trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).http.trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '2' }).http.trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).http.trustProxy).toEqual([
+      '10.0.0.0/8',
+      '127.0.0.1',
+    ]);
+    expect(() => loadConfig({ TRUST_PROXY: 'the-proxy' })).toThrow(/TRUST_PROXY/);
+  });
+
+  it('reads the render pool settings and names a bad one', () => {
+    const c = loadConfig({ RENDER_THREADS: '3', RENDER_DEADLINE_MS: '1500', RENDER_MEMORY_MB: '64' });
+    expect(c.render).toEqual({ threads: 3, deadlineMs: 1500, perTenant: 1, memoryMb: 64 });
+    expect(() => loadConfig({ RENDER_DEADLINE_MS: 'soon' })).toThrow(/RENDER_DEADLINE_MS/);
+    expect(() => loadConfig({ RENDER_TENANT_CONCURRENCY: '0' })).toThrow(/RENDER_TENANT_CONCURRENCY/);
+  });
+
   it('names every bad variable at once', () => {
     let err: unknown;
     try {
@@ -64,6 +82,19 @@ describe('loadConfig', () => {
       /RETRY_MAX_SECONDS/,
     );
     expect(() => loadConfig({ ADMIN_API_TOKEN: 'short' })).toThrow(/ADMIN_API_TOKEN/);
+  });
+
+  it('reads the outage settings with their documented defaults and refuses bad ones by name', () => {
+    const c = loadConfig({});
+    expect(c.delivery.maxRetryAgeSeconds).toBe(86_400);
+    expect(c.delivery.heartbeatTimeoutSeconds).toBe(10);
+    expect(c.breaker).toEqual({ threshold: 5, pauseSeconds: 1, maxPauseSeconds: 60 });
+    expect(() => loadConfig({ BREAKER_PAUSE_SECONDS: '10', BREAKER_MAX_PAUSE_SECONDS: '5' })).toThrow(
+      /BREAKER_MAX_PAUSE_SECONDS/,
+    );
+    expect(() => loadConfig({ BREAKER_THRESHOLD: '0', MAX_RETRY_AGE_SECONDS: 'soon' })).toThrow(
+      /BREAKER_THRESHOLD[\s\S]*MAX_RETRY_AGE_SECONDS|MAX_RETRY_AGE_SECONDS[\s\S]*BREAKER_THRESHOLD/,
+    );
   });
 
   it('reads the sending-domain settings: SECRETS_KEY, DNS_SERVERS and SPF_INCLUDE', () => {

@@ -1,5 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import type { LogFormat } from '../lib/logger.js';
 import { ConfigError, type Env, EnvReader } from './env.js';
 
@@ -29,6 +30,11 @@ export interface Config {
     publicBaseUrl: string;
     bodyLimitBytes: number;
     bulkBodyLimitBytes: number;
+    /**
+     * TRUST_PROXY, as Fastify's `trustProxy`: false (the socket's address is the client's), true
+     * (trust every X-Forwarded-For hop), a number of hops, or addresses/CIDRs of trusted proxies.
+     */
+    trustProxy: boolean | number | string[];
   };
   databaseUrl: string;
   /** PostgreSQL connections per process. */
@@ -45,6 +51,12 @@ export interface Config {
   /** auto: readable lines at a terminal (request lines at debug), JSON otherwise. */
   logFormat: LogFormat;
   adminApiToken: string | null;
+  /**
+   * DEMO: whether `npm start` seeds the demo tenant, prints a key for it and generates an admin
+   * token. null (unset): only in the zero-setup experience — never in production; in embedded mode,
+   * or on a database that holds no tenant but the demo one.
+   */
+  demo: boolean | null;
   defaultProvider: string;
   smtp: SmtpConfig;
   capture: { dir: string | null };
@@ -56,9 +68,19 @@ export interface Config {
     jobLockSeconds: number;
     concurrency: number;
     messageIdDomain: string;
+    /** An email waiting on a failing provider gives up this long after acceptance. */
+    maxRetryAgeSeconds: number;
+    /** A worker whose heartbeat is older than this is dead: its claims are released at once. */
+    heartbeatTimeoutSeconds: number;
   };
+  /** The circuit breaker per provider (docs/providers.md). */
+  breaker: { threshold: number; pauseSeconds: number; maxPauseSeconds: number };
   recovery: { intervalSeconds: number; graceSeconds: number; batchSize: number };
-  rateLimit: { perSecond: number; burst: number };
+  /**
+   * Per tenant (perSecond, burst), and failed authentications per client address
+   * (authFailuresPerSecond, authFailureBurst; 0 per second = unlimited).
+   */
+  rateLimit: { perSecond: number; burst: number; authFailuresPerSecond: number; authFailureBurst: number };
   /** METRICS_TOKEN guards GET /metrics when set; METRICS_PORT serves it on a port of its own too. */
   metrics: { token: string | null; port: number | null };
   /** How often a worker folds new events into the analytics rollups. */
@@ -87,6 +109,8 @@ export interface Config {
   secretsKeyHex: string | null;
   /** DNS_SERVERS (`host[:port]`; none = the system's resolvers) and the timeout of one query. */
   dns: { servers: string[]; timeoutMs: number };
+  /** The template render pool (docs/architecture.md): threads, hard deadline, per-tenant bound, heap. */
+  render: { threads: number; deadlineMs: number; perTenant: number; memoryMb: number };
   domains: {
     /** SPF_INCLUDE as SPF mechanisms (`include:…`, `ip4:…`, `ip6:…`); empty: no SPF record suggested. */
     spfMechanisms: string[];
@@ -115,6 +139,7 @@ export function loadConfig(env: Env = process.env): Config {
       publicBaseUrl: publicBaseUrl.replace(/\/+$/, ''),
       bodyLimitBytes: r.int('BODY_LIMIT_BYTES', 1024 * 1024, { min: 1024 }),
       bulkBodyLimitBytes: r.int('BULK_BODY_LIMIT_BYTES', 64 * 1024 * 1024, { min: 1024 }),
+      trustProxy: trustProxy(r),
     },
     databaseUrl: r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/mailsystem', [
       'postgres:',
@@ -135,6 +160,7 @@ export function loadConfig(env: Env = process.env): Config {
     ),
     logFormat: r.oneOf('LOG_FORMAT', ['auto', 'json', 'pretty'] as const, 'auto'),
     adminApiToken: r.optionalString('ADMIN_API_TOKEN'),
+    demo: r.raw('DEMO') === undefined ? null : r.bool('DEMO', false),
     defaultProvider: r.oneOf('DEFAULT_PROVIDER', PROVIDER_NAMES, 'smtp'),
     smtp: {
       host: smtpHost,
@@ -158,6 +184,13 @@ export function loadConfig(env: Env = process.env): Config {
       jobLockSeconds: r.number('JOB_LOCK_SECONDS', 30, { min: 2 }),
       concurrency: r.int('WORKER_CONCURRENCY', 20, { min: 1, max: 1000 }),
       messageIdDomain: r.string('MESSAGE_ID_DOMAIN', 'mailsystem.local'),
+      maxRetryAgeSeconds: r.number('MAX_RETRY_AGE_SECONDS', 86_400, { min: 1 }),
+      heartbeatTimeoutSeconds: r.number('WORKER_HEARTBEAT_TIMEOUT_SECONDS', 10, { min: 1 }),
+    },
+    breaker: {
+      threshold: r.int('BREAKER_THRESHOLD', 5, { min: 1, max: 10_000 }),
+      pauseSeconds: r.number('BREAKER_PAUSE_SECONDS', 1, { min: 0.05 }),
+      maxPauseSeconds: r.number('BREAKER_MAX_PAUSE_SECONDS', 60, { min: 0.05 }),
     },
     recovery: {
       intervalSeconds: r.number('RECOVERY_INTERVAL_SECONDS', 5, { min: 0.1 }),
@@ -167,6 +200,8 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimit: {
       perSecond: r.number('RATE_LIMIT_PER_SECOND', 100, { min: 0 }),
       burst: r.int('RATE_LIMIT_BURST', 200, { min: 0 }),
+      authFailuresPerSecond: r.number('AUTH_FAILURES_PER_SECOND', 0.2, { min: 0 }),
+      authFailureBurst: r.int('AUTH_FAILURE_BURST', 20, { min: 1 }),
     },
     metrics: {
       token: r.optionalString('METRICS_TOKEN'),
@@ -226,6 +261,7 @@ export function loadConfig(env: Env = process.env): Config {
       }),
       timeoutMs: r.int('DNS_TIMEOUT_MS', 5000, { min: 100, max: 60_000 }),
     },
+    render: renderConfig(r),
     domains: {
       spfMechanisms: r.list('SPF_INCLUDE', []).flatMap((item) => {
         const m = spfMechanism(item);
@@ -240,6 +276,9 @@ export function loadConfig(env: Env = process.env): Config {
   if (config.delivery.retryMaxSeconds < config.delivery.retryBaseSeconds) {
     r.problems.push('RETRY_MAX_SECONDS must be >= RETRY_BASE_SECONDS');
   }
+  if (config.breaker.maxPauseSeconds < config.breaker.pauseSeconds) {
+    r.problems.push('BREAKER_MAX_PAUSE_SECONDS must be >= BREAKER_PAUSE_SECONDS');
+  }
   if (config.adminApiToken !== null && config.adminApiToken.length < 16) {
     r.problems.push('ADMIN_API_TOKEN must be at least 16 characters');
   }
@@ -252,6 +291,38 @@ export function loadConfig(env: Env = process.env): Config {
   r.problems.push(...webhookSecretProblems(config.webhookSecrets));
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return deepFreeze(config);
+}
+
+function trustProxy(r: EnvReader): boolean | number | string[] {
+  const v = r.raw('TRUST_PROXY');
+  if (v === undefined) return false;
+  if (/^(true|false|1|0|yes|no|on|off)$/i.test(v) && !/^\d+$/.test(v)) return r.bool('TRUST_PROXY', false);
+  if (/^\d+$/.test(v)) return Number(v);
+  const items = v.split(',').map((s) => s.trim());
+  for (const item of items) {
+    const [addr = '', prefix] = item.split('/');
+    if (isIP(addr) === 0 || (prefix !== undefined && !/^\d{1,3}$/.test(prefix))) {
+      r.problems.push(
+        `TRUST_PROXY must be true, false, a number of hops or proxy addresses/CIDRs, comma-separated (got "${item}")`,
+      );
+      return false;
+    }
+  }
+  return items;
+}
+
+function renderConfig(r: EnvReader): Config['render'] {
+  const threads = r.int('RENDER_THREADS', Math.max(2, Math.min(4, availableParallelism())), {
+    min: 1,
+    max: 64,
+  });
+  return {
+    threads,
+    deadlineMs: r.int('RENDER_DEADLINE_MS', 2000, { min: 50, max: 60_000 }),
+    // Below the thread count, so one tenant's slow renders always leave a thread for the others.
+    perTenant: r.int('RENDER_TENANT_CONCURRENCY', Math.max(1, Math.floor(threads / 2)), { min: 1, max: 64 }),
+    memoryMb: r.int('RENDER_MEMORY_MB', 128, { min: 16, max: 4096 }),
+  };
 }
 
 /** SECRETS_KEY: 32 bytes as 64 hex characters or base64 (either alphabet); never echoed back. */

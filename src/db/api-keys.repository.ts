@@ -61,6 +61,25 @@ export function apiKeysRepository(db: Queryable) {
       return rows[0] ?? null;
     },
 
+    /** Whether a key with this hash exists, and whether it was revoked. */
+    async stateByHash(hash: Buffer): Promise<'live' | 'revoked' | null> {
+      const { rows } = await db.query<{ revoked: boolean }>(
+        'SELECT revoked_at IS NOT NULL AS revoked FROM api_keys WHERE key_hash = $1',
+        [hash],
+      );
+      const row = rows[0];
+      return row ? (row.revoked ? 'revoked' : 'live') : null;
+    },
+
+    /** Deletes a tenant's keys whose name starts with `prefix` (the demo's keys of earlier starts). */
+    async deleteNamed(tenantId: string, prefix: string): Promise<number> {
+      const { rows } = await db.query<{ id: string }>(
+        'DELETE FROM api_keys WHERE tenant_id = $1 AND left(name, length($2)) = $2 RETURNING id',
+        [tenantId, prefix],
+      );
+      return rows.length;
+    },
+
     /** The live key with this hash and its tenant, or null (unknown or revoked). */
     async findOwner(hash: Buffer): Promise<KeyOwner | null> {
       const { rows } = await db.query<KeyOwner>(

@@ -38,3 +38,27 @@ export function pgErrorCode(e: unknown): string | undefined {
     ? e.code
     : undefined;
 }
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+
+/**
+ * Whether an error says the database went away (refused, reset, shut down, unreachable) rather
+ * than refusing a statement: SQLSTATE classes 08 (connection exception) and 57P (operator
+ * intervention: shutdown, crash, cannot connect now), socket errors, pg's "Connection terminated".
+ */
+export function isConnectionError(e: unknown): boolean {
+  const code = pgErrorCode(e);
+  if (code && (code.startsWith('08') || code.startsWith('57P') || CONNECTION_CODES.has(code))) return true;
+  const message = e instanceof Error ? e.message : '';
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+    message,
+  );
+}

@@ -5,7 +5,7 @@ export interface DeadLetterRow {
   id: string;
   tenant_id: string;
   email_id: string;
-  reason: 'permanent' | 'retries_exhausted';
+  reason: 'permanent' | 'retries_exhausted' | 'provider_unavailable';
   last_error: string | null;
   attempts: number;
   created_at: Date;

@@ -20,6 +20,8 @@ export interface EmailRow {
   request_fingerprint: string | null;
   send_at: Date | null;
   attempts: number;
+  /** Attempts handed back because of the provider, not the message (they spend no budget). */
+  provider_deferrals: number;
   next_attempt_at: Date | null;
   lease_until: Date | null;
   last_error: string | null;
@@ -253,15 +255,24 @@ export function emailsRepository(db: Database) {
      * holds it or it has moved on — the caller then does nothing. `attempts` after the claim is the
      * fencing token for recording the outcome.
      */
-    async claim(id: string, leaseSeconds: number): Promise<ClaimedEmail | null> {
+    async claim(
+      id: string,
+      leaseSeconds: number,
+      workerId: string | null = null,
+      /** Providers whose circuit breaker is open: their mail is not claimed (no attempt, no event). */
+      blockedProviders: readonly string[] = [],
+    ): Promise<ClaimedEmail | null> {
+      // A suspended tenant's mail is held: not claimed, not sent, still queued (docs/operations.md).
       const { rows } = await db.query<ClaimedEmail>(
         `WITH claimed AS (
            UPDATE emails
               SET status = 'processing', attempts = attempts + 1, updated_at = now(),
-                  lease_until = now() + make_interval(secs => $2)
+                  lease_until = now() + make_interval(secs => $2), claimed_by = $3
             WHERE id = $1
               AND ((status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= now() + interval '2 seconds'))
                    OR (status = 'processing' AND lease_until < now()))
+              AND NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = emails.tenant_id AND t.status = 'suspended')
+              AND provider <> ALL($4::text[])
             RETURNING *
          ), ev AS (
            ${eventsFrom('claimed', 'processing', "jsonb_build_object('attempt', claimed.attempts)")}
@@ -272,9 +283,30 @@ export function emailsRepository(db: Database) {
            JOIN template_versions v ON v.template_id = c.template_id AND v.version = c.template_version
            LEFT JOIN bulk_jobs b ON b.id = c.bulk_job_id
            LEFT JOIN suppressions x ON x.tenant_id = c.tenant_id AND x.email = c.recipient_email`,
-        [id, leaseSeconds],
+        [id, leaseSeconds, workerId, blockedProviders],
       );
       return rows[0] ?? null;
+    },
+
+    /**
+     * A queued, due email whose provider's breaker is open waits for the next probe without being
+     * claimed: only its due time moves (no attempt, no event). `delays` are per provider, in
+     * milliseconds. Returns what the next job needs, or null when the email is not such a one.
+     */
+    async holdForProvider(
+      id: string,
+      delays: ReadonlyArray<{ provider: string; delayMs: number }>,
+    ): Promise<{ attempts: number; bulk: boolean; delayMs: number } | null> {
+      const { rows } = await db.query<{ attempts: number; bulk: boolean; delay_ms: number }>(
+        `UPDATE emails e SET next_attempt_at = now() + make_interval(secs => d.delay_ms / 1000.0)
+           FROM unnest($2::text[], $3::float8[]) AS d(provider, delay_ms)
+          WHERE e.id = $1 AND e.provider = d.provider AND e.status = 'queued'
+            AND (e.next_attempt_at IS NULL OR e.next_attempt_at <= now() + interval '2 seconds')
+          RETURNING e.attempts, e.bulk_job_id IS NOT NULL AS bulk, d.delay_ms`,
+        [id, delays.map((d) => d.provider), delays.map((d) => d.delayMs)],
+      );
+      const r = rows[0];
+      return r ? { attempts: r.attempts, bulk: r.bulk, delayMs: r.delay_ms } : null;
     },
 
     /** Extends a claim that still holds (not expired, not taken over); false when it was lost. */
@@ -311,19 +343,24 @@ export function emailsRepository(db: Database) {
       return rowCount > 0;
     },
 
-    /** Puts the email back in the queue after a transient failure. */
+    /**
+     * Puts the email back in the queue after a transient failure. `providerUnavailable`: the
+     * provider failed (or its breaker is open), so the attempt is handed back and not counted.
+     */
     async markRetry(
       id: string,
       attempt: number,
       error: string,
       delayMs: number,
+      providerUnavailable = false,
     ): Promise<'queued' | 'cancelled' | null> {
       // An email of a bulk job cancelled while it was in a worker's hands is not tried again.
       const { rows } = await db.query<{ status: 'queued' | 'cancelled' }>(
         `WITH upd AS (
            UPDATE emails e
               SET status = CASE WHEN b.status = 'cancelled' THEN 'cancelled' ELSE 'queued' END,
-                  last_error = $3, lease_until = NULL, updated_at = now(),
+                  last_error = $3, lease_until = NULL, updated_at = now(), claimed_by = NULL,
+                  provider_deferrals = e.provider_deferrals + CASE WHEN $5 THEN 1 ELSE 0 END,
                   next_attempt_at = CASE WHEN b.status = 'cancelled' THEN NULL
                                          ELSE now() + make_interval(secs => $4 / 1000.0) END
              FROM (SELECT (SELECT status FROM bulk_jobs WHERE id = x.bulk_job_id) AS status
@@ -331,10 +368,10 @@ export function emailsRepository(db: Database) {
             WHERE e.id = $1 AND e.attempts = $2 AND e.status = 'processing'
             RETURNING e.id, e.tenant_id, e.template_id, e.attempts, e.next_attempt_at, e.status
          ), ev AS (
-           ${eventsFrom('upd', { sql: "CASE WHEN upd.status = 'cancelled' THEN 'cancelled' ELSE 'deferred' END" }, "jsonb_build_object('attempt', upd.attempts, 'error', $3::text, 'next_attempt_at', upd.next_attempt_at)")}
+           ${eventsFrom('upd', { sql: "CASE WHEN upd.status = 'cancelled' THEN 'cancelled' ELSE 'deferred' END" }, "jsonb_strip_nulls(jsonb_build_object('attempt', upd.attempts, 'error', $3::text, 'next_attempt_at', upd.next_attempt_at, 'provider_unavailable', CASE WHEN $5 THEN true END))")}
          )
          SELECT status FROM upd`,
-        [id, attempt, error, delayMs],
+        [id, attempt, error, delayMs, providerUnavailable],
       );
       return rows[0]?.status ?? null;
     },
@@ -347,7 +384,7 @@ export function emailsRepository(db: Database) {
       id: string,
       attempt: number,
       error: string,
-      reason: 'permanent' | 'retries_exhausted',
+      reason: 'permanent' | 'retries_exhausted' | 'provider_unavailable',
       deadLetterId: string,
     ): Promise<string | null> {
       const { rows } = await db.query<{ id: string }>(
@@ -380,6 +417,39 @@ export function emailsRepository(db: Database) {
         [id, attempt, reason],
       );
       return rowCount > 0;
+    },
+
+    /**
+     * Cancels every open email of a tenant (queued, scheduled; held ones included) and its bulk
+     * jobs not yet fanned out, for mail that must never go out. Emails in a worker's hands finish
+     * their attempt.
+     */
+    async cancelOpen(tenantId: string): Promise<{ emails: number; bulkJobs: number }> {
+      const { rows } = await db.query<{ emails: number; bulk_jobs: number }>(
+        `WITH b AS (
+           UPDATE bulk_jobs SET status = 'cancelled', updated_at = now()
+            WHERE tenant_id = $1 AND status IN ('queued', 'processing')
+            RETURNING id
+         ), upd AS (
+           UPDATE emails SET status = 'cancelled', next_attempt_at = NULL, updated_at = now()
+            WHERE tenant_id = $1 AND status IN ('queued', 'scheduled')
+            RETURNING id, tenant_id, template_id
+         ), ev AS (
+           ${eventsFrom('upd', 'cancelled', "jsonb_build_object('reason', 'cancel-open')")}
+         )
+         SELECT (SELECT count(*) FROM upd)::int AS emails, (SELECT count(*) FROM b)::int AS bulk_jobs`,
+        [tenantId],
+      );
+      return { emails: rows[0]?.emails ?? 0, bulkJobs: rows[0]?.bulk_jobs ?? 0 };
+    },
+
+    /** How many of a tenant's emails are open (queued or scheduled). */
+    async countOpen(tenantId: string): Promise<number> {
+      const { rows } = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM emails WHERE tenant_id = $1 AND status IN ('queued', 'scheduled')`,
+        [tenantId],
+      );
+      return rows[0]?.n ?? 0;
     },
 
     /** Moves a scheduled email whose time has come to `queued`; true when this call moved it. */
@@ -439,6 +509,7 @@ export function emailsRepository(db: Database) {
            (SELECT id, status, attempts, bulk_job_id IS NOT NULL AS bulk, next_attempt_at AS due_at FROM emails
              WHERE status = 'queued' AND next_attempt_at <= now() - make_interval(secs => $1)
                AND ($3::timestamptz IS NULL OR (next_attempt_at, id) > ($3, $4::uuid))
+               AND tenant_id NOT IN (SELECT id FROM tenants WHERE status = 'suspended')
              ORDER BY next_attempt_at, id LIMIT $2)
            UNION ALL
            (SELECT id, status, attempts, bulk_job_id IS NOT NULL, lease_until FROM emails

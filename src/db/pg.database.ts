@@ -32,6 +32,28 @@ export function createPgDatabase(url: string, opts: PgOptions = {}): Database {
   // gets a fresh connection.
   pool.on('error', () => {});
 
+  /**
+   * A client checked out of the pool has no 'error' listener of pg-pool's own: PostgreSQL going
+   * away (57P01 "terminating connection due to administrator command", a reset socket) would be
+   * an unhandled 'error' event and end the process. The query in flight fails on its own; the
+   * listener only keeps the event from crashing, and the broken client is destroyed on release.
+   */
+  const checkout = async () => {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    const onError = (e: Error) => {
+      broken = e;
+    };
+    client.on('error', onError);
+    return {
+      client,
+      release() {
+        client.off('error', onError);
+        client.release(broken ?? undefined);
+      },
+    };
+  };
+
   const run = async <R>(c: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]) => {
     // Statements with parameters are prepared once per connection under a name derived from their
     // text: the hot paths (claim, outcome, webhook) then skip parsing every time (not planning: see
@@ -46,7 +68,7 @@ export function createPgDatabase(url: string, opts: PgOptions = {}): Database {
   return {
     query: (sql, params) => run(pool, sql, params),
     async transaction(fn) {
-      const client = await pool.connect();
+      const { client, release } = await checkout();
       try {
         await client.query('BEGIN');
         const tx: Queryable = { query: (sql, params) => run(client, sql, params) };
@@ -57,13 +79,13 @@ export function createPgDatabase(url: string, opts: PgOptions = {}): Database {
         await client.query('ROLLBACK').catch(() => {});
         throw e;
       } finally {
-        client.release();
+        release();
       }
     },
     async withLock(key, fn) {
       // The lock lives in a transaction on a connection of its own, so it ends with that
       // transaction even if this process dies, and `fn` is free to use the rest of the pool.
-      const client = await pool.connect();
+      const { client, release } = await checkout();
       try {
         await client.query('BEGIN');
         const { rows } = await client.query<{ locked: boolean }>(
@@ -74,7 +96,7 @@ export function createPgDatabase(url: string, opts: PgOptions = {}): Database {
         return await fn();
       } finally {
         await client.query('ROLLBACK').catch(() => {});
-        client.release();
+        release();
       }
     },
     async ping(timeoutMs = 2000) {

@@ -12,6 +12,9 @@ export interface SuppressionRow {
   cursor_ts: string;
 }
 
+/** Entries the recipient made: lifting them needs an explicit override. */
+const RECIPIENT_REASONS = "'unsubscribe', 'complaint'";
+
 export function suppressionsRepository(db: Queryable) {
   return {
     async find(tenantId: string, email: string): Promise<SuppressionRow | null> {
@@ -45,12 +48,35 @@ export function suppressionsRepository(db: Queryable) {
       throw new Error('suppression kept conflicting without a visible row');
     },
 
-    async remove(tenantId: string, email: string): Promise<boolean> {
-      const { rowCount } = await db.query('DELETE FROM suppressions WHERE tenant_id = $1 AND email = $2', [
-        tenantId,
-        email,
-      ]);
-      return rowCount > 0;
+    /**
+     * Removes the address and records the removal, in one statement. An entry the recipient made
+     * (unsubscribe, complaint) goes only with `override`. 'removed', 'needs_override' (kept), or
+     * 'absent'.
+     */
+    async remove(
+      tenantId: string,
+      email: string,
+      opts: { override: boolean; keyId: string | null; note: string | null },
+    ): Promise<'removed' | 'needs_override' | 'absent'> {
+      const { rows } = await db.query<{ removed: number; present: boolean }>(
+        `WITH gone AS (
+           DELETE FROM suppressions
+            WHERE tenant_id = $1 AND email = $2
+              AND (reason NOT IN (${RECIPIENT_REASONS}) OR $3::boolean)
+           RETURNING tenant_id, email, reason, source, created_at
+         ), recorded AS (
+           INSERT INTO suppression_removals
+             (tenant_id, email, reason, source, suppressed_at, overridden, removed_by_key, note)
+           SELECT tenant_id, email, reason, source, created_at, reason IN (${RECIPIENT_REASONS}), $4, $5
+             FROM gone
+         )
+         SELECT (SELECT count(*)::int FROM gone) AS removed,
+                EXISTS (SELECT 1 FROM suppressions WHERE tenant_id = $1 AND email = $2) AS present`,
+        [tenantId, email, opts.override, opts.keyId, opts.note],
+      );
+      const row = rows[0];
+      if (row && row.removed > 0) return 'removed';
+      return row?.present ? 'needs_override' : 'absent';
     },
 
     async list(tenantId: string, limit: number, after: CursorKey | null): Promise<SuppressionRow[]> {

@@ -17,3 +17,8 @@ export async function systemSecret(db: Queryable, name: string, bytes = 32): Pro
   if (!value) throw new Error(`system secret ${name} is missing`);
   return value;
 }
+
+/** Forgets a system secret, so that the next `systemSecret` call makes a new one. */
+export async function forgetSystemSecret(db: Queryable, name: string): Promise<void> {
+  await db.query('DELETE FROM system_secrets WHERE name = $1', [name]);
+}

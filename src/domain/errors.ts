@@ -46,6 +46,11 @@ export const ERROR_CATALOGUE = {
   dead_letter_already_retried: { status: 409, message: 'This dead letter was already retried' },
   bulk_job_not_cancellable: { status: 409, message: 'The bulk job has already finished' },
   domain_exists: { status: 409, message: 'This tenant already has this domain' },
+  suppression_recipient_choice: {
+    status: 409,
+    message:
+      'The recipient unsubscribed or complained: remove this entry only with override_recipient_choice=true (the removal is recorded)',
+  },
   domain_not_verified: { status: 409, message: 'The domain is not verified' },
   dkim_rotation_pending: {
     status: 409,
@@ -64,6 +69,10 @@ export const ERROR_CATALOGUE = {
   template_inactive: { status: 422, message: 'The template is inactive' },
   missing_variables: { status: 422, message: 'The template needs variables that were not given' },
   template_render_failed: { status: 422, message: 'The template could not be rendered' },
+  template_render_limit: {
+    status: 422,
+    message: 'The template needs more time, memory or output than one email may use',
+  },
   invalid_rendered_header: {
     status: 422,
     message: 'The rendered subject contains a line break or NUL, which cannot go in a header',

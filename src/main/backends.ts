@@ -9,7 +9,7 @@ import type { Dispatcher } from '../queue/dispatcher.js';
 import { createInProcessDispatcher } from '../queue/in-process.dispatcher.js';
 import { redisOptionsFromUrl } from '../queue/redis-options.js';
 import { createLocalRateLimiter, type RateLimiter } from '../ratelimit/rate-limiter.js';
-import { ensureDatabase } from './ensure-database.js';
+import { ensureDatabase, waitForDatabase } from './ensure-database.js';
 
 export type Backends =
   | { mode: 'servers'; reason: string }
@@ -30,7 +30,9 @@ export type Backends =
 export async function chooseBackends(config: Config, logger: Logger): Promise<Backends> {
   const { mode, backendsConfigured, dataDir } = config.embedded;
   if (mode === 'off' || (mode === 'auto' && backendsConfigured)) {
-    if (await ensureDatabase(config.databaseUrl)) logger.info('created the database named in DATABASE_URL');
+    if (await waitForDatabase(config.databaseUrl, logger)) {
+      logger.info('created the database named in DATABASE_URL');
+    }
     return { mode: 'servers', reason: backendsConfigured ? 'DATABASE_URL/REDIS_URL' : 'EMBEDDED=off' };
   }
   if (mode === 'auto') {

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { ApiOperations } from '../api/app.js';
+import type { BreakerState } from '../breaker/provider-breaker.js';
 import type { Config } from '../config/config.js';
 import { analyticsRepository } from '../db/analytics.repository.js';
 import type { Database } from '../db/database.js';
@@ -61,6 +62,8 @@ export function createOperations(opts: {
   dispatcher: Dispatcher;
   /** Rate-limit state other than Redis (the embedded mode keeps it in memory). */
   limiter?: RateLimiter;
+  breakers?: () => Promise<BreakerState[]>;
+  journalSize?: () => number;
 }) {
   const { config, logger, db, dispatcher } = opts;
   const limiter =
@@ -81,6 +84,8 @@ export function createOperations(opts: {
     dispatcher,
     waitingEmails: () => opsRepo.waitingEmails(),
     analyticsBacklog: () => analyticsRepo.backlog(),
+    ...(opts.breakers ? { breakers: opts.breakers } : {}),
+    ...(opts.journalSize ? { journalSize: opts.journalSize } : {}),
   });
   const deliveryHooks: DeliveryHooks = {
     beforeSend: providerPacer(limiter, providerRate(config), (p, s) => metrics.providerWaited(p, s)),
@@ -92,6 +97,8 @@ export function createOperations(opts: {
     metrics,
     metricsToken: config.metrics.token,
     analytics,
+    ...(opts.breakers ? { breakers: opts.breakers } : {}),
+    queuedFor: (providers) => opsRepo.queuedFor(providers),
   };
 
   let aggregator: { stop(): Promise<void> } | null = null;

@@ -7,7 +7,7 @@ import { redact } from '../config/env.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { CaptureSmtpServer } from '../providers/smtp/capture-server.js';
 import { chooseBackends } from './backends.js';
-import { seedDemo } from './demo.js';
+import { demoWanted, seedDemo } from './demo.js';
 import { configOrExit, fatal, onShutdown } from './run.js';
 import { createSystem } from './system.js';
 
@@ -23,7 +23,11 @@ try {
     capture = new CaptureSmtpServer({ port: config.smtp.port, dir: config.capture.dir, logger });
     await capture.start();
   }
-  const generatedAdminToken = config.adminApiToken === null ? randomBytes(24).toString('base64url') : null;
+  // The demo tenant, its printed key and a generated admin token are the zero-setup experience
+  // only: a production start creates no tenant and prints no secret.
+  const demoMode = await demoWanted(config, backends.mode === 'embedded');
+  const generatedAdminToken =
+    demoMode && config.adminApiToken === null ? randomBytes(24).toString('base64url') : null;
   if (generatedAdminToken) config = { ...config, adminApiToken: generatedAdminToken };
 
   const consoleDir = await ensureConsoleBuilt(logger);
@@ -43,7 +47,7 @@ try {
     await capture?.stop();
   });
   const address = await system.listen();
-  const demo = await seedDemo(system);
+  const demo = demoMode ? await seedDemo(system) : null;
   const base = config.http.publicBaseUrl;
   const lines = [
     '',
@@ -53,20 +57,30 @@ try {
     backends.mode === 'embedded'
       ? `  Storage:        embedded PostgreSQL in ${backends.dataDir}, in-process queue (${backends.reason})`
       : `  Storage:        ${redact(config.databaseUrl)}, ${redact(config.redisUrl)}`,
-    `  Demo tenant:    ${demo.tenantId}`,
-    `  Demo API key:   ${demo.apiKey}`,
-    `  Template:       ${demo.templateId} (welcome)`,
+    ...(demo
+      ? [
+          `  Demo tenant:    ${demo.tenantId}`,
+          `  Demo API key:   ${demo.apiKey}`,
+          `  Template:       ${demo.templateId} (welcome)`,
+        ]
+      : ['  Tenants:        none created at start (no demo); create them with the admin API']),
     generatedAdminToken
       ? `  Admin token:    ${generatedAdminToken} (generated for this run; set ADMIN_API_TOKEN to keep one)`
-      : '  Admin token:    from ADMIN_API_TOKEN',
+      : config.adminApiToken
+        ? '  Admin token:    from ADMIN_API_TOKEN'
+        : '  Admin API:      disabled (403) until ADMIN_API_TOKEN is set',
     capture
       ? `  Mail capture:   SMTP on 127.0.0.1:${config.smtp.port}${config.capture.dir ? `, saved in ${config.capture.dir}` : ''}`
       : `  SMTP relay:     ${config.smtp.host}:${config.smtp.port}`,
     '',
-    '  Try it:',
-    `    curl -X POST ${base}/send -H "Authorization: Bearer ${demo.apiKey}" -H "Content-Type: application/json" \\`,
-    `      -d '{"recipient":{"email":"alice@example.com","name":"Alice"},"template_id":"${demo.templateId}","variables":{"name":"Alice"}}'`,
-    '',
+    ...(demo
+      ? [
+          '  Try it:',
+          `    curl -X POST ${base}/send -H "Authorization: Bearer ${demo.apiKey}" -H "Content-Type: application/json" \\`,
+          `      -d '{"recipient":{"email":"alice@example.com","name":"Alice"},"template_id":"${demo.templateId}","variables":{"name":"Alice"}}'`,
+          '',
+        ]
+      : []),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 } catch (err) {

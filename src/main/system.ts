@@ -1,5 +1,8 @@
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../api/app.js';
+import { createMemoryBreaker, type ProviderBreaker } from '../breaker/provider-breaker.js';
+import { createRedisBreaker } from '../breaker/redis.breaker.js';
 import type { Config } from '../config/config.js';
 import { apiKeysRepository } from '../db/api-keys.repository.js';
 import { bulkRepository } from '../db/bulk.repository.js';
@@ -17,6 +20,7 @@ import { tenantsRepository } from '../db/tenants.repository.js';
 import { trackingRepository } from '../db/tracking.repository.js';
 import { unsubscribeRepository } from '../db/unsubscribe.repository.js';
 import { webhooksRepository } from '../db/webhooks.repository.js';
+import { workersRepository } from '../db/workers.repository.js';
 import { createTxtResolver } from '../lib/dns.js';
 import { createLogger, type Logger, resolveLogFormat } from '../lib/logger.js';
 import { createOutboundHttp, urlProblem } from '../lib/outbound-http.js';
@@ -33,7 +37,9 @@ import { type DeliveryHooks, deliveryService } from '../services/delivery.servic
 import { dkimKeys } from '../services/dkim-keys.js';
 import { domainsService } from '../services/domains.service.js';
 import { emailsService } from '../services/emails.service.js';
+import { heartbeatService } from '../services/heartbeat.service.js';
 import { outboundWebhooksService } from '../services/outbound-webhooks.service.js';
+import { createOutcomeJournal, type OutcomeJournal } from '../services/outcome-journal.js';
 import { recoveryService } from '../services/recovery.service.js';
 import { sendService } from '../services/send.service.js';
 import { sendersService } from '../services/senders.service.js';
@@ -43,9 +49,10 @@ import { tenancyService } from '../services/tenancy.service.js';
 import { trackingService } from '../services/tracking.service.js';
 import { unsubscribeService } from '../services/unsubscribe.service.js';
 import { webhooksService } from '../services/webhooks.service.js';
-import { TemplateRenderer } from '../templates/renderer.js';
+import { RenderPool } from '../templates/render-pool.js';
 import { startDomainCheckLoop } from '../worker/domain-check-loop.js';
 import { jobHandlers } from '../worker/handlers.js';
+import { startPeriodic } from '../worker/periodic.js';
 import { startRecoveryLoop } from '../worker/recovery-loop.js';
 import { startWebhookRelayLoop } from '../worker/webhook-relay-loop.js';
 import { combineDeliveryHooks, createOperations, type Operations } from './operations.js';
@@ -66,6 +73,8 @@ export interface SystemOptions {
   webhookHttpGet?: HttpGet;
   /** The built console to serve at `/` (api role). */
   consoleDir?: string | null;
+  /** Breaker state other than Redis; default: Redis with the BullMQ dispatcher, memory otherwise. */
+  breaker?: ProviderBreaker;
 }
 
 export interface System {
@@ -91,6 +100,9 @@ function buildServices(opts: {
   deliveryHooks?: DeliveryHooks;
   webhookHttpGet?: HttpGet;
   onWebhookEvent?: (provider: string, type: string, duplicate: boolean) => void;
+  breaker: ProviderBreaker;
+  journal: OutcomeJournal;
+  workerId: string;
 }) {
   const { config, logger, db, dispatcher } = opts;
   const repos = {
@@ -104,7 +116,13 @@ function buildServices(opts: {
     webhooks: webhooksRepository(db),
     domains: domainsRepository(db),
   };
-  const renderer = new TemplateRenderer();
+  // Every template render (preview, the check at /send, bulk, delivery) runs in this pool.
+  const renderer = new RenderPool({
+    threads: config.render.threads,
+    deadlineMs: config.render.deadlineMs,
+    perTenant: config.render.perTenant,
+    memoryMb: config.render.memoryMb,
+  });
   const providers = createProviderRegistry({
     defaultProvider: config.defaultProvider,
     smtp: config.smtp,
@@ -112,6 +130,11 @@ function buildServices(opts: {
   });
   const onDispatchError = (err: unknown) =>
     logger.warn({ err }, 'dispatch failed; the recovery loop will dispatch again');
+  const heartbeat = heartbeatService({
+    workers: workersRepository(db),
+    workerId: opts.workerId,
+    timeoutSeconds: config.delivery.heartbeatTimeoutSeconds,
+  });
   const unsubscribe = unsubscribeService({
     repo: unsubscribeRepository(db),
     secret: async () =>
@@ -206,7 +229,6 @@ function buildServices(opts: {
     templates: templatesService({
       templates: repos.templates,
       renderer,
-      draftRenderer: new TemplateRenderer({ cacheSize: 50 }),
       senders,
     }),
     send: sendService({
@@ -220,7 +242,10 @@ function buildServices(opts: {
       senders,
       onDispatchError,
     }),
-    emails: emailsService({ emails: repos.emails }),
+    emails: emailsService({
+      emails: repos.emails,
+      providerDown: async (provider) => (await opts.breaker.state(provider)).state !== 'closed',
+    }),
     deadLetters: deadLettersService({ deadLetters: repos.deadLetters, dispatcher, onDispatchError }),
     delivery: deliveryService({
       emails: repos.emails,
@@ -237,6 +262,13 @@ function buildServices(opts: {
       identity: (email) => senders.forDelivery(email),
       hooks: deliveryHooks,
       onDispatchError,
+      breaker: opts.breaker,
+      maxRetryAgeSeconds: config.delivery.maxRetryAgeSeconds,
+      providerRetryMs: config.breaker.pauseSeconds * 1000,
+      journal: opts.journal,
+      workerId: opts.workerId,
+      // One process (the embedded mode) has no other leader that could release its claims.
+      ...(dispatcher.kind === 'bullmq' ? { heartbeatFresh: () => heartbeat.fresh() } : {}),
     }),
     recovery: recoveryService({
       db,
@@ -245,11 +277,14 @@ function buildServices(opts: {
       graceSeconds: config.recovery.graceSeconds,
       batchSize: config.recovery.batchSize,
       extra: (brokerReset) => bulk.recover(brokerReset ? 0 : config.recovery.graceSeconds),
+      releaseDead: () => heartbeat.releaseDead(),
     }),
+    heartbeat,
     suppressions: suppressionsService({ suppressions: repos.suppressions }),
     webhooks: webhooksService({
       webhooks: repos.webhooks,
       ...(opts.onWebhookEvent ? { onEvent: opts.onWebhookEvent } : {}),
+      onRefused: (provider, reason) => logger.warn({ provider, reason }, 'webhook refused'),
       verifiers: createWebhookVerifiers({
         secrets: config.webhookSecrets,
         sesTopicArns: config.sesSnsTopicArns,
@@ -282,14 +317,46 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
     const r = await migrate(db);
     if (r.applied.length > 0) logger.info({ applied: r.applied }, 'migrations applied');
   }
+  const breakerOptions = {
+    threshold: config.breaker.threshold,
+    pauseMs: config.breaker.pauseSeconds * 1000,
+    maxPauseMs: config.breaker.maxPauseSeconds * 1000,
+    probeMs: config.delivery.leaseSeconds * 1000,
+  };
+  const breaker =
+    opts.breaker ??
+    (dispatcher.kind === 'bullmq'
+      ? createRedisBreaker({
+          ...breakerOptions,
+          redisUrl: config.redisUrl,
+          prefix: config.queuePrefix,
+          onError: (err) =>
+            logger.warn(
+              { err: err.message },
+              'breaker state unreachable in Redis; each process decides alone meanwhile',
+            ),
+        })
+      : createMemoryBreaker(breakerOptions));
+  const journal = createOutcomeJournal({
+    onKept: (what, size) =>
+      logger.warn({ what, size }, 'PostgreSQL unavailable: outcome kept until it can be written'),
+  });
+  const workerId = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+  let providerNames: () => string[] = () => [];
+  const breakers = async () => Promise.all(providerNames().map((p) => breaker.state(p)));
   const operations = createOperations({
     config,
     logger,
     db,
     dispatcher,
     ...(opts.rateLimiter ? { limiter: opts.rateLimiter } : {}),
+    breakers,
+    journalSize: () => journal.size,
   });
   const services = buildServices({
+    breaker,
+    journal,
+    workerId,
     config,
     logger,
     db,
@@ -299,7 +366,11 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
     onWebhookEvent: operations.metrics.webhookEvent,
     ...(opts.webhookHttpGet ? { webhookHttpGet: opts.webhookHttpGet } : {}),
   });
+  providerNames = () => services.providers.names();
 
+  if (opts.roles.api && config.adminApiToken === null) {
+    logger.warn('ADMIN_API_TOKEN is not set: the admin API answers 403 until it is');
+  }
   const app = opts.roles.api
     ? await buildApp({
         config,
@@ -317,7 +388,27 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
   let recoveryLoop: { stop(): Promise<void> } | null = null;
   let domainCheckLoop: { stop(): Promise<void> } | null = null;
   let webhookRelayLoop: { stop(): Promise<void> } | null = null;
+  let journalLoop: { stop(): Promise<void> } | null = null;
+  let heartbeatLoop: { stop(): Promise<void> } | null = null;
   if (opts.roles.worker) {
+    // Beat once before claiming anything, so no claim of this process looks like a dead one's.
+    await services.heartbeat.beat().catch(() => {});
+    heartbeatLoop = startPeriodic({
+      name: 'worker heartbeat',
+      intervalMs: services.heartbeat.intervalMs,
+      logger,
+      tick: () => services.heartbeat.beat(),
+    });
+    // Outcomes PostgreSQL could not take are written as soon as it answers again.
+    journalLoop = startPeriodic({
+      name: 'outcome journal',
+      intervalMs: 250,
+      logger,
+      tick: () => (journal.size > 0 ? journal.flush() : Promise.resolve(0)),
+      onResult: (n) => {
+        if (n > 0) logger.info({ written: n, left: journal.size }, 'kept outcomes written');
+      },
+    });
     const roles = new Set(config.worker.queues);
     const handlers = jobHandlers({
       delivery: services.delivery,
@@ -380,12 +471,18 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
         await app?.close();
         await consumer?.close();
         await recoveryLoop?.stop();
+        await journalLoop?.stop();
+        await journal.flush();
+        await heartbeatLoop?.stop();
+        if (heartbeatLoop) await services.heartbeat.stop();
         await domainCheckLoop?.stop();
         await webhookRelayLoop?.stop();
         await operations.stop();
         await services.providers.closeAll().catch(() => {});
         services.outboundWebhooksHttp.close();
+        await services.renderer.close();
         await dispatcher.close();
+        if (!opts.breaker) await breaker.close();
         if (!opts.db) await db.close();
       })();
       return stopping;

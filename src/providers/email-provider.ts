@@ -5,9 +5,13 @@ import type { KeyObject } from 'node:crypto';
  *
  * Contract:
  * - `send()` hands ONE fully rendered message to the transport and resolves with an outcome; it
- *   never throws for a delivery problem. Connection errors, timeouts, SMTP 4xx and HTTP 429/5xx are
- *   `transient` (worth retrying later); SMTP 5xx, HTTP 4xx other than 408/429 and addresses the
- *   transport refuses are `permanent`. Only programming errors may throw.
+ *   never throws for a delivery problem. Trouble with the provider itself (connection refused or
+ *   reset, DNS, TLS, timeouts, SMTP 421, HTTP 5xx/503, account-wide throttling) is `unavailable`
+ *   (no attempt of the message is spent; it feeds the provider's circuit breaker); an SMTP 4xx to
+ *   this message or recipient and HTTP 408/429 for it are `transient` (worth retrying later); SMTP
+ *   5xx verdicts on the message, HTTP 4xx about the payload and addresses the transport refuses
+ *   are `permanent`. Each provider's mapping is in docs/providers.md. Only programming errors may
+ *   throw.
  * - The message's `messageId` is set by the caller and must be sent as the `Message-ID` header
  *   unchanged; `providerMessageId` in the outcome is the transport's own id for the message
  *   (for SMTP, the queue id from the server's 250 reply when it gives one, else the Message-ID).

@@ -7,7 +7,7 @@ import { fingerprint } from '../lib/canonical-json.js';
 import { derivedUuid, isUuid, newId } from '../lib/ids.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import { BULK_PRIORITY, sendJobId } from '../queue/jobs.js';
-import type { TemplateRenderer } from '../templates/renderer.js';
+import type { TemplateEngine } from '../templates/renderer.port.js';
 import { templateSource } from './rendering.js';
 import {
   activeTemplate,
@@ -82,7 +82,7 @@ export function bulkView(
 export function bulkService(deps: {
   bulk: BulkRepository;
   templates: TemplatesRepository;
-  renderer: TemplateRenderer;
+  renderer: TemplateEngine;
   dispatcher: Dispatcher;
   defaultProvider: string;
   messageIdDomain: string;
@@ -173,7 +173,7 @@ export function bulkService(deps: {
 
       const template = await activeTemplate(deps.templates, tenantId, req.template_id);
       const sender = deps.senders ? await deps.senders.forAcceptance(tenantId, givenSender, template) : null;
-      const required = deps.renderer.requiredVariables(
+      const required = await deps.renderer.requiredVariables(
         templateSource({ ...template, template_id: template.id }),
       );
       const shared = req.shared_variables ?? {};

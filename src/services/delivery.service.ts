@@ -1,3 +1,5 @@
+import type { BreakerState, ProviderBreaker } from '../breaker/provider-breaker.js';
+import { isConnectionError } from '../db/database.js';
 import type { ClaimedEmail, EmailsRepository } from '../db/emails.repository.js';
 import { isAppError } from '../domain/errors.js';
 import { canRetry, type RetryPolicy, retryDelayMs } from '../domain/retry-policy.js';
@@ -6,7 +8,8 @@ import type { OutgoingMessage, SendOutcome } from '../providers/email-provider.j
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import { BULK_PRIORITY, sendJobId } from '../queue/jobs.js';
-import type { TemplateRenderer } from '../templates/renderer.js';
+import type { TemplateEngine } from '../templates/renderer.port.js';
+import type { OutcomeJournal } from './outcome-journal.js';
 import { renderChecked } from './rendering.js';
 import type { DeliveryIdentity } from './senders.service.js';
 
@@ -14,6 +17,12 @@ export type DeliveryResult =
   | { kind: 'skipped' }
   | { kind: 'sent'; attempt: number }
   | { kind: 'retry'; attempt: number; delayMs: number }
+  /** The provider failed or its breaker is open: back in the queue, no attempt spent. */
+  | { kind: 'held'; attempt: number; delayMs: number }
+  /** PostgreSQL went away mid-delivery: the outcome is kept in the journal until it is written. */
+  | { kind: 'journaled'; attempt: number }
+  /** Not claimed: its provider's breaker is open; it waits for the probe (no attempt, no event). */
+  | { kind: 'waiting'; delayMs: number }
   | { kind: 'failed'; attempt: number; deadLetterId: string }
   | { kind: 'suppressed' }
   | { kind: 'cancelled' }
@@ -32,7 +41,7 @@ export interface DeliveryHooks {
 
 export function deliveryService(deps: {
   emails: EmailsRepository;
-  renderer: TemplateRenderer;
+  renderer: TemplateEngine;
   providers: ProviderRegistry;
   dispatcher: Dispatcher;
   retry: RetryPolicy;
@@ -42,8 +51,39 @@ export function deliveryService(deps: {
   identity?: (email: ClaimedEmail) => Promise<DeliveryIdentity>;
   hooks?: DeliveryHooks;
   onDispatchError?: (e: unknown) => void;
+  /** The circuit breaker per provider; absent: every provider is always tried. */
+  breaker?: ProviderBreaker;
+  /** An email waiting on a failing provider fails this long after acceptance (default 24 h). */
+  maxRetryAgeSeconds?: number;
+  /** The first hold when the breaker is not (yet) open: random(0, this). */
+  providerRetryMs?: number;
+  /** Where outcomes go that PostgreSQL could not take; absent: the error propagates. */
+  journal?: OutcomeJournal;
+  /** This worker process, recorded with its claims (heartbeats release a dead one's claims). */
+  workerId?: string;
+  /** Whether this worker's heartbeat is recent: if not, it neither claims nor sends. */
+  heartbeatFresh?: () => Promise<boolean>;
 }) {
   const hooks = deps.hooks ?? {};
+  const maxAgeMs = (deps.maxRetryAgeSeconds ?? 86_400) * 1000;
+
+  // The providers whose breaker refuses sends right now (open, or half-open with its probe
+  // running), read at most every 250 ms: their mail is not even claimed.
+  let blockedCache: { at: number; states: BreakerState[] } = { at: 0, states: [] };
+  const blocked = async (): Promise<BreakerState[]> => {
+    const breaker = deps.breaker;
+    if (!breaker) return [];
+    const now = Date.now();
+    if (now - blockedCache.at < 250) return blockedCache.states;
+    const states = await Promise.all(deps.providers.names().map((p) => breaker.state(p))).catch(() => []);
+    const refusing = states.filter(
+      (s) =>
+        (s.state === 'open' && now < (s.retryAt ?? 0)) ||
+        (s.state === 'half_open' && now < (s.probeUntil ?? 0)),
+    );
+    blockedCache = { at: now, states: refusing };
+    return refusing;
+  };
 
   const dispatchQuietly = async (fn: () => Promise<void>) => {
     try {
@@ -53,7 +93,11 @@ export function deliveryService(deps: {
     }
   };
 
-  const fail = async (email: ClaimedEmail, error: string, reason: 'permanent' | 'retries_exhausted') => {
+  const fail = async (
+    email: ClaimedEmail,
+    error: string,
+    reason: 'permanent' | 'retries_exhausted' | 'provider_unavailable',
+  ) => {
     const deadLetterId = await deps.emails.markFailed(email.id, email.attempts, error, reason, newId());
     if (!deadLetterId) return { kind: 'lost_claim' } as const;
     await dispatchQuietly(() =>
@@ -78,9 +122,31 @@ export function deliveryService(deps: {
       return ok ? { kind: 'sent', attempt: email.attempts } : { kind: 'lost_claim' };
     }
     if (outcome.kind === 'permanent') return fail(email, outcome.error, 'permanent');
-    if (!canRetry(deps.retry, email.attempts)) return fail(email, outcome.error, 'retries_exhausted');
-    const delayMs = retryDelayMs(deps.retry, email.attempts, Math.random, outcome.retryAfterMs);
-    const retried = await deps.emails.markRetry(email.id, email.attempts, outcome.error, delayMs);
+    const unavailable = outcome.kind === 'unavailable';
+    if (unavailable) {
+      // The provider's budget: time since acceptance, not the message's attempts.
+      const acceptedAt = Math.max(email.created_at.getTime(), email.send_at?.getTime() ?? 0);
+      if (Date.now() - acceptedAt >= maxAgeMs) {
+        return fail(
+          email,
+          `provider "${email.provider}" unavailable for longer than MAX_RETRY_AGE_SECONDS since acceptance: ${outcome.error}`,
+          'provider_unavailable',
+        );
+      }
+    } else if (!canRetry(deps.retry, email.attempts - email.provider_deferrals)) {
+      return fail(email, outcome.error, 'retries_exhausted');
+    }
+    const messageAttempts = email.attempts - email.provider_deferrals;
+    const delayMs = unavailable
+      ? await holdDelayMs(email.provider, outcome.retryAfterMs)
+      : retryDelayMs(deps.retry, messageAttempts, Math.random, outcome.retryAfterMs);
+    const retried = await deps.emails.markRetry(
+      email.id,
+      email.attempts,
+      outcome.error,
+      delayMs,
+      unavailable,
+    );
     if (retried === null) return { kind: 'lost_claim' };
     if (retried === 'cancelled') return { kind: 'cancelled' };
     await dispatchQuietly(() =>
@@ -93,7 +159,44 @@ export function deliveryService(deps: {
         },
       ]),
     );
-    return { kind: 'retry', attempt: email.attempts, delayMs };
+    return unavailable
+      ? { kind: 'held', attempt: email.attempts, delayMs }
+      : { kind: 'retry', attempt: email.attempts, delayMs };
+  };
+
+  /**
+   * How long mail for a failing provider waits: until the breaker's next probe when it is open
+   * (spread over one more pause, so the backlog does not stampede the probe), else a short
+   * random wait; a provider's own "retry after" wins when longer.
+   */
+  const holdDelayMs = async (provider: string, retryAfterMs?: number): Promise<number> => {
+    const base = deps.providerRetryMs ?? 1000;
+    let delay = Math.floor(Math.random() * base);
+    const s = await deps.breaker?.state(provider).catch(() => null);
+    if (s && s.state !== 'closed' && s.retryAt !== null) {
+      delay = Math.max(0, s.retryAt - Date.now()) + Math.floor(Math.random() * Math.max(base, s.pauseMs));
+    }
+    return Math.max(delay, retryAfterMs ?? 0);
+  };
+
+  /**
+   * Records the outcome; if PostgreSQL fails meanwhile, the same write (same fencing token) is
+   * kept in the journal and retried until it lands, so an accepted message is not sent again.
+   */
+  const recordOrKeep = async (
+    email: ClaimedEmail,
+    subject: string,
+    outcome: SendOutcome,
+  ): Promise<DeliveryResult> => {
+    try {
+      return await record(email, subject, outcome);
+    } catch (e) {
+      if (!deps.journal || !isConnectionError(e)) throw e;
+      deps.journal.keep(`${outcome.kind} ${email.id}.${email.attempts}`, () =>
+        record(email, subject, outcome),
+      );
+      return { kind: 'journaled', attempt: email.attempts };
+    }
   };
 
   return {
@@ -102,9 +205,74 @@ export function deliveryService(deps: {
      * Safe to call any number of times for the same id: only the holder of the claim sends.
      */
     async deliver(emailId: string): Promise<DeliveryResult> {
-      const email = await deps.emails.claim(emailId, deps.leaseSeconds);
-      if (!email) return { kind: 'skipped' };
+      // The job is tried again later (the dispatcher's handler retries, then the recovery loop).
+      if (deps.heartbeatFresh && !(await deps.heartbeatFresh()))
+        throw new Error('worker heartbeat is stale: not claiming');
+      const refusing = await blocked();
+      const email = await deps.emails.claim(
+        emailId,
+        deps.leaseSeconds,
+        deps.workerId ?? null,
+        refusing.map((s) => s.provider),
+      );
+      if (!email) {
+        if (refusing.length === 0) return { kind: 'skipped' };
+        // Perhaps not claimed because its provider's breaker is open: then it waits for the
+        // probe, spread over one more pause, with a job of its own for that time.
+        const now = Date.now();
+        const held = await deps.emails.holdForProvider(
+          emailId,
+          refusing.map((s) => ({
+            provider: s.provider,
+            delayMs:
+              Math.max(0, (s.state === 'open' ? (s.retryAt ?? now) : (s.probeUntil ?? now)) - now) +
+              Math.floor(Math.random() * Math.max(deps.providerRetryMs ?? 1000, s.pauseMs)),
+          })),
+        );
+        if (!held) return { kind: 'skipped' };
+        await dispatchQuietly(() =>
+          deps.dispatcher.dispatch('mail.send', [
+            {
+              payload: { emailId },
+              jobId: `${sendJobId(emailId, held.attempts)}.h${now}`,
+              delayMs: held.delayMs,
+              ...(held.bulk ? { priority: BULK_PRIORITY } : {}),
+            },
+          ]),
+        );
+        return { kind: 'waiting', delayMs: held.delayMs };
+      }
+      try {
+        return await this.deliverClaimed(email);
+      } catch (e) {
+        // PostgreSQL went away before anything was sent: hand the claim back (without spending
+        // an attempt) as soon as it answers, rather than leave the email to its lease. Other
+        // errors are bugs: they propagate as before.
+        if (!deps.journal || !isConnectionError(e)) throw e;
+        const handBack: SendOutcome = {
+          kind: 'unavailable',
+          error: `delivery interrupted: ${e instanceof Error ? e.message : String(e)}`,
+        };
+        const retry = () =>
+          deps.emails.markRetry(email.id, email.attempts, handBack.error, 500, true).then((r) =>
+            r === 'queued'
+              ? deps.dispatcher.dispatch('mail.send', [
+                  {
+                    payload: { emailId: email.id },
+                    jobId: sendJobId(email.id, email.attempts),
+                    delayMs: 500,
+                    ...(email.bulk_job_id ? { priority: BULK_PRIORITY } : {}),
+                  },
+                ])
+              : undefined,
+          );
+        deps.journal.keep(`hand back ${email.id}.${email.attempts}`, retry);
+        return { kind: 'journaled', attempt: email.attempts };
+      }
+    },
 
+    /** Everything after the claim: suppression, identity, render, breaker, send, record. */
+    async deliverClaimed(email: ClaimedEmail): Promise<DeliveryResult> {
       // The claim reads the suppression list in the same statement: an address suppressed after
       // the email was accepted is caught here, and nothing is sent.
       if (email.suppressed_reason) {
@@ -155,6 +323,16 @@ export function deliveryService(deps: {
       }
 
       const provider = deps.providers.get(email.provider);
+      // An open breaker: the email goes back to the queue without spending an attempt.
+      if (provider && deps.breaker && !(await deps.breaker.allows(provider.name))) {
+        const refused: SendOutcome = {
+          kind: 'unavailable',
+          error: `waiting on provider "${provider.name}" (circuit breaker open)`,
+        };
+        const held = await record(email, message.subject, refused);
+        hooks.onOutcome?.(email, held, refused);
+        return held;
+      }
       if (provider && hooks.beforeSend) {
         await hooks.beforeSend(provider.name);
         // Waiting for the provider's pace may have outlived the lease, and another worker may
@@ -165,10 +343,25 @@ export function deliveryService(deps: {
           return lost;
         }
       }
+      // The recovery leader may have released this claim if our heartbeat went stale: hand the
+      // email back rather than risk a second send.
+      if (deps.heartbeatFresh && !(await deps.heartbeatFresh())) {
+        const result = await record(email, message.subject, {
+          kind: 'unavailable',
+          error: 'worker heartbeat went stale before the send; handed back',
+        });
+        hooks.onOutcome?.(email, result);
+        return result;
+      }
       const outcome: SendOutcome = provider
         ? await provider.send(message)
         : { kind: 'transient', error: `provider "${email.provider}" is not configured in this worker` };
-      const result = await record(email, message.subject, outcome);
+      if (provider && deps.breaker) {
+        await deps.breaker
+          .record(provider.name, outcome.kind === 'unavailable' ? 'failure' : 'success')
+          .catch(() => {});
+      }
+      const result = await recordOrKeep(email, message.subject, outcome);
       hooks.onOutcome?.(email, result, outcome);
       return result;
     },

@@ -81,7 +81,11 @@ function decodeFeedCursor(cursor: string | undefined): string | null {
   return m[1];
 }
 
-export function emailsService(deps: { emails: EmailsRepository }) {
+export function emailsService(deps: {
+  emails: EmailsRepository;
+  /** Whether the provider's circuit breaker is open (mail for it waits). */
+  providerDown?: (provider: string) => Promise<boolean>;
+}) {
   const find = async (tenantId: string, id: string) => {
     // Another tenant's id and a malformed id answer exactly like an unknown one.
     const row = isUuid(id) ? await deps.emails.get(tenantId, id) : null;
@@ -93,7 +97,18 @@ export function emailsService(deps: { emails: EmailsRepository }) {
     async get(tenantId: string, id: string) {
       const row = await find(tenantId, id);
       const events = await deps.emails.events(tenantId, id);
-      return { ...emailView(row), events: events.map(eventView) };
+      // Waiting on a provider whose breaker is open (or that failed): the last thing that
+      // happened to a still-queued email was a hand-back for the provider's sake.
+      const last = events[events.length - 1];
+      const waitingOnProvider =
+        row.status === 'queued' &&
+        ((last?.type === 'deferred' && last.data?.provider_unavailable === true) ||
+          ((await deps.providerDown?.(row.provider).catch(() => false)) ?? false));
+      return {
+        ...emailView(row),
+        waiting_on: waitingOnProvider ? ('provider' as const) : null,
+        events: events.map(eventView),
+      };
     },
 
     async list(tenantId: string, filters: EmailFilters, limit: number, cursor: string | undefined) {
@@ -113,6 +128,16 @@ export function emailsService(deps: { emails: EmailsRepository }) {
       const items = (more ? rows.slice(0, limit) : rows).map(feedEventView);
       const last = items[items.length - 1]?.id ?? after ?? '0';
       return { items, next_cursor: encodeFeedCursor(last), has_more: more };
+    },
+
+    /** How many of the tenant's emails are open (admin: held while it is suspended). */
+    countOpen(tenantId: string) {
+      return deps.emails.countOpen(tenantId);
+    },
+
+    /** Every open email and unfanned bulk job of the tenant cancelled (admin). */
+    cancelOpen(tenantId: string) {
+      return deps.emails.cancelOpen(tenantId);
     },
 
     async cancel(tenantId: string, id: string) {

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { BreakerState } from '../breaker/provider-breaker.js';
 import type { ClaimedEmail } from '../db/emails.repository.js';
 import type { SendOutcome } from '../providers/email-provider.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
@@ -12,6 +13,10 @@ export interface MetricsSources {
   waitingEmails?: () => Promise<Record<string, number>>;
   /** Counts not yet folded into the analytics rollups. */
   analyticsBacklog?: () => Promise<number>;
+  /** The circuit breaker of every configured provider (shared state, read when scraped). */
+  breakers?: () => Promise<BreakerState[]>;
+  /** Outcomes waiting in this process's journal for PostgreSQL to come back. */
+  journalSize?: () => number;
 }
 
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600];
@@ -168,6 +173,53 @@ export function createMetrics(sources: MetricsSources = {}) {
     });
   }
 
+  if (sources.breakers) {
+    const load = cached(sources.breakers);
+    const STATE_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
+    const gauge = (name: string, help: string, value: (s: BreakerState, now: number) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['provider'] as const,
+        registers: [registry],
+        async collect() {
+          const now = Date.now();
+          for (const s of (await load()) ?? []) this.set({ provider: s.provider }, value(s, now));
+        },
+      });
+    gauge(
+      'mailsystem_provider_breaker_state',
+      'Circuit breaker per provider: 0 closed, 1 half-open (probing), 2 open',
+      (s) => STATE_VALUE[s.state],
+    );
+    gauge(
+      'mailsystem_provider_breaker_opens',
+      'Times the provider breaker opened (shared across processes; resets if Redis loses it)',
+      (s) => s.opens,
+    );
+    gauge(
+      'mailsystem_provider_breaker_open_seconds',
+      'Seconds the provider breaker has been open in the current outage (0 when closed)',
+      (s, now) => (s.openedAt === null ? 0 : Math.max(0, now - s.openedAt) / 1000),
+    );
+    gauge(
+      'mailsystem_provider_breaker_open_seconds_total',
+      'Seconds the provider breaker spent open, over ended and current outages',
+      (s, now) => (s.openMsTotal + (s.openedAt === null ? 0 : Math.max(0, now - s.openedAt))) / 1000,
+    );
+  }
+  if (sources.journalSize) {
+    const size = sources.journalSize;
+    new Gauge({
+      name: 'mailsystem_outcome_journal_entries',
+      help: 'Delivery outcomes kept in this process until PostgreSQL takes them',
+      registers: [registry],
+      collect() {
+        this.set(size());
+      },
+    });
+  }
+
   const onOutcome = (email: ClaimedEmail, result: DeliveryResult, outcome?: SendOutcome) => {
     const provider = email.provider;
     switch (result.kind) {
@@ -181,9 +233,19 @@ export function createMetrics(sources: MetricsSources = {}) {
         outcomes.inc({ provider, status: 'deferred' });
         retries.inc({ provider });
         break;
+      case 'held':
+        outcomes.inc({ provider, status: 'held' });
+        break;
       case 'failed':
         outcomes.inc({ provider, status: 'failed' });
-        deadLetters.inc({ reason: outcome?.kind === 'transient' ? 'retries_exhausted' : 'permanent' });
+        deadLetters.inc({
+          reason:
+            outcome?.kind === 'transient'
+              ? 'retries_exhausted'
+              : outcome?.kind === 'unavailable'
+                ? 'provider_unavailable'
+                : 'permanent',
+        });
         break;
       case 'suppressed':
         outcomes.inc({ provider, status: 'suppressed' });
@@ -202,7 +264,7 @@ export function createMetrics(sources: MetricsSources = {}) {
       httpRequests.inc({ method, route, status: String(status) });
       httpDuration.observe({ method, route }, seconds);
     },
-    rateLimited(limit: 'tenant' | 'not_found') {
+    rateLimited(limit: 'tenant' | 'not_found' | 'auth') {
       rateLimited.inc({ limit });
     },
     providerWaited(provider: string, seconds: number) {

@@ -34,6 +34,8 @@ export function recoveryService(deps: {
   batchSize: number;
   /** More recoverable work (bulk fan-outs, …) that runs under the same lock. */
   extra?: (brokerReset: boolean) => Promise<number>;
+  /** Ends the leases of dead workers' claims before looking for what is due (heartbeats). */
+  releaseDead?: () => Promise<number>;
 }) {
   // After a tick that failed (Redis or PostgreSQL away), dispatches made meanwhile by the API may
   // have failed too: the next good tick sweeps without the grace.
@@ -41,6 +43,7 @@ export function recoveryService(deps: {
   const notLeader: RecoveryTickResult = { leader: false, brokerReset: false, redispatched: 0, promoted: 0 };
   const tick = async (): Promise<RecoveryTickResult> =>
     (await deps.db.withLock(RECOVERY_LOCK_KEY, async () => {
+      if (deps.releaseDead) await deps.releaseDead();
       const brokerReset = (await deps.dispatcher.brokerWasReset()) || lastTickFailed;
       const grace = brokerReset ? 0 : deps.graceSeconds;
       let redispatched = 0;

@@ -1,12 +1,14 @@
 import type { TemplateVersionRow } from '../db/templates.repository.js';
 import { hasHeaderBreak } from '../domain/address.js';
 import { AppError } from '../domain/errors.js';
-import type { TemplateRenderer } from '../templates/renderer.js';
-import type { RenderedEmail, TemplateSource } from '../templates/renderer.port.js';
+import type { RenderedEmail, TemplateEngine, TemplateSource } from '../templates/renderer.port.js';
 
 type VersionLike = Pick<TemplateVersionRow, 'subject_template' | 'html_template' | 'text_template'> & {
   template_id: string;
   version: number;
+  /** The owner: its renders share the tenant's bound in the render pool. */
+  tenant_id?: string;
+  draft?: boolean;
 };
 
 export const templateSource = (v: VersionLike): TemplateSource => ({
@@ -14,6 +16,8 @@ export const templateSource = (v: VersionLike): TemplateSource => ({
   subject: v.subject_template,
   html: v.html_template,
   text: v.text_template,
+  ...(v.tenant_id ? { tenantId: v.tenant_id } : {}),
+  ...(v.draft ? { draft: true } : {}),
 });
 
 /**
@@ -21,7 +25,7 @@ export const templateSource = (v: VersionLike): TemplateSource => ({
  * break (it would end the Subject header and start another).
  */
 export async function renderChecked(
-  renderer: TemplateRenderer,
+  renderer: TemplateEngine,
   v: VersionLike,
   variables: Record<string, unknown>,
 ): Promise<RenderedEmail> {

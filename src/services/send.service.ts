@@ -7,7 +7,7 @@ import { fingerprint } from '../lib/canonical-json.js';
 import { newId } from '../lib/ids.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import { sendJobId } from '../queue/jobs.js';
-import type { TemplateRenderer } from '../templates/renderer.js';
+import type { TemplateEngine } from '../templates/renderer.port.js';
 import { renderChecked } from './rendering.js';
 import {
   activeTemplate,
@@ -60,7 +60,7 @@ export function sendService(deps: {
   emails: EmailsRepository;
   templates: TemplatesRepository;
   suppressions: SuppressionsRepository;
-  renderer: TemplateRenderer;
+  renderer: TemplateEngine;
   dispatcher: Dispatcher;
   defaultProvider: string;
   messageIdDomain: string;

@@ -50,10 +50,22 @@ export function suppressionsService(deps: { suppressions: SuppressionsRepository
       return { created, suppression: view(row) };
     },
 
-    async remove(tenantId: string, email: string): Promise<void> {
-      if (!(await deps.suppressions.remove(tenantId, normalizeEmailAddress(email)))) {
-        throw new AppError('suppression_not_found');
-      }
+    /**
+     * Removes an address, recorded. An unsubscribe or complaint was the recipient's choice: it is
+     * removed only with `override` (409 otherwise), and the record marks it as overridden.
+     */
+    async remove(
+      tenantId: string,
+      email: string,
+      opts: { override?: boolean; keyId?: string | null; note?: string | null } = {},
+    ): Promise<void> {
+      const outcome = await deps.suppressions.remove(tenantId, normalizeEmailAddress(email), {
+        override: opts.override ?? false,
+        keyId: opts.keyId ?? null,
+        note: opts.note ?? null,
+      });
+      if (outcome === 'absent') throw new AppError('suppression_not_found');
+      if (outcome === 'needs_override') throw new AppError('suppression_recipient_choice');
     },
   };
 }

@@ -3,7 +3,7 @@ import type { TemplateContent, TemplatesRepository, TemplateVersionRow } from '.
 import { AppError } from '../domain/errors.js';
 import { sha256Hex } from '../lib/canonical-json.js';
 import { isUuid, newId } from '../lib/ids.js';
-import type { TemplateRenderer } from '../templates/renderer.js';
+import type { TemplateEngine } from '../templates/renderer.port.js';
 import { renderChecked, templateSource } from './rendering.js';
 import type { FieldProblem } from './request-checks.js';
 import { type SenderFields, type SendersService, senderFieldProblems } from './senders.service.js';
@@ -17,20 +17,22 @@ export interface TemplateInput extends SenderFields {
 
 export function templatesService(deps: {
   templates: TemplatesRepository;
-  renderer: TemplateRenderer;
-  /** Renders unsaved drafts, so that an editor's keystrokes do not push stored versions out of the cache. */
-  draftRenderer?: TemplateRenderer;
+  renderer: TemplateEngine;
   /** Checks sender defaults (their domain must be verified); absent: they are refused. */
   senders?: SendersService;
 }) {
-  const draftRenderer = deps.draftRenderer ?? deps.renderer;
-  const content = (input: Omit<TemplateInput, 'name'>): TemplateContent => {
+  const content = async (tenantId: string, input: Omit<TemplateInput, 'name'>): Promise<TemplateContent> => {
     const c = {
       subject_template: input.subject_template,
       html_template: input.html_template,
       text_template: input.text_template ?? null,
     };
-    deps.renderer.validate({ subject: c.subject_template, html: c.html_template, text: c.text_template });
+    await deps.renderer.validate({
+      subject: c.subject_template,
+      html: c.html_template,
+      text: c.text_template,
+      tenantId,
+    });
     return c;
   };
 
@@ -54,7 +56,7 @@ export function templatesService(deps: {
 
   return {
     async create(tenantId: string, input: TemplateInput) {
-      const c = content(input);
+      const c = await content(tenantId, input);
       return deps.templates.create(tenantId, newId(), input.name, {
         ...c,
         ...(await senderDefaults(tenantId, input)),
@@ -62,7 +64,7 @@ export function templatesService(deps: {
     },
 
     async update(tenantId: string, id: string, input: Partial<TemplateInput> & Omit<TemplateInput, 'name'>) {
-      const c = { ...content(input), ...(await senderDefaults(tenantId, input)) };
+      const c = { ...(await content(tenantId, input)), ...(await senderDefaults(tenantId, input)) };
       const row = isUuid(id) ? await deps.templates.addVersion(tenantId, id, input.name, c) : null;
       if (!row) throw new AppError('template_not_found');
       return row;
@@ -91,19 +93,24 @@ export function templatesService(deps: {
     },
 
     /** The top-level variables a stored version needs. */
-    variablesOf: (v: TemplateVersionRow): string[] =>
+    variablesOf: (v: TemplateVersionRow): Promise<string[]> =>
       deps.renderer.requiredVariables(templateSource({ ...v, template_id: v.id })),
 
     /**
      * Renders template text that is not stored (an editor's live preview): parsed, checked and
      * rendered exactly as a stored version would be. Parsed drafts are cached by their content.
      */
-    async previewDraft(input: Omit<TemplateInput, 'name'>, variables: Record<string, unknown>) {
-      const c = content(input);
+    async previewDraft(
+      tenantId: string,
+      input: Omit<TemplateInput, 'name'>,
+      variables: Record<string, unknown>,
+    ) {
+      const c = await content(tenantId, input);
       const key = sha256Hex(`${c.subject_template}\u0000${c.html_template}\u0000${c.text_template ?? ''}`);
-      const draft = { ...c, template_id: `draft:${key}`, version: 0 };
-      const rendered = await renderChecked(draftRenderer, draft, variables);
-      return { ...rendered, variables: draftRenderer.requiredVariables(templateSource(draft)) };
+      // Drafts are cached apart in the pool, so an editor's keystrokes cannot evict stored versions.
+      const draft = { ...c, template_id: `draft:${key}`, version: 0, tenant_id: tenantId, draft: true };
+      const rendered = await renderChecked(deps.renderer, draft, variables);
+      return { ...rendered, variables: await deps.renderer.requiredVariables(templateSource(draft)) };
     },
   };
 }

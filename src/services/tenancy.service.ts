@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { ApiKeysRepository, KeyOwner } from '../db/api-keys.repository.js';
 import type { TenantPatch, TenantRow, TenantsRepository } from '../db/tenants.repository.js';
 import { AppError } from '../domain/errors.js';
@@ -7,6 +8,8 @@ import { newId, randomToken } from '../lib/ids.js';
 const KEY_PREFIX = 'ms_';
 /** 32 random bytes = 256 bits, base64url. */
 const KEY_BYTES = 32;
+/** What every key this service issues looks like: anything else is refused without a query. */
+const KEY_FORMAT = /^ms_[A-Za-z0-9_-]{43}$/;
 const SHOWN_PREFIX_LENGTH = KEY_PREFIX.length + 8;
 /** Suspensions and revocations must take effect within a second, caches included. */
 const AUTH_CACHE_TTL_MS = 500;
@@ -21,26 +24,53 @@ export interface AuthenticatedTenant {
 
 export const hashApiKey = (key: string): Buffer => createHash('sha256').update(key).digest();
 
-export function tenancyService(deps: { tenants: TenantsRepository; apiKeys: ApiKeysRepository }) {
-  const cache = new Map<string, { owner: KeyOwner | null; expires: number }>();
+export function tenancyService(deps: {
+  tenants: TenantsRepository;
+  apiKeys: ApiKeysRepository;
+  /** How long a lookup is trusted (tests lengthen it); suspensions take effect within it. */
+  cacheTtlMs?: number;
+}) {
+  const ttl = deps.cacheTtlMs ?? AUTH_CACHE_TTL_MS;
+  // Known keys and refused ones are cached apart: a flood of made-up keys fills only the second,
+  // so it can never push a real key out and send every request to the database.
+  const known = new LRUCache<string, KeyOwner>({ max: AUTH_CACHE_MAX, ttl });
+  const refused = new LRUCache<string, true>({ max: AUTH_CACHE_MAX, ttl });
+  // Keys seen valid in the last hour: while a client address is refused for failed attempts, only
+  // these are still looked up (a real client behind the same address keeps working; junk costs no query).
+  const recentlyValid = new LRUCache<string, true>({ max: AUTH_CACHE_MAX, ttl: 3600_000 });
+  const clearCaches = () => {
+    known.clear();
+    refused.clear();
+  };
 
-  const lookup = async (hash: Buffer): Promise<KeyOwner | null> => {
+  const lookup = async (hash: Buffer, queryUnknown: boolean): Promise<KeyOwner | null> => {
     const k = hash.toString('base64');
-    const hit = cache.get(k);
-    const now = Date.now();
-    if (hit && hit.expires > now) return hit.owner;
+    const hit = known.get(k);
+    if (hit) return hit;
+    if ((!queryUnknown && !recentlyValid.has(k)) || refused.has(k)) return null;
     const owner = await deps.apiKeys.findOwner(hash);
-    if (cache.size >= AUTH_CACHE_MAX) cache.clear();
-    cache.set(k, { owner, expires: now + AUTH_CACHE_TTL_MS });
-    if (owner) deps.apiKeys.touch(owner.key_id).catch(() => {});
+    if (owner) {
+      known.set(k, owner);
+      recentlyValid.set(k, true);
+      deps.apiKeys.touch(owner.key_id).catch(() => {});
+    } else {
+      refused.set(k, true);
+    }
     return owner;
   };
 
   return {
-    /** The tenant a bearer key belongs to; 401 for an unknown or revoked key, 403 when suspended. */
-    async authenticate(key: string | undefined): Promise<AuthenticatedTenant> {
-      if (!key?.startsWith(KEY_PREFIX) || key.length > 200) throw new AppError('unauthorized');
-      const owner = await lookup(hashApiKey(key));
+    /**
+     * The tenant a bearer key belongs to; 401 for a malformed (no query made), unknown or revoked
+     * key, 403 when suspended. `queryUnknown: false` (a client refused for too many failures)
+     * looks up only keys seen valid recently; any other is refused without a query.
+     */
+    async authenticate(
+      key: string | undefined,
+      opts: { queryUnknown?: boolean } = {},
+    ): Promise<AuthenticatedTenant> {
+      if (key === undefined || !KEY_FORMAT.test(key)) throw new AppError('unauthorized');
+      const owner = await lookup(hashApiKey(key), opts.queryUnknown ?? true);
       if (!owner) throw new AppError('unauthorized');
       if (owner.tenant_status !== 'active') throw new AppError('tenant_suspended');
       return {
@@ -79,7 +109,7 @@ export function tenancyService(deps: { tenants: TenantsRepository; apiKeys: ApiK
     async updateTenant(id: string, patch: TenantPatch): Promise<TenantRow> {
       const row = await deps.tenants.update(id, patch);
       if (!row) throw new AppError('tenant_not_found');
-      cache.clear();
+      clearCaches();
       return row;
     },
 
@@ -105,7 +135,7 @@ export function tenancyService(deps: { tenants: TenantsRepository; apiKeys: ApiK
     async revokeApiKey(tenantId: string, keyId: string) {
       const row = await deps.apiKeys.revoke(tenantId, keyId);
       if (!row) throw new AppError('api_key_not_found');
-      cache.clear();
+      clearCaches();
       return row;
     },
   };

@@ -87,6 +87,8 @@ export function webhooksService(deps: {
   webhooks: WebhooksRepository;
   /** Called once per event stored or recognised as a replay (metrics). */
   onEvent?: (provider: string, type: string, duplicate: boolean) => void;
+  /** Why a request was refused (for the log: the caller only ever sees the generic 401). */
+  onRefused?: (provider: string, reason: string) => void;
 }) {
   return {
     /**
@@ -102,10 +104,10 @@ export function webhooksService(deps: {
       const outcome = await verifier.receive(request);
       switch (outcome.kind) {
         case 'unauthorized':
-          throw new AppError(
-            'invalid_signature',
-            `The webhook could not be authenticated: ${outcome.reason}`,
-          );
+          // One answer for every refusal: which secret is missing or which topic was refused
+          // would tell a prober what to try next.
+          deps.onRefused?.(provider, outcome.reason);
+          throw new AppError('invalid_signature');
         case 'invalid':
           throw outcome.malformed
             ? new AppError('malformed_json', undefined, outcome.problems)

@@ -254,7 +254,7 @@ describe('TemplateRenderer.validate', () => {
       renderer.validate({ subject: 'x'.repeat(50), html: 'y'.repeat(50), text: null }),
     ).not.toThrow();
     const err = validateError(renderer, { subject: 'ok', html: 'y'.repeat(51), text: null });
-    expect(err.code).toBe('template_invalid');
+    expect(err.code).toBe('template_render_limit');
     expect(err.details).toMatchObject({ field: 'html_template', error: expect.stringContaining('limit') });
   });
 });
@@ -355,7 +355,7 @@ describe('sandbox', () => {
       }),
       {},
     );
-    expect(err.code).toBe('template_render_failed');
+    expect(err.code).toBe('template_render_limit');
     expect((err.details as { error: string }).error).toContain('render limit exceeded');
   });
 
@@ -366,7 +366,7 @@ describe('sandbox', () => {
       source({ html: '{% for i in (1..100000000) %}x{% endfor %}' }),
       {},
     );
-    expect(err.code).toBe('template_render_failed');
+    expect(err.code).toBe('template_render_limit');
     expect((err.details as { error: string }).error).toContain('memory alloc limit exceeded');
   });
 
@@ -381,7 +381,7 @@ describe('sandbox', () => {
       source({ html: '{% for i in (1..1000000) %}{{ chunk }}{% endfor %}' }),
       { chunk: 'x'.repeat(50) },
     );
-    expect(err.code).toBe('template_render_failed');
+    expect(err.code).toBe('template_render_limit');
     expect((err.details as { error: string }).error).toContain('exceeds 1000 bytes');
   });
 
@@ -393,13 +393,13 @@ describe('sandbox', () => {
       source({ subject: '{{ s }}', html: '{{ s }}', text: '{{ s }}' }),
       vars,
     );
-    expect(err.code).toBe('template_render_failed');
+    expect(err.code).toBe('template_render_limit');
 
     // 600 characters, but 1200 bytes.
     const wide = await renderError(renderer, source({ subject: 's', html: '{{ s }}', text: 't' }), {
       s: 'é'.repeat(600),
     });
-    expect(wide.code).toBe('template_render_failed');
+    expect(wide.code).toBe('template_render_limit');
 
     const derived = await renderError(
       renderer,
@@ -408,7 +408,7 @@ describe('sandbox', () => {
         s: 'a'.repeat(600),
       },
     );
-    expect(derived.code).toBe('template_render_failed');
+    expect(derived.code).toBe('template_render_limit');
     expect(derived.details).toMatchObject({ field: 'text_template' });
   });
 });

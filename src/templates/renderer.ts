@@ -1,7 +1,7 @@
 import { compile, type HtmlToTextOptions } from 'html-to-text';
 import { Context, type Emitter, type FS, Liquid, type Template, toPromise, toValue } from 'liquidjs';
 import { AppError } from '../domain/errors.js';
-import type { RenderedEmail, TemplateSource } from './renderer.port.js';
+import type { RenderedEmail, TemplateEngine, TemplateSource } from './renderer.port.js';
 
 export interface TemplateRendererOptions {
   /** Longest accepted template, per field, in characters. */
@@ -34,7 +34,8 @@ const DEFAULTS = {
   renderTimeLimitMs: 1000,
   outputLimitBytes: 2_000_000,
   cacheSize: 500,
-  memoryLimit: 20_000_000,
+  // Small enough that what it admits (a 4M-element range is 32 MB) stays far inside a render thread's heap.
+  memoryLimit: 4_000_000,
 } as const;
 
 // Deeper than any sane email payload; the bound also stops cyclic objects from recursing forever.
@@ -78,6 +79,46 @@ const REFUSING_FS: FS = {
 
 const FILE_TAGS = ['include', 'render', 'layout'] as const;
 
+/**
+ * Filters that evaluate a tenant expression once per item. LiquidJS checks its render deadline only
+ * between template nodes, so one of these over a large range with a long expression ran for tens
+ * of seconds unchecked. Their work (items × expression length) is charged to the allocation budget
+ * up front, so such a filter is refused before it starts; the pool's hard deadline is the backstop.
+ */
+const EXPRESSION_FILTERS = [
+  'where_exp',
+  'reject_exp',
+  'group_by_exp',
+  'has_exp',
+  'find_index_exp',
+  'find_exp',
+] as const;
+
+interface FilterThis {
+  context: Pick<Context, 'memoryLimit'>;
+}
+type ExpressionFilter = (
+  this: FilterThis,
+  arr: unknown,
+  itemName: unknown,
+  exp: unknown,
+) => Generator<unknown>;
+
+function boundExpressionFilters(liquid: Liquid): void {
+  for (const name of EXPRESSION_FILTERS) {
+    const original = liquid.filters[name] as unknown as ExpressionFilter | undefined;
+    if (typeof original !== 'function') continue;
+    liquid.registerFilter(name, function* (this: FilterThis, arr: unknown, itemName: unknown, exp: unknown) {
+      const items = Array.isArray(arr) ? arr.length : 1;
+      this.context.memoryLimit.use(items * Math.max(1, String(exp).length));
+      return yield* original.call(this, arr, itemName, exp);
+    });
+  }
+}
+
+/** LiquidJS's own limit messages (`<resource> limit exceeded`): parse length, render time, allocations. */
+const LIMIT_MESSAGE = /\b(memory alloc|template render|parse length) limit exceeded/;
+
 function createLiquid(parseLimit: number, escapeOutput: boolean): Liquid {
   const liquid = new Liquid({
     strictVariables: true,
@@ -94,6 +135,7 @@ function createLiquid(parseLimit: number, escapeOutput: boolean): Liquid {
     parseLimit,
     ...(escapeOutput ? { outputEscape: 'escape' as const } : {}),
   });
+  boundExpressionFilters(liquid);
   for (const name of FILE_TAGS) {
     // Refusing at parse time makes validate() reject the template, so it is never stored.
     liquid.registerTag(name, {
@@ -244,6 +286,14 @@ function toTemplateData(value: unknown, depth: number): unknown {
   return copy;
 }
 
+/** A template that needs more time, memory or output than one email may use. */
+function limitError(field: TemplateField, error: string): AppError {
+  return new AppError('template_render_limit', `The ${field} exceeds a render limit: ${error}`, {
+    field,
+    error,
+  });
+}
+
 interface RenderState {
   parsed: ParsedSource;
   scope: Record<string, unknown>;
@@ -345,7 +395,9 @@ export class TemplateRenderer {
       try {
         return liquid.parse(template);
       } catch (e) {
-        throw toError(field, shortMessage(e));
+        const error = shortMessage(e);
+        if (LIMIT_MESSAGE.test(error)) throw limitError(field, error);
+        throw toError(field, error);
       }
     };
     return {
@@ -392,6 +444,7 @@ export class TemplateRenderer {
     const failed = undefinedVariableOf(e);
     if (failed !== null) return this.missingVariables(failed, state);
     const error = shortMessage(e);
+    if (LIMIT_MESSAGE.test(error)) return limitError(field, error);
     return new AppError('template_render_failed', `The ${field} could not be rendered: ${error}`, {
       field,
       error,
@@ -410,10 +463,19 @@ export class TemplateRenderer {
   }
 
   private outputTooLarge(field: TemplateField): AppError {
-    const error = `the rendered email exceeds ${this.outputLimitBytes} bytes`;
-    return new AppError('template_render_failed', `The ${field} could not be rendered: ${error}`, {
-      field,
-      error,
-    });
+    return limitError(field, `the rendered email exceeds ${this.outputLimitBytes} bytes`);
   }
+}
+
+/**
+ * The renderer on the calling thread, behind the engine port: for benchmarks and tests that
+ * compare against the pool. The system itself renders through RenderPool, never on the event loop.
+ */
+export function inlineEngine(renderer: TemplateRenderer = new TemplateRenderer()): TemplateEngine {
+  return {
+    validate: async (source) => renderer.validate(source),
+    requiredVariables: async (source) => renderer.requiredVariables(source),
+    render: (source, variables) => renderer.render(source, variables),
+    close: async () => {},
+  };
 }

@@ -278,11 +278,11 @@ describe('the console in a browser', () => {
     const { page } = browser;
     await page.goto(`${base}/#/suppressions`);
     await page.getByLabel('Email address').fill('Blocked@Example.com');
-    await page.getByLabel('Reason').selectOption('unsubscribe');
+    await page.getByLabel('Reason').selectOption('manual');
     await page.getByRole('button', { name: 'Suppress' }).click();
     const row = page.getByRole('row', { name: /blocked@example\.com/i });
     await row.waitFor();
-    expect(await row.textContent()).toContain('unsubscribe');
+    expect(await row.textContent()).toContain('manual');
     await screenshot(page, 'suppressions');
 
     const refused = await sendByApi('blocked@example.com');

@@ -53,6 +53,26 @@ describe('request logs', () => {
     );
   });
 
+  it('never writes an unsubscribe token to the logs', async () => {
+    const token = `tok${randomBytes(48).toString('base64url')}`;
+    for (const [format, level] of [
+      ['json', 'info'],
+      ['pretty', 'debug'],
+    ] as const) {
+      const { system, lines } = await apiLogging(format, level, url, prefix);
+      systems.push(system);
+      await system.app?.inject({ method: 'GET', url: `/unsubscribe/${token}` });
+      await system.app?.inject({
+        method: 'POST',
+        url: `/unsubscribe/${token}?x=1`,
+        payload: 'List-Unsubscribe=One-Click',
+      });
+      const logged = JSON.stringify(lines);
+      expect(logged).toContain('/unsubscribe/[redacted]');
+      expect(logged).not.toContain(token);
+    }
+  });
+
   it('writes readable logs with one request line at debug, none at info', async () => {
     const quiet = await apiLogging('pretty', 'info', url, prefix);
     systems.push(quiet.system);

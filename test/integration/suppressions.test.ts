@@ -54,10 +54,59 @@ describe('/suppressions', () => {
 
   it('removes an address (204), then answers 404', async () => {
     const address = `rm-${randomUUID()}@example.com`;
-    await add(a.key, { email: address, reason: 'unsubscribe' });
+    await add(a.key, { email: address, reason: 'manual' });
     expect((await h.request('DELETE', `/suppressions/${address}`, { key: a.key })).status).toBe(204);
     expect((await h.request('DELETE', `/suppressions/${address}`, { key: a.key })).status).toBe(404);
     expect((await h.request('GET', `/suppressions/${address}`, { key: a.key })).status).toBe(404);
+  });
+
+  it.each(['unsubscribe', 'complaint'])(
+    'keeps a %s (the recipient chose it) unless removed with an explicit override, recorded',
+    async (reason) => {
+      const email = `${reason}-${randomUUID()}@example.com`;
+      expect((await add(a.key, { email, reason })).status).toBe(201);
+      const path = `/suppressions/${encodeURIComponent(email)}`;
+      const refused = await h.request('DELETE', path, { key: a.key });
+      expect(refused.status).toBe(409);
+      expect(refused.body.error.code).toBe('suppression_recipient_choice');
+      expect((await h.request('GET', path, { key: a.key })).status).toBe(200);
+      expect((await send(email)).status).toBe(422);
+      // Another tenant cannot even see it, override or not.
+      expect(
+        (await h.request('DELETE', `${path}?override_recipient_choice=true`, { key: b.key })).status,
+      ).toBe(404);
+      expect(await h.sql('SELECT 1 FROM suppression_removals WHERE email = $1', [email])).toEqual([]);
+
+      const lifted = await h.request(
+        'DELETE',
+        `${path}?override_recipient_choice=true&note=asked%20by%20phone`,
+        {
+          key: a.key,
+        },
+      );
+      expect(lifted.status).toBe(204);
+      expect((await h.request('GET', path, { key: a.key })).status).toBe(404);
+      const [record] = await h.sql(
+        'SELECT tenant_id, reason, overridden, removed_by_key IS NOT NULL AS by_key, note FROM suppression_removals WHERE email = $1',
+        [email],
+      );
+      expect(record).toEqual({
+        tenant_id: a.id,
+        reason,
+        overridden: true,
+        by_key: true,
+        note: 'asked by phone',
+      });
+    },
+  );
+
+  it('records a plain removal of a manual entry, without an override', async () => {
+    const email = `manual-${randomUUID()}@example.com`;
+    await add(a.key, { email });
+    expect((await h.request('DELETE', `/suppressions/${email}`, { key: a.key })).status).toBe(204);
+    expect(
+      await h.sql('SELECT reason, overridden FROM suppression_removals WHERE email = $1', [email]),
+    ).toEqual([{ reason: 'manual', overridden: false }]);
   });
 
   it('lists newest first with a cursor, every entry exactly once', async () => {

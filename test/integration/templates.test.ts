@@ -252,7 +252,7 @@ describe('templates', () => {
         '{% for a in (1..100000) %}{% for b in (1..100000) %}x{% endfor %}{% endfor %}',
       );
       expect(slow.status).toBe(422);
-      expect(slow.body.error.code).toBe('template_render_failed');
+      expect(slow.body.error.code).toBe('template_render_limit');
     });
 
     it('keeps the send path as safe as the preview', async () => {

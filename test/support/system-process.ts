@@ -6,6 +6,7 @@ const ROOT = join(import.meta.dirname, '..', '..');
 export interface SystemProcess {
   child: ChildProcess;
   baseUrl: string;
+  /** The demo key and template the banner printed ('' when the start seeded no demo). */
   apiKey: string;
   templateId: string;
   output(): string;
@@ -19,7 +20,9 @@ export interface SystemProcess {
 export async function startSystemProcess(
   env: Record<string, string>,
   timeoutMs = 30_000,
+  opts: { demo?: boolean } = {},
 ): Promise<SystemProcess> {
+  const demo = opts.demo ?? true;
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main/start.ts')], {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', ...env },
@@ -37,12 +40,13 @@ export async function startSystemProcess(
     const address = /listening on (http:\/\/[^\s)]+)/.exec(out)?.[1];
     const key = /Demo API key:\s+(\S+)/.exec(out)?.[1];
     const template = /Template:\s+(\S+)/.exec(out)?.[1];
-    if (address && key && template) {
+    // The banner is one write: once it shows the address, the demo lines are there if any.
+    if (address && (!demo || (key && template))) {
       return {
         child,
         baseUrl: address,
-        apiKey: key,
-        templateId: template,
+        apiKey: key ?? '',
+        templateId: template ?? '',
         output: () => out,
         kill: (signal) =>
           new Promise<void>((resolve) => {

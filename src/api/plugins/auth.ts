@@ -5,6 +5,7 @@ import {
   adminTokenMatches,
   type TenancyService,
 } from '../../services/tenancy.service.js';
+import type { AuthFailureLimit } from './rate-limit.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,10 +20,24 @@ export const bearer = (req: FastifyRequest): string | undefined => {
   return m?.[1];
 };
 
-/** onRequest hook for tenant routes: the API key decides the tenant. */
-export const tenantAuth = (tenancy: TenancyService) => async (req: FastifyRequest) => {
-  req.tenant = await tenancy.authenticate(bearer(req));
-};
+/**
+ * onRequest hook for tenant routes: the API key decides the tenant. With `failures`, failed
+ * authentications are limited per client address: past the limit the answer is 429, and until the
+ * address may try again only keys seen valid recently are looked up; others cost no query.
+ */
+export const tenantAuth =
+  (tenancy: TenancyService, failures: AuthFailureLimit | null = null) =>
+  async (req: FastifyRequest) => {
+    const blocked = failures?.blockedFor(req.ip) ?? 0;
+    try {
+      req.tenant = await tenancy.authenticate(bearer(req), { queryUnknown: blocked === 0 });
+    } catch (e) {
+      if (!failures || !(e instanceof AppError) || e.code !== 'unauthorized') throw e;
+      const wait = blocked > 0 ? blocked : await failures.failed(req.ip);
+      if (wait > 0) throw failures.refusal(wait);
+      throw e;
+    }
+  };
 
 /** onRequest hook for /admin routes. */
 export const adminAuth = (token: string | null) => async (req: FastifyRequest) => {

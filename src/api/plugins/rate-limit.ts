@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import { AppError } from '../../domain/errors.js';
 import type { RateLimiter } from '../../ratelimit/rate-limiter.js';
 
@@ -56,3 +57,50 @@ export const notFoundRateLimit =
       });
     }
   };
+
+export interface AuthFailureLimit {
+  /** How long this address is still refused without a query (ms; 0: not refused). */
+  blockedFor(address: string): number;
+  /** Counts one failed authentication; returns how long the address must wait (0: not yet). */
+  failed(address: string): Promise<number>;
+  /** The 429 for a refused address. */
+  refusal(waitMs: number): AppError;
+}
+
+/**
+ * Failed authentications per client address (`req.ip`, so TRUST_PROXY decides what the address
+ * is): a GCRA bucket shared through Redis, plus this process's memory of addresses that ran out,
+ * so that while one is refused its made-up keys cost no query at all.
+ */
+export function authFailureLimit(opts: {
+  limiter: RateLimiter;
+  perSecond: number;
+  burst: number;
+  onLimited?: () => void;
+}): AuthFailureLimit {
+  const blockedUntil = new LRUCache<string, number>({ max: 10_000 });
+  return {
+    blockedFor(address) {
+      const until = blockedUntil.get(address);
+      if (until === undefined) return 0;
+      const left = until - Date.now();
+      if (left <= 0) blockedUntil.delete(address);
+      return Math.max(0, left);
+    },
+    async failed(address) {
+      const d = await opts.limiter.take(`auth-failures:${address}`, opts.perSecond, opts.burst);
+      if (d.allowed) return 0;
+      blockedUntil.set(address, Date.now() + d.waitMs);
+      return d.waitMs;
+    },
+    refusal(waitMs) {
+      opts.onLimited?.();
+      return new AppError(
+        'rate_limited',
+        'Too many failed authentications from this address',
+        { retry_after_seconds: Number(retryAfterSeconds(waitMs)) },
+        { 'retry-after': retryAfterSeconds(waitMs) },
+      );
+    },
+  };
+}

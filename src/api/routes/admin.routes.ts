@@ -30,7 +30,14 @@ export const keyView = (k: ApiKeyRow) => ({
 });
 
 export const adminRoutes =
-  (deps: { tenancy: TenancyService; adminApiToken: string | null }): FastifyPluginAsyncTypebox =>
+  (deps: {
+    tenancy: TenancyService;
+    adminApiToken: string | null;
+    /** Cancels all of a tenant's open mail (POST /admin/tenants/{id}/cancel-open). */
+    cancelOpen?: (tenantId: string) => Promise<{ emails: number; bulkJobs: number }>;
+    /** A tenant's open emails (queued or scheduled), shown as held while it is suspended. */
+    openEmails?: (tenantId: string) => Promise<number>;
+  }): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.addHook('onRequest', adminAuth(deps.adminApiToken));
     const { tenancy } = deps;
@@ -79,7 +86,12 @@ export const adminRoutes =
           response: { 200: Tenant },
         },
       },
-      async (req) => tenantView(await tenancy.getTenant(req.params.id)),
+      async (req) => {
+        const t = await tenancy.getTenant(req.params.id);
+        // A suspended tenant's mail is held, not lost: say how much waits for its reactivation.
+        const held = t.status === 'suspended' && deps.openEmails ? await deps.openEmails(t.id) : undefined;
+        return { ...tenantView(t), ...(held === undefined ? {} : { held_emails: held }) };
+      },
     );
 
     app.patch(
@@ -106,6 +118,28 @@ export const adminRoutes =
         },
       },
       async (req) => tenantView(await tenancy.updateTenant(req.params.id, req.body)),
+    );
+
+    app.post(
+      '/admin/tenants/:id/cancel-open',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: "Cancel all of a tenant's open mail (queued, scheduled, held, unfanned bulk jobs)",
+          description:
+            "For mail that must never go out, typically of a suspended tenant (whose mail is otherwise held and sent on reactivation). Emails already in a worker's hands finish their attempt.",
+          params: Type.Object({ id: Type.String() }),
+          response: {
+            200: Type.Object({ cancelled_emails: Type.Integer(), cancelled_bulk_jobs: Type.Integer() }),
+            ...errors(404),
+          },
+        },
+      },
+      async (req) => {
+        const tenant = await tenancy.getTenant(req.params.id);
+        const r = deps.cancelOpen ? await deps.cancelOpen(tenant.id) : { emails: 0, bulkJobs: 0 };
+        return { cancelled_emails: r.emails, cancelled_bulk_jobs: r.bulkJobs };
+      },
     );
 
     app.post(

@@ -83,13 +83,25 @@ export const suppressionsRoutes =
         schema: {
           tags: ['suppressions'],
           summary: 'Remove an address (204); 404 when it is not listed',
+          description:
+            'Every removal is recorded. An entry the recipient made (unsubscribe, complaint) answers ' +
+            '409 suppression_recipient_choice unless `override_recipient_choice=true` is given; the ' +
+            'record then marks it as overridden, with the API key and the optional `note`.',
           response: { 204: Type.Unsafe<void>({ description: 'Removed; no body' }) },
           params: EmailParams,
-          querystring: TenantIdQuery,
+          querystring: Type.Object({
+            ...TenantIdQuery.properties,
+            override_recipient_choice: Type.Optional(Type.Boolean()),
+            note: Type.Optional(Type.String({ maxLength: 500 })),
+          }),
         },
       },
       async (req, reply) => {
-        await svc.remove(tenantOf(req, req.query.tenant_id), req.params.email);
+        await svc.remove(tenantOf(req, req.query.tenant_id), req.params.email, {
+          override: req.query.override_recipient_choice ?? false,
+          keyId: req.tenant?.keyId ?? null,
+          note: req.query.note ?? null,
+        });
         return reply.code(204).send();
       },
     );

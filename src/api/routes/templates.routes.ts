@@ -50,7 +50,7 @@ export const templatesRoutes =
   (deps: { templates: TemplatesService }): FastifyPluginAsyncTypebox =>
   async (app) => {
     const svc = deps.templates;
-    const view = (t: TemplateVersionRow) => templateView(t, svc.variablesOf(t));
+    const view = async (t: TemplateVersionRow) => templateView(t, await svc.variablesOf(t));
     const Params = Type.Object({ id: Type.String({ maxLength: 200 }) });
 
     app.post(
@@ -68,7 +68,7 @@ export const templatesRoutes =
       },
       async (req, reply) => {
         const tenantId = tenantOf(req, req.body.tenant_id);
-        return reply.code(201).send(view(await svc.create(tenantId, req.body)));
+        return reply.code(201).send(await view(await svc.create(tenantId, req.body)));
       },
     );
 
@@ -108,7 +108,8 @@ export const templatesRoutes =
       async (req) => {
         const tenantId = tenantOf(req, req.query.tenant_id);
         const rows = await svc.list(tenantId, req.query.limit, decodeCursor(req.query.cursor));
-        return page(rows, req.query.limit, (r) => r.id, view);
+        const p = page(rows, req.query.limit, (r) => r.id, view);
+        return { ...p, items: await Promise.all(p.items) };
       },
     );
 
@@ -185,8 +186,7 @@ export const templatesRoutes =
         },
       },
       async (req) => {
-        tenantOf(req, req.body.tenant_id);
-        return svc.previewDraft(req.body, req.body.variables ?? {});
+        return svc.previewDraft(tenantOf(req, req.body.tenant_id), req.body, req.body.variables ?? {});
       },
     );
 

@@ -15,6 +15,12 @@ export const Tenant = Type.Object({
   }),
   created_at: Time,
   updated_at: Time,
+  held_emails: Type.Optional(
+    Type.Integer({
+      description:
+        'GET of one suspended tenant: its open emails (queued or scheduled) held until it is active again',
+    }),
+  ),
 });
 
 export const ApiKey = Type.Object({

@@ -5,7 +5,11 @@ const Time = Type.String({ format: 'date-time' });
 export const DeadLetter = Type.Object({
   id: Type.String({ format: 'uuid' }),
   email_id: Type.String({ format: 'uuid' }),
-  reason: Type.Union([Type.Literal('permanent'), Type.Literal('retries_exhausted')]),
+  reason: Type.Union([
+    Type.Literal('permanent'),
+    Type.Literal('retries_exhausted'),
+    Type.Literal('provider_unavailable'),
+  ]),
   last_error: Type.Union([Type.String(), Type.Null()]),
   attempts: Type.Integer(),
   recipient: Type.String(),

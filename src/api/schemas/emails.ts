@@ -51,7 +51,14 @@ export const EventFeed = Type.Object({
   has_more: Type.Boolean({ description: 'More events were waiting: ask again at once' }),
 });
 
-export const EmailWithEvents = Type.Object({ ...Email.properties, events: Type.Array(EmailEvent) });
+export const EmailWithEvents = Type.Object({
+  ...Email.properties,
+  waiting_on: Type.Union([Type.Literal('provider'), Type.Null()], {
+    description:
+      "'provider': queued, waiting for its provider to come back (its circuit breaker is open or it failed); no attempt is spent meanwhile",
+  }),
+  events: Type.Array(EmailEvent),
+});
 
 export const EmailCancelled = Type.Object({ email_id: Type.String({ format: 'uuid' }), status: EmailStatus });
 

@@ -96,6 +96,23 @@ describe('MockProvider', () => {
     expect(mock.messages.map((m) => m.to.email)).toEqual(['x@notfail.mock']);
   });
 
+  it('unavailable.mock answers unavailable; `down` makes every send unavailable until lifted', async () => {
+    const mock = new MockProvider();
+    expect(await mock.send(message('x@unavailable.mock'))).toMatchObject({
+      kind: 'unavailable',
+      code: '421',
+    });
+    mock.down = true;
+    expect(await mock.send(message('jane@example.com'))).toMatchObject({
+      kind: 'unavailable',
+      code: 'ECONNREFUSED',
+    });
+    expect(mock.messages).toHaveLength(0);
+    mock.down = false;
+    expect(await mock.send(message('jane@example.com'))).toMatchObject({ kind: 'sent' });
+    expect(mock.messages.map((m) => m.to.email)).toEqual(['jane@example.com']);
+  });
+
   it('a script can override the domain convention', async () => {
     const mock = new MockProvider().script(() => ({ kind: 'sent', providerMessageId: 'forced' }));
     expect(await mock.send(message('bounce@fail.mock'))).toEqual({

@@ -20,10 +20,12 @@ export interface MockCall {
  * public API without access to this object:
  *   someone@fail.mock       → permanent (550), e.g. to exercise bounces and dead letters
  *   someone@transient.mock  → transient (451), e.g. to exercise retries and backoff
+ *   someone@unavailable.mock → unavailable (421), the provider's trouble: exercises the breaker
  * Subdomains count too (a@x.fail.mock).
  */
 export const MOCK_PERMANENT_DOMAIN = 'fail.mock';
 export const MOCK_TRANSIENT_DOMAIN = 'transient.mock';
+export const MOCK_UNAVAILABLE_DOMAIN = 'unavailable.mock';
 
 /**
  * In-memory provider for tests and local runs. Per send, the first rule that answers wins:
@@ -44,6 +46,12 @@ export class MockProvider implements EmailProvider {
   constructor(options: MockProviderOptions = {}) {
     this.latencyMs = options.latencyMs ?? 0;
   }
+
+  /**
+   * While true, every send answers `unavailable` (connection refused), as a provider in an outage
+   * would: nothing is accepted, whatever the recipient.
+   */
+  down = false;
 
   /** Installs (or with undefined removes) a function consulted on every send. */
   script(fn: MockScript | undefined): this {
@@ -77,6 +85,7 @@ export class MockProvider implements EmailProvider {
     this.clear();
     this.#script = undefined;
     this.#queued.clear();
+    this.down = false;
     this.latencyMs = 0;
   }
 
@@ -88,8 +97,9 @@ export class MockProvider implements EmailProvider {
     this.#attempts.set(key, attempt);
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
 
-    const outcome =
-      this.#queued.get(key)?.shift() ?? this.#script?.(msg, attempt) ?? byDomain(key) ?? accepted();
+    const outcome = this.down
+      ? OUTAGE
+      : (this.#queued.get(key)?.shift() ?? this.#script?.(msg, attempt) ?? byDomain(key) ?? accepted());
     if (outcome.kind === 'sent') this.messages.push(msg);
     this.calls.push({ message: msg, attemptForRecipient: attempt, outcome });
     return outcome;
@@ -97,6 +107,12 @@ export class MockProvider implements EmailProvider {
 
   async close(): Promise<void> {}
 }
+
+const OUTAGE: SendOutcome = {
+  kind: 'unavailable',
+  error: 'connect ECONNREFUSED (mock provider down)',
+  code: 'ECONNREFUSED',
+};
 
 function accepted(): SendOutcome {
   const id = `mock-${randomUUID()}`;
@@ -111,6 +127,9 @@ function byDomain(address: string): SendOutcome | undefined {
   }
   if (is(MOCK_TRANSIENT_DOMAIN)) {
     return { kind: 'transient', error: '451 4.3.0 Temporary failure (mock)', code: '451' };
+  }
+  if (is(MOCK_UNAVAILABLE_DOMAIN)) {
+    return { kind: 'unavailable', error: '421 4.3.2 Service not available (mock)', code: '421' };
   }
   return undefined;
 }

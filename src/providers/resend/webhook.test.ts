@@ -16,6 +16,21 @@ describe('Resend events', () => {
     });
   });
 
+  it('never takes an email id from a header a tenant can set', () => {
+    const out = parseResendEvent('msg_2', {
+      type: 'email.complained',
+      data: {
+        email_id: 're_2',
+        headers: [
+          { name: 'email_id', value: id },
+          { name: 'X-Email-Id', value: id },
+        ],
+        tags: [{ name: 'Message-ID', value: `<${id}@mailsystem.local>` }],
+      },
+    });
+    expect(out).toMatchObject({ kind: 'events', events: [{ emailId: null, providerMessageId: 're_2' }] });
+  });
+
   it('treats a Transient bounce as soft and an unclassified one as hard', () => {
     const soft = parseResendEvent('m', { type: 'email.bounced', data: { bounce: { type: 'Transient' } } });
     const hard = parseResendEvent('m', { type: 'email.bounced', data: {} });

@@ -88,23 +88,24 @@ export function parseResendEvent(svixId: string, body: unknown) {
   return eventsOutcome([event]);
 }
 
-/** Tags come as an object or as `[{name, value}]`; headers as `[{name, value}]`. */
+/**
+ * Our email id from what only Mailsystem sets: the `email_id` tag (tags come as an object or as
+ * `[{name, value}]`) or our Message-ID among the headers (`[{name, value}]`). Any other header is
+ * the tenant's to set, so an `email_id` header is never trusted: it could name another tenant's email.
+ */
 function resendEmailId(d: Record<string, unknown>): string | null {
   if (isRecord(d.tags)) {
     const id = emailIdFrom(d.tags.email_id);
     if (id) return id;
   }
-  for (const list of [d.tags, d.headers]) {
+  for (const [list, wanted] of [
+    [d.tags, 'email_id'],
+    [d.headers, 'message-id'],
+  ] as const) {
     if (!Array.isArray(list)) continue;
     for (const t of list) {
-      if (!isRecord(t) || typeof t.name !== 'string') continue;
-      const name = t.name.toLowerCase();
-      const id =
-        name === 'email_id'
-          ? emailIdFrom(t.value)
-          : name === 'message-id'
-            ? emailIdFromMessageId(t.value)
-            : null;
+      if (!isRecord(t) || typeof t.name !== 'string' || t.name.toLowerCase() !== wanted) continue;
+      const id = wanted === 'email_id' ? emailIdFrom(t.value) : emailIdFromMessageId(t.value);
       if (id) return id;
     }
   }

@@ -1,10 +1,36 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { canonicalString, readEnvelope, type SnsEnvelope, snsUrl } from './sns.js';
+import { canonicalString, certificateStore, readEnvelope, type SnsEnvelope, snsUrl } from './sns.js';
+
+/** A self-signed certificate with the given subject, made at test time. */
+function certificate(subject: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sns-cert-'));
+  try {
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', subject].concat([
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ]),
+      { stdio: 'ignore' },
+    );
+    return readFileSync(join(dir, 'cert.pem'), 'utf8');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 describe('SNS URL pinning', () => {
   it.each([
     'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem',
     'https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-abc.pem',
+    'https://sns.us-gov-west-1.amazonaws.com/SimpleNotificationService-abc.pem',
+    'https://sns.ap-southeast-2.amazonaws.com/SimpleNotificationService-abc.pem',
   ])('accepts %s', (url) => {
     expect(snsUrl(url, '.pem')?.toString()).toBe(url);
   });
@@ -16,10 +42,53 @@ describe('SNS URL pinning', () => {
     'https://sns.us-east-1.amazonaws.com:8443/cert.pem',
     'https://user:pw@sns.us-east-1.amazonaws.com/cert.pem',
     'https://s3.amazonaws.com/cert.pem',
+    // Other services' hosts under amazonaws.com that a looser pattern let through.
+    'https://sns.s3.amazonaws.com/cert.pem',
+    'https://sns.evil-bucket.amazonaws.com/cert.pem',
+    'https://sns.us-east-1.s3.amazonaws.com/cert.pem',
     'https://sns.us-east-1.amazonaws.com/cert.txt',
     'not a url',
   ])('refuses %s', (url) => {
     expect(snsUrl(url, '.pem')).toBeNull();
+  });
+});
+
+describe('SNS signing certificates', () => {
+  const url = new URL('https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem');
+
+  it('accepts a certificate issued to SNS and keeps it', async () => {
+    const cert = certificate('/CN=sns.amazonaws.com');
+    let fetches = 0;
+    const store = certificateStore(async () => {
+      fetches++;
+      return { status: 200, body: cert };
+    }, Date.now);
+    expect(await store(url)).not.toBeNull();
+    expect(await store(url)).not.toBeNull();
+    expect(fetches).toBe(1);
+  });
+
+  it('refuses a certificate whose subject is not SNS', async () => {
+    const cert = certificate('/CN=attacker.example');
+    const store = certificateStore(async () => ({ status: 200, body: cert }), Date.now);
+    expect(await store(url)).toBeNull();
+  });
+
+  it('remembers a failed fetch for a while instead of fetching again', async () => {
+    let fetches = 0;
+    let clock = Date.now();
+    const store = certificateStore(
+      async () => {
+        fetches++;
+        return { status: 404, body: '' };
+      },
+      () => clock,
+    );
+    for (let i = 0; i < 20; i++) expect(await store(url)).toBeNull();
+    expect(fetches).toBe(1);
+    clock += 61_000;
+    expect(await store(url)).toBeNull();
+    expect(fetches).toBe(2);
   });
 });
 

@@ -32,7 +32,18 @@ export const fetchHttpGet: HttpGet = async (url) => {
   return { status: res.status, body: body.length > MAX_RESPONSE_BYTES ? '' : body };
 };
 
-const SNS_HOST = /^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/;
+/**
+ * `sns.<region>.amazonaws.com` (`.amazonaws.com.cn` in China) for a real region name such as
+ * us-east-1, eu-central-2, us-gov-west-1 or cn-north-1: a looser pattern also admitted other
+ * services' hosts (`sns.s3.amazonaws.com`).
+ */
+const SNS_HOST = /^sns\.[a-z]{2}(-gov)?-[a-z]+-\d\.amazonaws\.com(\.cn)?$/;
+
+/** The subject SNS signing certificates carry (CN=sns.amazonaws.com, or a regional name). */
+const SNS_CERT_CN = /^sns(\.[a-z]{2}(-gov)?-[a-z]+-\d)?\.amazonaws\.com(\.cn)?$/;
+
+/** How long a certificate URL that failed (not found, unparsable, expired, wrong subject) is not asked again. */
+const FAILED_FETCH_TTL_MS = 60_000;
 
 /** An https URL on `sns.<region>.amazonaws.com` (or `.amazonaws.com.cn`), nothing else. */
 export function snsUrl(value: string | undefined, pathSuffix?: string): URL | null {
@@ -113,16 +124,28 @@ export function verifyEnvelopeSignature(env: SnsEnvelope, key: KeyObject): boole
   }
 }
 
+/** The subject's common names (Node prints the subject one `KEY=value` per line). */
+function commonNames(cert: X509Certificate): string[] {
+  return cert.subject
+    .split('\n')
+    .filter((line) => line.startsWith('CN='))
+    .map((line) => line.slice(3));
+}
+
 /**
- * Fetches and caches signing certificates by URL. A certificate that cannot be parsed, or is not
- * valid now, is refused; a host that does not answer is a dependency failure (the caller's 503).
+ * Fetches and caches signing certificates by URL. A certificate that cannot be parsed, is not
+ * valid now, or is not issued to SNS is refused, and that refusal is remembered for a minute so a
+ * flood of forged messages cannot make us fetch again and again; a host that does not answer is a
+ * dependency failure (the caller's 503).
  */
 export function certificateStore(get: HttpGet, now: () => number, maxEntries = 50) {
   const cache = new Map<string, { key: KeyObject; validTo: number }>();
-  return async (url: URL): Promise<KeyObject | null> => {
-    const href = url.toString();
-    const hit = cache.get(href);
-    if (hit && hit.validTo > now()) return hit.key;
+  const failed = new Map<string, number>();
+  const remember = <K, V>(map: Map<K, V>, key: K, value: V) => {
+    if (map.size >= maxEntries) map.delete(map.keys().next().value as K);
+    map.set(key, value);
+  };
+  const fetchKey = async (url: URL): Promise<{ key: KeyObject; validTo: number } | null> => {
     const res = await get(url);
     if (res.status !== 200) return null;
     let cert: X509Certificate;
@@ -134,8 +157,22 @@ export function certificateStore(get: HttpGet, now: () => number, maxEntries = 5
     const validFrom = Date.parse(cert.validFrom);
     const validTo = Date.parse(cert.validTo);
     if (!(validFrom <= now() && now() <= validTo)) return null;
-    if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
-    cache.set(href, { key: cert.publicKey, validTo });
-    return cert.publicKey;
+    if (!commonNames(cert).some((cn) => SNS_CERT_CN.test(cn))) return null;
+    return { key: cert.publicKey, validTo };
+  };
+  return async (url: URL): Promise<KeyObject | null> => {
+    const href = url.toString();
+    const hit = cache.get(href);
+    if (hit && hit.validTo > now()) return hit.key;
+    const failedUntil = failed.get(href);
+    if (failedUntil !== undefined && failedUntil > now()) return null;
+    const got = await fetchKey(url);
+    if (!got) {
+      remember(failed, href, now() + FAILED_FETCH_TTL_MS);
+      return null;
+    }
+    failed.delete(href);
+    remember(cache, href, got);
+    return got.key;
   };
 }

@@ -20,11 +20,9 @@ function smtpError(
 
 describe('classifySmtpError: SMTP replies', () => {
   it.each([
-    ['421 4.7.0 Too many connections, slow down', 'RCPT TO'],
     ['450 4.2.1 Mailbox busy', 'RCPT TO'],
     ['451 4.7.1 Greylisted, please try again later', 'RCPT TO'],
     ['452 4.5.3 Too many recipients', 'RCPT TO'],
-    ['454 4.7.0 TLS not available due to temporary reason', 'MAIL FROM'],
     ['432 4.7.12 A password transition is needed', 'AUTH PLAIN'],
   ])('%s → transient with the reply code and no invented delay', (response, command) => {
     const outcome = classifySmtpError(smtpError('EENVELOPE', response, command));
@@ -32,11 +30,27 @@ describe('classifySmtpError: SMTP replies', () => {
     expect('retryAfterMs' in outcome).toBe(false);
   });
 
+  it.each([
+    ['421 4.7.0 Too many connections, slow down', 'RCPT TO'],
+    ['421 4.3.2 Service not available, closing transmission channel', 'MAIL FROM'],
+    ['454 4.7.0 TLS not available due to temporary reason', 'MAIL FROM'],
+    ['421 4.3.2 Try again later', 'CONN'],
+    ['450 4.3.2 Not accepting connections', 'EHLO'],
+  ])('%s on %s → unavailable: the relay, not the message', (response, command) => {
+    expect(classifySmtpError(smtpError('EENVELOPE', response, command))).toEqual({
+      kind: 'unavailable',
+      error: response,
+      code: response.slice(0, 3),
+    });
+  });
+
   it('sets retryAfterMs when the server names a delay', () => {
     const outcome = classifySmtpError(
       smtpError('EENVELOPE', '421 4.7.0 Rate limited, try again in 5 minutes', 'RCPT TO'),
     );
-    expect(outcome).toMatchObject({ kind: 'transient', code: '421', retryAfterMs: 300_000 });
+    expect(outcome).toMatchObject({ kind: 'unavailable', code: '421', retryAfterMs: 300_000 });
+    const own = classifySmtpError(smtpError('EENVELOPE', '451 4.7.1 Greylisted, retry in 60 s', 'RCPT TO'));
+    expect(own).toMatchObject({ kind: 'transient', code: '451', retryAfterMs: 60_000 });
   });
 
   it.each([
@@ -52,22 +66,22 @@ describe('classifySmtpError: SMTP replies', () => {
     });
   });
 
-  it('5xx on AUTH is transient: a relay misconfiguration must not lose mail', () => {
+  it('5xx on AUTH is unavailable: a relay misconfiguration must not lose mail', () => {
     const outcome = classifySmtpError(
       smtpError('EAUTH', '535 5.7.8 Authentication credentials invalid', 'AUTH PLAIN'),
     );
-    expect(outcome.kind).toBe('transient');
+    expect(outcome.kind).toBe('unavailable');
     expect(outcome.code).toBe('535');
     expect(outcome.error).toContain('535 5.7.8 Authentication credentials invalid');
   });
 
-  it('5xx outside a transaction (greeting, EHLO) is transient', () => {
+  it('5xx outside a transaction (greeting, EHLO) is unavailable', () => {
     const greeting = classifySmtpError(
       smtpError('EPROTOCOL', '554 5.7.1 No SMTP service for your IP', 'CONN'),
     );
-    expect(greeting).toMatchObject({ kind: 'transient', code: '554' });
+    expect(greeting).toMatchObject({ kind: 'unavailable', code: '554' });
     const ehlo = classifySmtpError(smtpError('EPROTOCOL', '550 5.7.1 Access denied', 'EHLO'));
-    expect(ehlo).toMatchObject({ kind: 'transient', code: '550' });
+    expect(ehlo).toMatchObject({ kind: 'unavailable', code: '550' });
   });
 
   it('503 bad sequence is transient even on DATA', () => {
@@ -127,16 +141,22 @@ describe('classifySmtpError: no reply', () => {
     'EPROXY',
     'EAUTH',
     'ENOAUTH',
-    'EABORT',
     'ESTREAM',
-  ])('%s → transient with the nodemailer code', (code) => {
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'ENOTFOUND',
+  ])('%s → unavailable with the code: the relay could not be reached', (code) => {
     const err = smtpError(code, false, 'CONN');
     err.message = 'connect ECONNREFUSED 127.0.0.1:2525';
     expect(classifySmtpError(err)).toEqual({
-      kind: 'transient',
+      kind: 'unavailable',
       error: 'connect ECONNREFUSED 127.0.0.1:2525',
       code,
     });
+  });
+
+  it('EABORT (the caller aborted) stays transient', () => {
+    expect(classifySmtpError(smtpError('EABORT', false, 'DATA'))).toMatchObject({ kind: 'transient' });
   });
 
   it.each(['EENVELOPE', 'EMESSAGE', 'EMAXRECIPIENTS', 'EFILEACCESS', 'EURLACCESS'])(
@@ -150,7 +170,7 @@ describe('classifySmtpError: no reply', () => {
     const err = smtpError('ETIMEDOUT', false, 'CONN');
     err.message = 'Greeting never received';
     const outcome = classifySmtpError(err);
-    expect(outcome).toEqual({ kind: 'transient', error: 'Greeting never received', code: 'ETIMEDOUT' });
+    expect(outcome).toEqual({ kind: 'unavailable', error: 'Greeting never received', code: 'ETIMEDOUT' });
     expect(outcome.error).not.toContain('    at ');
   });
 

@@ -4,30 +4,36 @@ import type { SendOutcome } from '../email-provider.js';
 export type SmtpFailure = Exclude<SendOutcome, { kind: 'sent' }>;
 
 /**
- * Decides whether a failed SMTP send is worth retrying. Pure: it only reads the error nodemailer
- * hands back (`responseCode`, `code`, `command`, `response`, `rejectedErrors`).
+ * Decides whether a failed SMTP send is worth retrying, and whose trouble it is: the message's
+ * (`transient`/`permanent`, spending the message's attempts) or the relay's (`unavailable`, which
+ * spends no attempt and counts towards the provider's circuit breaker). Pure: it only reads the
+ * error nodemailer hands back (`responseCode`, `code`, `command`, `response`, `rejectedErrors`).
  *
- * | what failed                                              | outcome   | code            |
- * |----------------------------------------------------------|-----------|-----------------|
- * | 4xx reply (421/450/451/452/454 …)                         | transient | '4xx'           |
- * | 5xx reply to MAIL FROM / RCPT TO / DATA (a verdict on    | permanent | '5xx'           |
- * |   this message or its recipient)                          |           |                 |
- * | 5xx reply to AUTH (EAUTH)                                 | transient | '5xx'           |
- * | 5xx reply outside a transaction (greeting, EHLO, TLS)    | transient | '5xx'           |
- * | 503 bad sequence of commands                              | transient | '503'           |
- * | other replies in an error (2xx/3xx where unexpected)      | transient | the reply code  |
- * | no reply: ECONNECTION, ETIMEDOUT, ESOCKET, EDNS, ETLS, …  | transient | nodemailer code |
- * | no reply: EAUTH, ENOAUTH, EOAUTH2, ECONFIG                | transient | nodemailer code |
- * | no reply: EENVELOPE, EMESSAGE, EMAXRECIPIENTS,           | permanent | nodemailer code |
- * |   EFILEACCESS, EURLACCESS (refused before sending)        |           |                 |
- * | anything else (unknown errors, non-Error values)          | transient | code if any     |
+ * | what failed                                              | outcome     | code            |
+ * |----------------------------------------------------------|-------------|-----------------|
+ * | 421 reply (service not available, closing channel)       | unavailable | '421'           |
+ * | 454 reply (TLS or relay temporarily unavailable)          | unavailable | '454'           |
+ * | 4xx reply outside a transaction (greeting, EHLO, TLS)    | unavailable | '4xx'           |
+ * | other 4xx reply (450/451/452 … to this message)           | transient   | '4xx'           |
+ * | 5xx reply to MAIL FROM / RCPT TO / DATA (a verdict on    | permanent   | '5xx'           |
+ * |   this message or its recipient)                          |             |                 |
+ * | 5xx reply to AUTH (EAUTH)                                 | unavailable | '5xx'           |
+ * | 5xx reply outside a transaction (greeting, EHLO, TLS)    | unavailable | '5xx'           |
+ * | 503 bad sequence of commands                              | transient   | '503'           |
+ * | other replies in an error (2xx/3xx where unexpected)      | transient   | the reply code  |
+ * | no reply: ECONNECTION, ETIMEDOUT, ESOCKET, EDNS, ETLS,    | unavailable | nodemailer code |
+ * |   EAUTH, ENOAUTH, EOAUTH2, ECONFIG, EPROTOCOL,            |             |                 |
+ * |   EPROXY, ECONNREFUSED, ECONNRESET, ENOTFOUND, EPIPE …    |             |                 |
+ * | no reply: EENVELOPE, EMESSAGE, EMAXRECIPIENTS,           | permanent   | nodemailer code |
+ * |   EFILEACCESS, EURLACCESS (refused before sending)        |             |                 |
+ * | anything else (unknown errors, non-Error values)          | transient   | code if any     |
  *
  * Why the exceptions to "5xx is permanent": a 5xx only condemns the message when it answers a
  * command about the message. A 5xx to AUTH, or a relay refusing the whole session, means our relay
  * configuration (credentials, allowed IP, TLS) is wrong — every message would fail the same way,
- * and marking them permanent would lose mail to a config mistake that an operator can fix. 503
- * says the session was in the wrong state, not that the message was refused (nodemailer's
- * `isPermanentResponseCode` makes the same exception).
+ * and marking them permanent would lose mail to a config mistake that an operator can fix; it is
+ * the relay's trouble, so it spends no attempt. 503 says the session was in the wrong state, not
+ * that the message was refused (nodemailer's `isPermanentResponseCode` makes the same exception).
  *
  * Failures nodemailer detects before talking to the server (an address it cannot encode, a
  * message larger than the server's SIZE, content that asks for a file or URL) would fail the
@@ -52,17 +58,22 @@ export function classifySmtpError(err: unknown): SmtpFailure {
     const error = short(response);
     if (responseCode >= 400 && responseCode < 500) {
       const retryAfterMs = parseRetryAfterMs(response);
-      return retryAfterMs === undefined
-        ? { kind: 'transient', error, code }
-        : { kind: 'transient', error, code, retryAfterMs };
+      const kind =
+        responseCode === 421 || responseCode === 454 || isOutsideTransaction(nmCode, command)
+          ? 'unavailable'
+          : 'transient';
+      return retryAfterMs === undefined ? { kind, error, code } : { kind, error, code, retryAfterMs };
     }
     if (responseCode >= 500 && responseCode < 600) {
       if (nmCode === 'EAUTH' || command.startsWith('AUTH')) {
-        return { kind: 'transient', error: short(`SMTP relay refused authentication: ${response}`), code };
+        return {
+          kind: 'unavailable',
+          error: short(`SMTP relay refused authentication: ${response}`),
+          code,
+        };
       }
-      if (responseCode === 503 || !isMessageVerdict(nmCode, command)) {
-        return { kind: 'transient', error, code };
-      }
+      if (responseCode === 503) return { kind: 'transient', error, code };
+      if (!isMessageVerdict(nmCode, command)) return { kind: 'unavailable', error, code };
       return { kind: 'permanent', error, code };
     }
     return { kind: 'transient', error, code };
@@ -72,6 +83,9 @@ export function classifySmtpError(err: unknown): SmtpFailure {
   const error = short(message);
   if (nmCode && REFUSED_BEFORE_SENDING.has(nmCode)) {
     return { kind: 'permanent', error, code: nmCode };
+  }
+  if (nmCode && RELAY_UNREACHABLE.has(nmCode)) {
+    return { kind: 'unavailable', error, code: nmCode };
   }
   return nmCode ? { kind: 'transient', error, code: nmCode } : { kind: 'transient', error };
 }
@@ -84,6 +98,39 @@ const REFUSED_BEFORE_SENDING = new Set([
   'EFILEACCESS',
   'EURLACCESS',
 ]);
+
+/**
+ * Codes without a server reply that say the relay could not be reached or kept (nodemailer's own
+ * and the socket's): nothing about the message, everything about the relay.
+ */
+const RELAY_UNREACHABLE = new Set([
+  'ECONNECTION',
+  'ETIMEDOUT',
+  'ESOCKET',
+  'EDNS',
+  'ETLS',
+  'EAUTH',
+  'ENOAUTH',
+  'EOAUTH2',
+  'ECONFIG',
+  'EPROTOCOL',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'ESTREAM',
+  'EPROXY',
+]);
+
+/** A reply to the greeting, EHLO/HELO, STARTTLS or the connection itself: no message yet. */
+function isOutsideTransaction(nmCode: string | undefined, command: string): boolean {
+  if (nmCode === 'ECONNECTION' || nmCode === 'ETLS' || nmCode === 'EPROTOCOL') return true;
+  return ['CONN', 'GREETING', 'EHLO', 'HELO', 'LHLO', 'STARTTLS'].some((c) => command.startsWith(c));
+}
 
 const MESSAGE_COMMANDS = ['MAIL FROM', 'RCPT TO', 'DATA', 'BDAT'];
 

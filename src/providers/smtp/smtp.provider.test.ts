@@ -168,34 +168,34 @@ describe('SmtpProvider against a real SMTP server', () => {
 });
 
 describe('SmtpProvider failures without a working server', () => {
-  it('a closed port is a transient connection error', async () => {
+  it('a closed port is the relay being unavailable (a connection error)', async () => {
     const server = new CaptureSmtpServer();
     const { port } = await server.start();
     await server.stop();
     const provider = new SmtpProvider(smtpConfig(port));
     try {
       const outcome = await provider.send(message());
-      expect(outcome).toMatchObject({ kind: 'transient', code: 'ESOCKET' });
+      expect(outcome).toMatchObject({ kind: 'unavailable', code: 'ESOCKET' });
       expect(outcome.kind !== 'sent' && outcome.error).toMatch(/ECONNREFUSED/);
     } finally {
       await provider.close();
     }
   });
 
-  it('a server slower than timeoutMs is a transient timeout', async () => {
+  it('a server slower than timeoutMs is the relay being unavailable (a timeout)', async () => {
     const server = new CaptureSmtpServer({ latencyMs: 1500 });
     const { port } = await server.start();
     const provider = new SmtpProvider(smtpConfig(port, { timeoutMs: 300 }));
     try {
       const outcome = await provider.send(message());
-      expect(outcome).toMatchObject({ kind: 'transient', code: 'ETIMEDOUT' });
+      expect(outcome).toMatchObject({ kind: 'unavailable', code: 'ETIMEDOUT' });
     } finally {
       await provider.close();
       await server.stop();
     }
   });
 
-  it('close() is safe twice and later sends fail as transient instead of throwing', async () => {
+  it('close() is safe twice and later sends fail as unavailable instead of throwing', async () => {
     const server = new CaptureSmtpServer();
     const { port } = await server.start();
     const provider = new SmtpProvider(smtpConfig(port));
@@ -204,7 +204,7 @@ describe('SmtpProvider failures without a working server', () => {
       await provider.close();
       await provider.close();
       const after = await provider.send(message());
-      expect(after.kind).toBe('transient');
+      expect(after.kind).toBe('unavailable');
       expect(server.messages()).toHaveLength(1);
     } finally {
       await server.stop();

@@ -89,7 +89,7 @@ export class SmtpProvider implements EmailProvider {
 
   /**
    * Stops taking messages, lets deliveries already on a connection finish (queued ones fail as
-   * transient) and resolves once every send() has settled.
+   * unavailable, spending no attempt) and resolves once every send() has settled.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {

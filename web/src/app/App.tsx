@@ -1,5 +1,6 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { useEffect, useSyncExternalStore } from 'react';
+import { ProviderBanner } from '../components/ProviderBanner';
 import { PageHeader } from '../components/ui/Page';
 import { useMe } from '../features/auth/api';
 import { SignInPage } from '../features/auth/SignInPage';
@@ -79,6 +80,7 @@ function Shell({ session }: { session: Session }) {
         </div>
       </aside>
       <main id="main" className="content" tabIndex={-1}>
+        <ProviderBanner />
         {page ??
           (location.path === '/' ? null : (
             <>

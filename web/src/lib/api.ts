@@ -24,6 +24,8 @@ export {
   type EmailWithEvents,
   type Me,
   type Page,
+  type ProviderHealth,
+  type Readiness,
   type RenderedPreview,
   type SendingDefaults,
   type SendRequest,

@@ -44,6 +44,12 @@ function EmailView({ email }: { email: EmailWithEvents }) {
           <dt>Status</dt>
           <dd>
             <StatusBadge status={email.status} />
+            {email.waiting_on === 'provider' && (
+              <span className="muted" data-testid="waiting-on-provider">
+                {' '}
+                waiting on provider {email.provider} (no attempt spent meanwhile)
+              </span>
+            )}
           </dd>
           <dt>Email id</dt>
           <dd className="mono">{email.email_id}</dd>

@@ -1,0 +1,175 @@
+import { availableParallelism } from 'node:os';
+import { LRUCache } from 'lru-cache';
+import pLimit, { type LimitFunction } from 'p-limit';
+import { Piscina } from 'piscina';
+import { AppError } from '../domain/errors.js';
+import type { RenderReply, RenderTask } from './render-worker.js';
+import type { TemplateRendererOptions } from './renderer.js';
+import type { RenderedEmail, TemplateEngine, TemplateSource, TemplateText } from './renderer.port.js';
+
+export interface RenderPoolOptions {
+  /** Worker threads; each renders one email at a time. */
+  threads?: number;
+  /** Hard deadline of one task: past it, the thread running it is ended and the task refused. */
+  deadlineMs?: number;
+  /** Renders of one tenant that may run at once; the rest wait behind them, not in front of others. */
+  perTenant?: number;
+  /** Old-generation heap of each thread, in MB: a template that needs more ends its thread. */
+  memoryMb?: number;
+  /** The in-thread renderer's own bounds (its time limit defaults to half the deadline). */
+  renderer?: TemplateRendererOptions;
+}
+
+export const defaultRenderThreads = (): number => Math.max(2, Math.min(4, availableParallelism()));
+
+const SHARED_BUCKET = '';
+
+/**
+ * The worker file, beside this one: compiled JavaScript in dist/, TypeScript when the system runs
+ * under tsx or Vitest — then the threads load tsx themselves unless the process already did.
+ */
+function workerEntry(): { filename: string; execArgv?: string[] } {
+  const typescript = import.meta.url.endsWith('.ts');
+  const filename = new URL(typescript ? './render-worker.ts' : './render-worker.js', import.meta.url).href;
+  const hasTsx = process.execArgv.some((arg) => arg.includes('tsx'));
+  // Without execArgv a thread inherits the process's flags (and so a loader tsx started with).
+  return typescript && !hasTsx
+    ? { filename, execArgv: [...process.execArgv, '--import', 'tsx'] }
+    : { filename };
+}
+
+const isAbort = (e: unknown) => e instanceof Error && (e.name === 'AbortError' || e.name === 'TimeoutError');
+const isOutOfMemory = (e: unknown) =>
+  typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 'ERR_WORKER_OUT_OF_MEMORY';
+
+/**
+ * Renders tenant templates off the event loop, in a pool of worker threads (piscina). A render
+ * that outlives its deadline has its thread ended (LiquidJS checks time only between nodes, so a
+ * single filter could otherwise run on unchecked); each thread's heap is capped. Tasks enter the
+ * pool only when a thread is free, so the deadline counts rendering, not waiting, and each tenant
+ * has at most `perTenant` tasks in flight.
+ */
+export class RenderPool implements TemplateEngine {
+  private pool: Piscina | null = null;
+  private readonly threads: number;
+  private readonly deadlineMs: number;
+  private readonly perTenant: number;
+  private readonly memoryMb: number;
+  private readonly rendererOptions: TemplateRendererOptions;
+  private readonly free: LimitFunction;
+  private readonly tenants = new Map<string, LimitFunction>();
+  private closed = false;
+  /** Versions are immutable, so the names they need are too: a template list asks the threads once. */
+  private readonly variables = new LRUCache<string, string[]>({ max: 2000 });
+
+  constructor(options: RenderPoolOptions = {}) {
+    this.threads = Math.max(1, options.threads ?? defaultRenderThreads());
+    this.deadlineMs = options.deadlineMs ?? 2000;
+    this.perTenant = Math.max(1, options.perTenant ?? Math.max(1, Math.floor(this.threads / 2)));
+    this.memoryMb = options.memoryMb ?? 128;
+    this.rendererOptions = {
+      renderTimeLimitMs: Math.max(1, Math.floor(this.deadlineMs / 2)),
+      ...options.renderer,
+    };
+    this.free = pLimit(this.threads);
+  }
+
+  async validate(source: TemplateText & { tenantId?: string }): Promise<void> {
+    const text = { subject: source.subject, html: source.html, text: source.text };
+    await this.run(source.tenantId, { op: 'validate', source: text });
+  }
+
+  async requiredVariables(source: TemplateSource): Promise<string[]> {
+    const known = source.draft ? undefined : this.variables.get(source.cacheKey);
+    if (known) return known;
+    const names = (await this.run(source.tenantId, { op: 'variables', source })) as string[];
+    if (!source.draft) this.variables.set(source.cacheKey, names);
+    return names;
+  }
+
+  async render(source: TemplateSource, variables: Record<string, unknown>): Promise<RenderedEmail> {
+    return (await this.run(source.tenantId, { op: 'render', source, variables })) as RenderedEmail;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const pool = this.pool;
+    this.pool = null;
+    await pool?.destroy();
+  }
+
+  /** Tasks waiting for a thread or running. */
+  get pending(): number {
+    return this.free.activeCount + this.free.pendingCount;
+  }
+
+  private piscina(): Piscina {
+    if (this.closed) throw new Error('the render pool is closed');
+    this.pool ??= new Piscina({
+      ...workerEntry(),
+      minThreads: this.threads,
+      maxThreads: this.threads,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      resourceLimits: { maxOldGenerationSizeMb: this.memoryMb },
+      workerData: { renderer: this.rendererOptions },
+    });
+    return this.pool;
+  }
+
+  private tenantLimit(tenantId: string): LimitFunction {
+    let limit = this.tenants.get(tenantId);
+    if (!limit) {
+      limit = pLimit(this.perTenant);
+      this.tenants.set(tenantId, limit);
+    }
+    return limit;
+  }
+
+  private async run(tenantId: string | undefined, task: RenderTask): Promise<unknown> {
+    const key = tenantId ?? SHARED_BUCKET;
+    const limit = this.tenantLimit(key);
+    try {
+      const reply = await limit(() => this.free(() => this.runNow(task)));
+      if (reply.ok) return reply.value;
+      throw new AppError(reply.error.code, reply.error.message, reply.error.details);
+    } finally {
+      if (limit.activeCount === 0 && limit.pendingCount === 0) this.tenants.delete(key);
+    }
+  }
+
+  private async runNow(task: RenderTask): Promise<RenderReply> {
+    // The thread writes the time it starts the task here: the deadline counts rendering, not a
+    // fresh thread's start-up (which, after a thread was ended, can take longer than a render).
+    const started = new BigInt64Array(new SharedArrayBuffer(8));
+    const abort = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (ms: number) => {
+      timer = setTimeout(() => {
+        const at = Number(Atomics.load(started, 0));
+        if (at === 0) return arm(this.deadlineMs);
+        const left = at + this.deadlineMs - Date.now();
+        if (left > 0) return arm(left);
+        abort.abort();
+      }, ms);
+      timer.unref();
+    };
+    arm(this.deadlineMs);
+    try {
+      return (await this.piscina().run({ ...task, started }, { signal: abort.signal })) as RenderReply;
+    } catch (e) {
+      if (isAbort(e)) {
+        throw new AppError('template_render_limit', undefined, {
+          error: `the render ran past its ${this.deadlineMs} ms deadline`,
+        });
+      }
+      if (isOutOfMemory(e)) {
+        throw new AppError('template_render_limit', undefined, {
+          error: `the render needed more than ${this.memoryMb} MB of memory`,
+        });
+      }
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
