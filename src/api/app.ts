@@ -24,11 +24,13 @@ import type { DomainsService } from '../services/domains.service.js';
 import type { EmailsService } from '../services/emails.service.js';
 import type { InboxService } from '../services/inbox.service.js';
 import type { Metrics } from '../services/metrics.js';
+import type { OutboundWebhooksService } from '../services/outbound-webhooks.service.js';
 import type { SendService } from '../services/send.service.js';
 import type { SendersService } from '../services/senders.service.js';
 import type { SuppressionsService } from '../services/suppressions.service.js';
 import type { TemplatesService } from '../services/templates.service.js';
 import type { TenancyService } from '../services/tenancy.service.js';
+import type { TrackingService } from '../services/tracking.service.js';
 import type { UnsubscribeService } from '../services/unsubscribe.service.js';
 import type { WebhooksService } from '../services/webhooks.service.js';
 import { tenantAuth } from './plugins/auth.js';
@@ -50,9 +52,12 @@ import { metricsRoutes } from './routes/metrics.routes.js';
 import { sendRoutes } from './routes/send.routes.js';
 import { suppressionsRoutes } from './routes/suppressions.routes.js';
 import { templatesRoutes } from './routes/templates.routes.js';
+import { trackingAdminRoutes, trackingRoutes } from './routes/tracking.routes.js';
 import { unsubscribeRoutes } from './routes/unsubscribe.routes.js';
+import { webhookEndpointsRoutes } from './routes/webhook-endpoints.routes.js';
 import { webhooksRoutes } from './routes/webhooks.routes.js';
 import { describeRoute, registerRouteDocs } from './schemas/route-docs.js';
+import { webhooksDocument } from './schemas/webhook-events.js';
 import { validatorCompiler } from './validation.js';
 
 export interface ApiDeps {
@@ -75,6 +80,8 @@ export interface ApiDeps {
     /** The providers this installation can deliver through (tenants pick among them). */
     providers: { names(): string[] };
     inbox: InboxService;
+    outboundWebhooks: OutboundWebhooksService;
+    tracking: TrackingService;
   };
   /** The built console (web/dist) to serve at `/`; absent or null serves the API only. */
   consoleDir?: string | null;
@@ -182,7 +189,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
           metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, when set' },
         },
       },
-    },
+      // The events Mailsystem POSTs to tenants' endpoints (OpenAPI 3.1 webhooks).
+      webhooks: webhooksDocument(),
+    } as Record<string, unknown>,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -209,6 +218,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   // Providers authenticate with their own signatures, not with tenant keys.
   await app.register(webhooksRoutes({ webhooks: services.webhooks }));
   await app.register(unsubscribeRoutes({ unsubscribe: services.unsubscribe }));
+  await app.register(trackingRoutes({ tracking: services.tracking }));
+  await app.register(
+    trackingAdminRoutes({ tracking: services.tracking, adminApiToken: deps.config.adminApiToken }),
+  );
   await app.register(async (tenantScope) => {
     tenantScope.addHook(
       'onRequest',
@@ -251,6 +264,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await tenantScope.register(deadLettersRoutes({ deadLetters: services.deadLetters }));
     await tenantScope.register(suppressionsRoutes({ suppressions: services.suppressions }));
     await tenantScope.register(inboxRoutes({ inbox: services.inbox }));
+    await tenantScope.register(webhookEndpointsRoutes({ outboundWebhooks: services.outboundWebhooks }));
     await tenantScope.register(domainsRoutes({ domains: services.domains, senders: services.senders }));
   });
   if (deps.consoleDir) await app.register(consolePlugin(deps.consoleDir));

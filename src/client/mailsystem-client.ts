@@ -170,3 +170,7 @@ export type AnalyticsQuery = Omit<QueryOf<'/analytics', 'get'>, 'tenant_id'>;
 export type InboxSummary = ResponseOf<'/inbox', 'get'>['items'][number];
 export type InboxMessage = ResponseOf<'/inbox/{id}', 'get'>;
 export type EmailAttachment = EmailWithEvents['attachments'][number];
+export type WebhookEndpoint = ResponseOf<'/webhook-endpoints/{id}', 'get'>;
+export type WebhookEndpointWithSecret = ResponseOf<'/webhook-endpoints', 'post'>;
+export type WebhookEndpointInput = BodyOf<'/webhook-endpoints', 'post'>;
+export type WebhookDelivery = ResponseOf<'/webhook-endpoints/{id}/deliveries', 'get'>['items'][number];

@@ -160,4 +160,22 @@ describe('loadConfig', () => {
     expect(text).toContain('DEFAULT_PROVIDER "postmark" is not configured');
     expect(text).toContain('RESEND_API_URL');
   });
+
+  it('keeps outbound webhooks to public https addresses unless told, on the Svix-like schedule', () => {
+    const c = loadConfig({});
+    expect(c.outboundWebhooks).toEqual({
+      allowPrivate: false,
+      timeoutMs: 10_000,
+      retryScheduleSeconds: [0, 5, 300, 1800, 7200, 18_000, 36_000, 36_000],
+      relayIntervalMs: 1000,
+    });
+    expect(c.worker.queues).toContain('webhooks');
+    expect(loadConfig({ OUTBOUND_WEBHOOKS_ALLOW_PRIVATE: 'true' }).outboundWebhooks.allowPrivate).toBe(true);
+    expect(() => loadConfig({ OUTBOUND_WEBHOOKS_RETRY_SCHEDULE: '0,soon' })).toThrow(
+      /OUTBOUND_WEBHOOKS_RETRY_SCHEDULE must list seconds/,
+    );
+    expect(() => loadConfig({ OUTBOUND_WEBHOOKS_ALLOW_PRIVATE: 'perhaps' })).toThrow(
+      /OUTBOUND_WEBHOOKS_ALLOW_PRIVATE/,
+    );
+  });
 });

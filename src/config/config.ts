@@ -15,7 +15,7 @@ export const PROVIDER_NAMES = [
   'resend',
 ] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
-export const QUEUE_ROLES = ['send', 'scheduled', 'bulk', 'dlq'] as const;
+export const QUEUE_ROLES = ['send', 'scheduled', 'bulk', 'dlq', 'webhooks'] as const;
 export type QueueRole = (typeof QUEUE_ROLES)[number];
 
 export interface SmtpConfig {
@@ -109,6 +109,18 @@ export interface Config {
   sesSnsTopicArns: string[];
   worker: { queues: QueueRole[] };
   unsubscribe: { secret: string | null; mailto: string | null };
+  /** Tenant event webhooks (docs/webhooks.md, "Outbound webhooks"). */
+  outboundWebhooks: {
+    /** OUTBOUND_WEBHOOKS_ALLOW_PRIVATE: private/loopback addresses and http allowed. Unsafe in production. */
+    allowPrivate: boolean;
+    timeoutMs: number;
+    /** Delay before each attempt, in seconds: the first is normally 0 (at once). */
+    retryScheduleSeconds: number[];
+    /** How often the relay moves due outbox rows into the mail.webhooks queue. */
+    relayIntervalMs: number;
+  };
+  /** TRACKING_SECRET signs open/click tokens; null: a secret kept in PostgreSQL. */
+  tracking: { secret: string | null };
   /**
    * SECRETS_KEY (hex of its 32 bytes): seals DKIM private keys at rest. Null: production refuses
    * to create domains; elsewhere a key kept in PostgreSQL seals them (docs/domains.md).
@@ -281,6 +293,29 @@ export function loadConfig(env: Env = process.env): Config {
       secret: r.optionalString('UNSUBSCRIBE_SECRET'),
       mailto: r.optionalString('UNSUBSCRIBE_MAILTO'),
     },
+    outboundWebhooks: {
+      allowPrivate: r.bool('OUTBOUND_WEBHOOKS_ALLOW_PRIVATE', false),
+      timeoutMs: r.int('OUTBOUND_WEBHOOKS_TIMEOUT_MS', 10_000, { min: 100, max: 60_000 }),
+      retryScheduleSeconds: r
+        .list('OUTBOUND_WEBHOOKS_RETRY_SCHEDULE', [
+          '0',
+          '5',
+          '300',
+          '1800',
+          '7200',
+          '18000',
+          '36000',
+          '36000',
+        ])
+        .flatMap((s) => {
+          const n = Number(s);
+          if (s !== '' && Number.isFinite(n) && n >= 0) return [n];
+          r.problems.push(`OUTBOUND_WEBHOOKS_RETRY_SCHEDULE must list seconds >= 0 (got "${s}")`);
+          return [];
+        }),
+      relayIntervalMs: r.int('OUTBOUND_WEBHOOKS_RELAY_INTERVAL_MS', 1000, { min: 50, max: 60_000 }),
+    },
+    tracking: { secret: r.optionalString('TRACKING_SECRET') },
     secretsKeyHex: secretsKey(r),
     dns: {
       servers: r.list('DNS_SERVERS', []).filter((s) => {
@@ -315,6 +350,9 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (config.metrics.token !== null && config.metrics.token.length < 16) {
     r.problems.push('METRICS_TOKEN must be at least 16 characters');
+  }
+  if (config.outboundWebhooks.retryScheduleSeconds.length === 0) {
+    r.problems.push('OUTBOUND_WEBHOOKS_RETRY_SCHEDULE must list at least one delay');
   }
   r.problems.push(...webhookSecretProblems(config.webhookSecrets));
   const hp = config.httpProviders;

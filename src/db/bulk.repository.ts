@@ -66,6 +66,8 @@ export interface NewBulkJob {
   headers: Record<string, string>;
   tags: string[];
   provider: string;
+  /** Open/click tracking of its emails; null: the tenant's setting at delivery. */
+  tracking?: { opens: boolean | null; clicks: boolean | null };
   sender?: { from: BulkMailbox | null; reply_to: BulkMailbox | null } | null;
   sendAt: Date | null;
   idempotencyKey: string | null;
@@ -106,8 +108,10 @@ export function bulkRepository(db: Database) {
         `WITH ins AS (
            INSERT INTO bulk_jobs (id, tenant_id, template_id, template_version, total, accepted, invalid_count,
                                   duplicate_count, invalid, recipients, shared_variables, metadata, headers, tags,
-                                  provider, send_at, idempotency_key, request_fingerprint, fanout_done, sender, test)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $6 = 0, $19, $21)
+                                  provider, send_at, idempotency_key, request_fingerprint, fanout_done, sender, test,
+                                  track_opens, track_clicks)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $6 = 0, $19, $21,
+                   $22, $23)
            ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
            RETURNING ${COLUMNS}
          ), att AS (
@@ -136,6 +140,8 @@ export function bulkRepository(db: Database) {
           j.sender ? JSON.stringify(j.sender) : null,
           j.sharedAttachments?.length ? JSON.stringify(j.sharedAttachments) : null,
           j.test ?? false,
+          j.tracking?.opens ?? null,
+          j.tracking?.clicks ?? null,
         ],
       );
       if (rows[0]) return { inserted: true, row: rows[0] };

@@ -73,6 +73,8 @@ export interface NewEmail {
   provider: string;
   messageId: string;
   listUnsubscribe: boolean;
+  /** Open/click tracking; null: the tenant's setting at delivery. */
+  tracking?: { opens: boolean | null; clicks: boolean | null };
   sender?: { from: EmailMailbox | null; reply_to: EmailMailbox | null } | null;
   /** Files attached (their content stored beforehand by the attachments repository). */
   attachments?: AttachmentRef[];
@@ -131,9 +133,9 @@ export function emailsRepository(db: Database) {
            INSERT INTO emails (id, tenant_id, template_id, template_version, recipient_email, recipient_name,
                                variables, metadata, tags, headers, subject, status, idempotency_key,
                                request_fingerprint, send_at, provider, message_id, list_unsubscribe, next_attempt_at,
-                               sender, test)
+                               sender, test, track_opens, track_clicks)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                   CASE WHEN $12 = 'queued' THEN now() END, $19, $21)
+                   CASE WHEN $12 = 'queued' THEN now() END, $19, $21, $22, $23)
            ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
            RETURNING id, tenant_id, template_id, status, request_fingerprint, send_at
          ), att AS (
@@ -164,6 +166,8 @@ export function emailsRepository(db: Database) {
           e.sender ? JSON.stringify(e.sender) : null,
           e.attachments?.length ? JSON.stringify(e.attachments) : null,
           e.test ?? false,
+          e.tracking?.opens ?? null,
+          e.tracking?.clicks ?? null,
         ],
       );
       if (rows[0]) return { inserted: true, row: rows[0] };

@@ -35,6 +35,9 @@ export const ERROR_CATALOGUE = {
   unknown_provider: { status: 404, message: 'Unknown provider' },
   domain_not_found: { status: 404, message: 'Domain not found' },
   inbox_message_not_found: { status: 404, message: 'Inbox message not found' },
+  webhook_endpoint_not_found: { status: 404, message: 'Webhook endpoint not found' },
+  webhook_delivery_not_found: { status: 404, message: 'Webhook delivery not found' },
+  tracking_token_not_found: { status: 404, message: 'Not found' },
   // 405
   method_not_allowed: { status: 405, message: 'Method not allowed' },
   // 409
@@ -53,6 +56,10 @@ export const ERROR_CATALOGUE = {
   dkim_rotation_pending: {
     status: 409,
     message: 'A DKIM rotation is already waiting for its record to be published',
+  },
+  webhook_delivery_pending: {
+    status: 409,
+    message: 'This delivery is still being attempted; it can be retried once it has finished',
   },
   // 413, 414, 415
   payload_too_large: { status: 413, message: 'The request body is too large' },
@@ -91,6 +98,10 @@ export const ERROR_CATALOGUE = {
   sender_not_verified: {
     status: 422,
     message: "The sender's domain is not a verified domain of this tenant",
+  },
+  invalid_webhook_url: {
+    status: 422,
+    message: 'The webhook URL cannot be used (https, and a public address, are required)',
   },
   // 429
   rate_limited: { status: 429, message: 'Too many requests' },

@@ -22,7 +22,17 @@ const providerRate = (config: Config) => (provider: string) =>
 export function combineDeliveryHooks(...all: Array<DeliveryHooks | undefined>): DeliveryHooks {
   const hooks = all.filter((h): h is DeliveryHooks => h !== undefined);
   const extra = hooks.filter((h) => h.extraHeaders);
+  const transforms = hooks.filter((h) => h.transformHtml);
   return {
+    ...(transforms.length > 0
+      ? {
+          async transformHtml(email, html) {
+            let out = html;
+            for (const h of transforms) out = (await h.transformHtml?.(email, out)) ?? out;
+            return out;
+          },
+        }
+      : {}),
     async beforeSend(provider) {
       for (const h of hooks) await h.beforeSend?.(provider);
     },

@@ -13,16 +13,19 @@ import { domainsRepository } from '../db/domains.repository.js';
 import { emailsRepository } from '../db/emails.repository.js';
 import { inboxRepository } from '../db/inbox.repository.js';
 import { migrate } from '../db/migrator.js';
+import { outboundWebhooksRepository } from '../db/outbound-webhooks.repository.js';
 import { createPgDatabase } from '../db/pg.database.js';
 import { suppressionsRepository } from '../db/suppressions.repository.js';
 import { systemSecret } from '../db/system-secrets.repository.js';
 import { templatesRepository } from '../db/templates.repository.js';
 import { tenantsRepository } from '../db/tenants.repository.js';
+import { trackingRepository } from '../db/tracking.repository.js';
 import { unsubscribeRepository } from '../db/unsubscribe.repository.js';
 import { webhooksRepository } from '../db/webhooks.repository.js';
 import { workersRepository } from '../db/workers.repository.js';
 import { createTxtResolver } from '../lib/dns.js';
 import { createLogger, type Logger, resolveLogFormat } from '../lib/logger.js';
+import { createOutboundHttp, urlProblem } from '../lib/outbound-http.js';
 import type { EmailProvider } from '../providers/email-provider.js';
 import { createProviderRegistry } from '../providers/registry.js';
 import type { HttpGet } from '../providers/ses/sns.js';
@@ -40,6 +43,7 @@ import { emailsService } from '../services/emails.service.js';
 import { breakerHealth, providerRouter } from '../services/failover.js';
 import { heartbeatService } from '../services/heartbeat.service.js';
 import { inboxService } from '../services/inbox.service.js';
+import { outboundWebhooksService } from '../services/outbound-webhooks.service.js';
 import { createOutcomeJournal, type OutcomeJournal } from '../services/outcome-journal.js';
 import { recoveryService } from '../services/recovery.service.js';
 import { sendService } from '../services/send.service.js';
@@ -47,6 +51,7 @@ import { sendersService } from '../services/senders.service.js';
 import { suppressionsService } from '../services/suppressions.service.js';
 import { templatesService } from '../services/templates.service.js';
 import { tenancyService } from '../services/tenancy.service.js';
+import { trackingService } from '../services/tracking.service.js';
 import { unsubscribeService } from '../services/unsubscribe.service.js';
 import { webhooksService } from '../services/webhooks.service.js';
 import { RenderPool } from '../templates/render-pool.js';
@@ -55,6 +60,7 @@ import { jobHandlers } from '../worker/handlers.js';
 import { startPeriodic } from '../worker/periodic.js';
 import { startRecoveryLoop } from '../worker/recovery-loop.js';
 import { startRetentionLoop } from '../worker/retention-loop.js';
+import { startWebhookRelayLoop } from '../worker/webhook-relay-loop.js';
 import { combineDeliveryHooks, createOperations, type Operations } from './operations.js';
 
 export interface SystemOptions {
@@ -191,9 +197,51 @@ function buildServices(opts: {
     attachments,
     onDispatchError,
   });
-  // Bulk mail (and transactional mail that asks for it) carries one-click List-Unsubscribe.
+  // The tracking secret is read once per process (it never changes once stored).
+  let trackingSecret: Promise<Buffer> | null = null;
+  const tracking = trackingService({
+    repo: trackingRepository(db),
+    secret: () => {
+      trackingSecret ??= (
+        config.tracking.secret
+          ? Promise.resolve(Buffer.from(config.tracking.secret))
+          : systemSecret(db, 'tracking')
+      ).catch((e) => {
+        trackingSecret = null;
+        throw e;
+      });
+      return trackingSecret;
+    },
+    publicBaseUrl: config.http.publicBaseUrl,
+  });
+  // Bulk mail (and transactional mail that asks for it) carries one-click List-Unsubscribe;
+  // tracked mail gets its pixel and links.
   const deliveryHooks = combineDeliveryHooks(opts.deliveryHooks, {
     extraHeaders: (email) => unsubscribe.headersFor(email),
+    transformHtml: (email, html) => tracking.transformHtml(email, html),
+  });
+  const allowPrivate = config.outboundWebhooks.allowPrivate;
+  let webhookSealingKey: Promise<Buffer> | null = null;
+  const outboundWebhooksHttp = createOutboundHttp({ allowPrivate });
+  const outboundWebhooks = outboundWebhooksService({
+    repo: outboundWebhooksRepository(db),
+    sealing: {
+      configured: config.secretsKeyHex ? Buffer.from(config.secretsKeyHex, 'hex') : null,
+      stored: () => {
+        webhookSealingKey ??= systemSecret(db, 'webhook-sealing-key').catch((e) => {
+          webhookSealingKey = null;
+          throw e;
+        });
+        return webhookSealingKey;
+      },
+    },
+    dispatcher,
+    http: outboundWebhooksHttp,
+    urlProblem: (url) => urlProblem(url, allowPrivate),
+    timeoutMs: config.outboundWebhooks.timeoutMs,
+    retryScheduleSeconds: config.outboundWebhooks.retryScheduleSeconds,
+    redispatchGraceSeconds: config.recovery.graceSeconds,
+    onDispatchError,
   });
   return {
     attachments,
@@ -201,6 +249,9 @@ function buildServices(opts: {
     breaker: opts.breaker,
     bulk,
     domains,
+    outboundWebhooks,
+    outboundWebhooksHttp,
+    tracking,
     senders,
     unsubscribe,
     repos,
@@ -372,6 +423,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
   let consumer: Consumer | null = null;
   let recoveryLoop: { stop(): Promise<void> } | null = null;
   let domainCheckLoop: { stop(): Promise<void> } | null = null;
+  let webhookRelayLoop: { stop(): Promise<void> } | null = null;
   let journalLoop: { stop(): Promise<void> } | null = null;
   let heartbeatLoop: { stop(): Promise<void> } | null = null;
   let retentionLoop: { stop(): Promise<void> } | null = null;
@@ -398,6 +450,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
     const handlers = jobHandlers({
       delivery: services.delivery,
       bulk: services.bulk,
+      outboundWebhooks: services.outboundWebhooks,
       logger: logger.child({ role: 'worker' }),
     });
     consumer = dispatcher.consume(
@@ -406,6 +459,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
         ...(roles.has('scheduled') ? { 'mail.scheduled': handlers['mail.scheduled'] } : {}),
         ...(roles.has('bulk') && handlers['mail.bulk'] ? { 'mail.bulk': handlers['mail.bulk'] } : {}),
         ...(roles.has('dlq') ? { 'mail.dlq': handlers['mail.dlq'] } : {}),
+        ...(roles.has('webhooks') ? { 'mail.webhooks': handlers['mail.webhooks'] } : {}),
       },
       {
         concurrency: {
@@ -413,6 +467,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
           'mail.scheduled': 5,
           'mail.bulk': 1,
           'mail.dlq': 2,
+          'mail.webhooks': 20,
         },
       },
     );
@@ -429,6 +484,13 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
       },
       logger,
     );
+    if (roles.has('webhooks')) {
+      webhookRelayLoop = startWebhookRelayLoop(
+        services.outboundWebhooks,
+        config.outboundWebhooks.relayIntervalMs,
+        logger,
+      );
+    }
     operations.startWorkerLoops();
   }
   const metricsAddress = await operations.listenMetrics();
@@ -459,8 +521,10 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
         if (heartbeatLoop) await services.heartbeat.stop();
         await domainCheckLoop?.stop();
         await retentionLoop?.stop();
+        await webhookRelayLoop?.stop();
         await operations.stop();
         await services.providers.closeAll().catch(() => {});
+        services.outboundWebhooksHttp.close();
         await services.renderer.close();
         await dispatcher.close();
         if (!opts.breaker) await breaker.close();

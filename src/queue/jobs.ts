@@ -7,6 +7,7 @@ export const QUEUE_NAMES = {
   scheduled: 'mail.scheduled',
   bulk: 'mail.bulk',
   dlq: 'mail.dlq',
+  webhooks: 'mail.webhooks',
 } as const;
 
 export interface JobPayloads {
@@ -18,6 +19,8 @@ export interface JobPayloads {
   'mail.bulk': { bulkJobId: string };
   /** A dead letter was written; consumers notify or count. */
   'mail.dlq': { deadLetterId: string; emailId: string; tenantId: string };
+  /** One attempt of one outgoing tenant webhook (a webhook_deliveries row, claimed before sending). */
+  'mail.webhooks': { deliveryId: string };
 }
 
 export type QueueName = keyof JobPayloads;
@@ -39,3 +42,6 @@ export const sendJobId = (emailId: string, attempts: number): string => `${email
 
 /** Bulk mail waits behind transactional mail in the send queue (lower runs first; none = first). */
 export const BULK_PRIORITY = 10;
+
+/** Job id for a webhook attempt: one per (delivery, time it became due), so a retry is never deduped away. */
+export const webhookJobId = (deliveryId: string, dueAt: Date): string => `${deliveryId}.${dueAt.getTime()}`;

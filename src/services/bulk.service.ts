@@ -11,7 +11,12 @@ import { BULK_PRIORITY, sendJobId } from '../queue/jobs.js';
 import type { TemplateEngine } from '../templates/renderer.port.js';
 import type { AttachmentsService } from './attachments.service.js';
 import { templateSource } from './rendering.js';
-import { activeTemplate, commonSendFields, type FieldProblem } from './request-checks.js';
+import {
+  activeTemplate,
+  commonSendFields,
+  type FieldProblem,
+  trackingFingerprint,
+} from './request-checks.js';
 import { acceptedProvider, type SendContext } from './send.service.js';
 import {
   type SenderFields,
@@ -38,6 +43,8 @@ export interface BulkRequest extends SenderFields {
   headers?: Record<string, string> | undefined;
   /** Files every recipient gets, stored once for the job. */
   shared_attachments?: AttachmentInput[] | undefined;
+  track_opens?: boolean | undefined;
+  track_clicks?: boolean | undefined;
 }
 
 const OPEN: readonly EmailStatus[] = ['queued', 'scheduled', 'processing'];
@@ -165,6 +172,7 @@ export function bulkService(deps: {
             send_at: sendAt?.toISOString() ?? null,
             headers: req.headers ?? {},
             tags: req.tags ?? [],
+            ...trackingFingerprint(req),
             ...senderFingerprint(req),
             ...(attachments?.refs.length
               ? { shared_attachments: deps.attachments?.fingerprintOf(attachments) }
@@ -237,6 +245,7 @@ export function bulkService(deps: {
         headers: req.headers ?? {},
         tags: req.tags ?? [],
         provider: acceptedProvider(ctx, deps.defaultProvider),
+        tracking: { opens: req.track_opens ?? null, clicks: req.track_clicks ?? null },
         sender,
         sendAt,
         ...(attachments?.refs.length ? { sharedAttachments: attachments.refs } : {}),

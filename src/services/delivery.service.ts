@@ -39,6 +39,8 @@ export interface DeliveryHooks {
   beforeSend?(provider: string): Promise<void>;
   /** Extra headers for this email (List-Unsubscribe for bulk mail, …). */
   extraHeaders?(email: ClaimedEmail): Record<string, string> | Promise<Record<string, string>>;
+  /** The HTML part as it is sent (open/click tracking); the text part is never changed. */
+  transformHtml?(email: ClaimedEmail, html: string): Promise<string>;
   onOutcome?(email: ClaimedEmail, result: DeliveryResult, outcome?: SendOutcome): void;
 }
 
@@ -323,7 +325,7 @@ export function deliveryService(deps: {
           from: identity.from,
           to: { email: email.recipient_email, name: email.recipient_name },
           subject: rendered.subject,
-          html: rendered.html,
+          html: hooks.transformHtml ? await hooks.transformHtml(email, rendered.html) : rendered.html,
           text: rendered.text,
           headers: { ...email.headers, ...extra },
           ...(identity.replyTo ? { replyTo: identity.replyTo } : {}),

@@ -57,3 +57,12 @@ export async function activeTemplate(
   if (!template.is_active) throw new AppError('template_inactive', undefined, { template_id: templateId });
   return template;
 }
+
+/** Tracking choices count in "the same request" only when given, so older fingerprints still match. */
+export const trackingFingerprint = (req: {
+  track_opens?: boolean | undefined;
+  track_clicks?: boolean | undefined;
+}) => ({
+  ...(req.track_opens !== undefined ? { track_opens: req.track_opens } : {}),
+  ...(req.track_clicks !== undefined ? { track_clicks: req.track_clicks } : {}),
+});

@@ -11,7 +11,12 @@ import { sendJobId } from '../queue/jobs.js';
 import type { TemplateEngine } from '../templates/renderer.port.js';
 import type { AttachmentsService } from './attachments.service.js';
 import { renderChecked } from './rendering.js';
-import { activeTemplate, commonSendFields, type FieldProblem } from './request-checks.js';
+import {
+  activeTemplate,
+  commonSendFields,
+  type FieldProblem,
+  trackingFingerprint,
+} from './request-checks.js';
 import {
   type SenderFields,
   type SendersService,
@@ -31,6 +36,9 @@ export interface SendRequest extends SenderFields {
   /** Adds List-Unsubscribe (one-click) to a transactional email, as bulk mail always has. */
   list_unsubscribe?: boolean | undefined;
   attachments?: AttachmentInput[] | undefined;
+  /** Open/click tracking for this email; absent: the tenant's setting at delivery. */
+  track_opens?: boolean | undefined;
+  track_clicks?: boolean | undefined;
 }
 
 /** Who is sending, as the API key says: its mode and the tenant's provider. */
@@ -110,6 +118,7 @@ export function sendService(deps: {
             headers: req.headers ?? {},
             tags: req.tags ?? [],
             list_unsubscribe: req.list_unsubscribe ?? false,
+            ...trackingFingerprint(req),
             ...senderFingerprint(req),
             // By hash: the same file under the same name is the same request, without hashing
             // megabytes of base64 twice. Absent when there are none, so older fingerprints hold.
@@ -166,6 +175,7 @@ export function sendService(deps: {
         provider: acceptedProvider(ctx, deps.defaultProvider),
         messageId: `<${id}@${deps.messageIdDomain}>`,
         listUnsubscribe: req.list_unsubscribe ?? false,
+        tracking: { opens: req.track_opens ?? null, clicks: req.track_clicks ?? null },
         sender,
         ...(attachments?.refs.length ? { attachments: attachments.refs } : {}),
         ...(ctx.test ? { test: true } : {}),

@@ -2,14 +2,16 @@ import type { Logger } from '../lib/logger.js';
 import type { JobHandlers } from '../queue/dispatcher.js';
 import type { BulkService } from '../services/bulk.service.js';
 import type { DeliveryService } from '../services/delivery.service.js';
+import type { OutboundWebhooksService } from '../services/outbound-webhooks.service.js';
 
 /** Thin job handlers: load by id → call a service → log the outcome. */
 export function jobHandlers(deps: {
   delivery: DeliveryService;
   bulk: BulkService;
+  outboundWebhooks: OutboundWebhooksService;
   logger: Logger;
 }): JobHandlers {
-  const { delivery, bulk, logger } = deps;
+  const { delivery, bulk, outboundWebhooks, logger } = deps;
   return {
     'mail.send': async ({ emailId }) => {
       const result = await delivery.deliver(emailId);
@@ -26,6 +28,10 @@ export function jobHandlers(deps: {
     },
     'mail.dlq': async (p) => {
       logger.warn(p, 'email dead-lettered');
+    },
+    'mail.webhooks': async ({ deliveryId }) => {
+      const result = await outboundWebhooks.deliver(deliveryId);
+      if (result !== 'skipped') logger.debug({ deliveryId, result }, 'webhook attempt');
     },
   };
 }

@@ -254,6 +254,12 @@ describe("every tenant-scoped route answers another tenant's ids with 404", () =
     fixtures['/inbox/{id}'] = { id: captured, unknown: unknownId };
     const domain = await h.request('POST', '/domains', { key: owner.key, body: { name: 'owned.example' } });
     fixtures['/domains/{id}'] = { id: domain.body.id, unknown: unknownId };
+    // A public address literal: accepted without the development flag and without a DNS look-up.
+    const endpoint = await h.request('POST', '/webhook-endpoints', {
+      key: owner.key,
+      body: { url: 'https://93.184.215.14/hooks', events: ['*'] },
+    });
+    fixtures['/webhook-endpoints/{id}'] = { id: endpoint.body.id, unknown: unknownId };
     if (doc.paths['/suppressions'] && doc.paths['/suppressions/{email}']) {
       await h.request('POST', '/suppressions', { key: owner.key, body: { email: 'kept@example.com' } });
       fixtures['/suppressions/{email}'] = { id: 'kept@example.com', unknown: 'nobody-here@example.com' };
@@ -297,5 +303,10 @@ describe("every tenant-scoped route answers another tenant's ids with 404", () =
     expect(job.body.status).not.toBe('cancelled');
     const domain = await h.request('GET', `/domains/${fixtures['/domains/{id}']?.id}`, { key: owner.key });
     expect(domain.body).toMatchObject({ name: 'owned.example', pending_dkim_selector: null });
+    const endpoint = await h.request('GET', `/webhook-endpoints/${fixtures['/webhook-endpoints/{id}']?.id}`, {
+      key: owner.key,
+    });
+    expect(endpoint.body).toMatchObject({ enabled: true, previous_secret_expires_at: null, events: ['*'] });
+    expect(await h.sql("SELECT 1 FROM webhook_deliveries WHERE type = 'webhook.test'")).toEqual([]);
   });
 });

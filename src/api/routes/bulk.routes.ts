@@ -27,6 +27,16 @@ export const BulkBody = Type.Object(
     ),
     shared_variables: Type.Optional(JsonObject()),
     metadata: Type.Optional(JsonObject({ maxProperties: 50 })),
+    track_opens: Type.Optional(
+      Type.Boolean({
+        description: "Add an open-tracking pixel (default: the tenant's setting; docs/tracking.md)",
+      }),
+    ),
+    track_clicks: Type.Optional(
+      Type.Boolean({
+        description: "Rewrite links to record clicks (default: the tenant's setting; docs/tracking.md)",
+      }),
+    ),
     idempotency_key: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
     send_at: Type.Optional(Type.String({ format: 'date-time' })),
     tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 20 })),

@@ -41,6 +41,16 @@ export const SendBody = Type.Object(
     attachments: Type.Optional(
       AttachmentList('Files to attach (≤ 10, ATTACHMENTS_MAX_BYTES decoded in all, default 10 MB)'),
     ),
+    track_opens: Type.Optional(
+      Type.Boolean({
+        description: "Add an open-tracking pixel (default: the tenant's setting; docs/tracking.md)",
+      }),
+    ),
+    track_clicks: Type.Optional(
+      Type.Boolean({
+        description: "Rewrite links to record clicks (default: the tenant's setting; docs/tracking.md)",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

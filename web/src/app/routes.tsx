@@ -13,6 +13,8 @@ import { SendPage } from '../features/send/SendPage';
 import { SuppressionsPage } from '../features/suppressions/SuppressionsPage';
 import { TemplatePage } from '../features/templates/TemplatePage';
 import { TemplatesPage } from '../features/templates/TemplatesPage';
+import { WebhookPage } from '../features/webhooks/WebhookPage';
+import { WebhooksPage } from '../features/webhooks/WebhooksPage';
 import type { Session } from '../lib/session';
 
 // The chart library is most of the bundle; only the analytics page needs it.
@@ -57,6 +59,8 @@ export const TENANT_ROUTES: RouteDef[] = [
   },
   { path: '/domains', nav: 'Domains', render: () => <DomainsPage /> },
   { path: '/domains/:id', render: (p) => <DomainPage key={p.id} id={p.id as string} /> },
+  { path: '/webhooks', nav: 'Webhooks', render: () => <WebhooksPage /> },
+  { path: '/webhooks/:id', render: (p) => <WebhookPage key={p.id} id={p.id as string} /> },
   { path: '/dead-letters', nav: 'Dead letters', render: () => <DeadLettersPage /> },
   { path: '/suppressions', nav: 'Suppressions', render: () => <SuppressionsPage /> },
   { path: '/inbox', nav: 'Inbox', render: () => <InboxPage /> },

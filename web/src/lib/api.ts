@@ -38,6 +38,10 @@ export {
   type Tenant,
   unwrap,
   variableValue,
+  type WebhookDelivery,
+  type WebhookEndpoint,
+  type WebhookEndpointInput,
+  type WebhookEndpointWithSecret,
 } from '../../../src/client/mailsystem-client';
 
 // Empty means "the origin that served the console", which is how the API serves it.

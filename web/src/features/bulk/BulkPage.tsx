@@ -7,6 +7,12 @@ import { Field } from '../../components/ui/Field';
 import { PageHeader, Panel } from '../../components/ui/Page';
 import { ProgressBar } from '../../components/ui/ProgressBar';
 import { StatusBadge } from '../../components/ui/StatusBadge';
+import {
+  DEFAULT_TRACKING,
+  type TrackingChoices,
+  TrackingOptions,
+  trackingFields,
+} from '../../components/ui/TrackingOptions';
 import { VariableInputs } from '../../components/ui/VariableInputs';
 import type { BulkRecipient } from '../../lib/api';
 import { readBulkCsv } from '../../lib/csv';
@@ -24,6 +30,7 @@ export function BulkPage() {
   const [fileName, setFileName] = useState<string | null>(null);
   const [shared, setShared] = useState<Record<string, string>>({});
   const [idempotencyKey, setIdempotencyKey] = useState('');
+  const [tracking, setTracking] = useState<TrackingChoices>(DEFAULT_TRACKING);
   const [jobId, setJobId] = useState<string | null>(null);
   const preview = useMemo(() => (csv.trim() ? readBulkCsv(csv) : null), [csv]);
   const good = preview?.rows.filter((r) => r.problem === null) ?? [];
@@ -68,6 +75,7 @@ export function BulkPage() {
       recipients,
       ...(Object.keys(sharedVars).length ? { shared_variables: sharedVars } : {}),
       ...(idempotencyKey.trim() ? { idempotency_key: idempotencyKey.trim() } : {}),
+      ...trackingFields(tracking),
     });
   };
 
@@ -125,6 +133,7 @@ export function BulkPage() {
                 <VariableInputs names={sharedNames} values={shared} onChange={setShared} />
               </>
             )}
+            <TrackingOptions value={tracking} onChange={setTracking} />
             <Field label="Idempotency key (optional)">
               {(id) => (
                 <input id={id} value={idempotencyKey} onChange={(e) => setIdempotencyKey(e.target.value)} />

@@ -4,6 +4,12 @@ import { ErrorMessage } from '../../components/ui/ErrorMessage';
 import { Field } from '../../components/ui/Field';
 import { PageHeader, Panel } from '../../components/ui/Page';
 import { StatusBadge } from '../../components/ui/StatusBadge';
+import {
+  DEFAULT_TRACKING,
+  type TrackingChoices,
+  TrackingOptions,
+  trackingFields,
+} from '../../components/ui/TrackingOptions';
 import { VariableInputs } from '../../components/ui/VariableInputs';
 import { localInputToIso, parseJsonObject, variableValue } from '../../lib/format';
 import { Link } from '../../lib/router';
@@ -21,6 +27,7 @@ export function SendPage() {
   const [sendAt, setSendAt] = useState('');
   const [from, setFrom] = useState('');
   const [replyTo, setReplyTo] = useState('');
+  const [tracking, setTracking] = useState<TrackingChoices>(DEFAULT_TRACKING);
   const [formError, setFormError] = useState<string | null>(null);
   const send = useSendEmail();
   // The template lists what it needs; should a send still answer 422 (a newer version came in
@@ -47,6 +54,7 @@ export function SendPage() {
       ...(idempotencyKey.trim() ? { idempotency_key: idempotencyKey.trim() } : {}),
       ...(from.trim() ? { from: from.trim() } : {}),
       ...(replyTo.trim() ? { reply_to: replyTo.trim() } : {}),
+      ...trackingFields(tracking),
     };
     const at = localInputToIso(sendAt);
     if (at) body.send_at = at;
@@ -105,6 +113,7 @@ export function SendPage() {
                 {(id) => <input id={id} value={replyTo} onChange={(e) => setReplyTo(e.target.value)} />}
               </Field>
             </div>
+            <TrackingOptions value={tracking} onChange={setTracking} />
             <Field label="Metadata (JSON)" hint='Stored with the email, e.g. {"order": "1234"}'>
               {(id, hint) => (
                 <textarea
