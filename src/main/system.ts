@@ -296,6 +296,7 @@ function buildServices(opts: {
       identity: (email) => senders.forDelivery(email),
       attachments: (email) => attachments.forDelivery(email.tenant_id, email.id),
       route: routeProvider,
+      hasFallbacks: routeProvider.hasFallbacks,
       hooks: deliveryHooks,
       onDispatchError,
       breaker: opts.breaker,

@@ -59,6 +59,11 @@ export function deliveryService(deps: {
   hooks?: DeliveryHooks;
   /** Chooses the provider of each attempt (failover.ts); absent: the email's own provider. */
   route?: (email: ClaimedEmail) => Promise<EmailProvider | undefined>;
+  /**
+   * Whether the tenant has fallback providers: then an email its provider could not take is
+   * retried at once (through a fallback) instead of waiting for that provider's next probe.
+   */
+  hasFallbacks?: (tenantId: string) => Promise<boolean>;
   onDispatchError?: (e: unknown) => void;
   /** The circuit breaker per provider; absent: every provider is always tried. */
   breaker?: ProviderBreaker;
@@ -147,7 +152,9 @@ export function deliveryService(deps: {
     }
     const messageAttempts = email.attempts - email.provider_deferrals;
     const delayMs = unavailable
-      ? await holdDelayMs(email.provider, outcome.retryAfterMs)
+      ? (await deps.hasFallbacks?.(email.tenant_id))
+        ? Math.floor(Math.random() * (deps.providerRetryMs ?? 1000))
+        : await holdDelayMs(email.provider, outcome.retryAfterMs)
       : retryDelayMs(deps.retry, messageAttempts, Math.random, outcome.retryAfterMs);
     const retried = await deps.emails.markRetry(
       email.id,

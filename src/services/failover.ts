@@ -68,7 +68,7 @@ export function providerRouter(deps: {
     close: () => p.close(),
   });
 
-  return async (email: {
+  const route = async (email: {
     id: string;
     tenant_id: string;
     provider: string;
@@ -94,5 +94,8 @@ export function providerRouter(deps: {
     if (provider.name !== email.provider) await deps.onReroute(email, email.provider, provider.name);
     return observed(provider);
   };
+  /** Whether a tenant's mail has somewhere else to go while its provider is down. */
+  const hasFallbacks = async (tenantId: string) => ((await routeOf(tenantId))?.fallbacks.length ?? 0) > 0;
+  return Object.assign(route, { hasFallbacks });
 }
 export type ProviderRouter = ReturnType<typeof providerRouter>;

@@ -154,6 +154,8 @@ describe('the compose topology as plain processes: migrate, 2 APIs, 3 workers', 
       ADMIN_API_TOKEN: ADMIN_TOKEN,
       SMTP_HOST: '127.0.0.1',
       SMTP_PORT: String(sink.port),
+      // Behind compose's proxy the API trusts one hop; here clients reach it directly.
+      TRUST_PROXY: '1',
       ...extra,
     });
 
