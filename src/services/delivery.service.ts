@@ -153,7 +153,7 @@ export function deliveryService(deps: {
     const messageAttempts = email.attempts - email.provider_deferrals;
     const delayMs = unavailable
       ? (await deps.hasFallbacks?.(email.tenant_id))
-        ? Math.floor(Math.random() * (deps.providerRetryMs ?? 1000))
+        ? Math.floor(Math.random() * Math.min(1000, deps.providerRetryMs ?? 1000))
         : await holdDelayMs(email.provider, outcome.retryAfterMs)
       : retryDelayMs(deps.retry, messageAttempts, Math.random, outcome.retryAfterMs);
     const retried = await deps.emails.markRetry(

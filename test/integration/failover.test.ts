@@ -22,8 +22,10 @@ describe('a tenant provider with a fallback', () => {
         RESEND_API_KEY: CREDENTIALS.resend,
         RESEND_API_URL: doubles.url,
         BREAKER_THRESHOLD: '2',
-        BREAKER_PAUSE_SECONDS: '4',
-        BREAKER_MAX_PAUSE_SECONDS: '4',
+        // Long enough that the retry through the fallback comes well before the primary's probe,
+        // however busy the machine.
+        BREAKER_PAUSE_SECONDS: '10',
+        BREAKER_MAX_PAUSE_SECONDS: '10',
         MAX_RETRIES: '6',
       },
     });
