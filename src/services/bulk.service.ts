@@ -2,7 +2,7 @@ import type { BulkJobRow, BulkRecipient, BulkRepository, InvalidRecipient } from
 import type { TemplatesRepository } from '../db/templates.repository.js';
 import { hasHeaderBreak, isValidEmailAddress, normalizeEmailAddress } from '../domain/address.js';
 import type { AttachmentInput } from '../domain/attachments.js';
-import type { EmailStatus } from '../domain/email-status.js';
+import { type EmailStatus, OPEN_STATUSES } from '../domain/email-status.js';
 import { AppError } from '../domain/errors.js';
 import { fingerprint } from '../lib/canonical-json.js';
 import { derivedUuid, isUuid, newId } from '../lib/ids.js';
@@ -47,7 +47,6 @@ export interface BulkRequest extends SenderFields {
   track_clicks?: boolean | undefined;
 }
 
-const OPEN: readonly EmailStatus[] = ['queued', 'scheduled', 'processing'];
 const DELIVERED: readonly EmailStatus[] = ['delivered', 'opened'];
 const FAILED: readonly EmailStatus[] = ['failed', 'bounced', 'complained'];
 
@@ -68,7 +67,7 @@ export function bulkView(
     template_version: job.template_version,
     total: job.total,
     accepted: job.accepted,
-    queued: sum(OPEN) + notFannedOut,
+    queued: sum(OPEN_STATUSES) + notFannedOut,
     sent: counts.sent ?? 0,
     delivered: sum(DELIVERED),
     failed: sum(FAILED),
