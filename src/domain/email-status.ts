@@ -29,7 +29,10 @@ export const TERMINAL_STATUSES: readonly EmailStatus[] = [
   'cancelled',
 ];
 
-/** Statuses from which no later event moves the email (SPEC §5: bounced, complained, failed…). */
+/**
+ * Statuses from which no later event moves the email (docs/architecture.md, "Statuses only move
+ * forward"; the "(final)" rows of docs/webhooks.md).
+ */
 export const FINAL_STATUSES: readonly EmailStatus[] = [
   'failed',
   'bounced',

@@ -6,8 +6,8 @@ import { type EmailStatus, OPEN_STATUSES } from '../domain/email-status.js';
 import { AppError } from '../domain/errors.js';
 import { fingerprint } from '../lib/canonical-json.js';
 import { derivedUuid, isUuid, newId } from '../lib/ids.js';
-import type { Dispatcher } from '../queue/dispatcher.js';
-import { BULK_PRIORITY, sendJobId } from '../queue/jobs.js';
+import { type Dispatcher, dispatchQuietly } from '../queue/dispatcher.js';
+import { sendJob } from '../queue/jobs.js';
 import type { TemplateEngine } from '../templates/renderer.port.js';
 import type { AttachmentsService } from './attachments.service.js';
 import { templateSource } from './rendering.js';
@@ -95,13 +95,7 @@ export function bulkService(deps: {
   attachments?: AttachmentsService;
   onDispatchError?: (e: unknown) => void;
 }) {
-  const quietly = async (fn: () => Promise<void>) => {
-    try {
-      await fn();
-    } catch (e) {
-      deps.onDispatchError?.(e);
-    }
-  };
+  const quietly = (dispatch: () => Promise<void>) => dispatchQuietly(dispatch, deps.onDispatchError);
 
   const reuse = (existing: BulkJobRow, requestFingerprint: string | null) => {
     if (existing.request_fingerprint !== requestFingerprint) {
@@ -327,11 +321,7 @@ export function bulkService(deps: {
           await quietly(() =>
             deps.dispatcher.dispatch(
               'mail.send',
-              ids.map((id) => ({
-                payload: { emailId: id },
-                jobId: sendJobId(id, 0),
-                priority: BULK_PRIORITY,
-              })),
+              ids.map((id) => sendJob(id, { bulk: true })),
             ),
           );
         }
