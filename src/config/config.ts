@@ -15,6 +15,7 @@ export const PROVIDER_NAMES = [
   'resend',
 ] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
+/** Worker roles (`WORKER_QUEUES`); src/queue/jobs.ts maps each to its queue and default concurrency. */
 export const QUEUE_ROLES = ['send', 'scheduled', 'bulk', 'dlq', 'webhooks'] as const;
 export type QueueRole = (typeof QUEUE_ROLES)[number];
 

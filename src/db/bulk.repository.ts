@@ -1,4 +1,4 @@
-import type { EmailStatus } from '../domain/email-status.js';
+import { CANCELLABLE_STATUSES, type EmailStatus, OPEN_STATUSES } from '../domain/email-status.js';
 import { type AttachmentRef, attachmentRefsInsert } from './attachments.repository.js';
 import type { Database } from './database.js';
 
@@ -288,8 +288,8 @@ export function bulkRepository(db: Database) {
         `UPDATE bulk_jobs b SET status = 'completed', completed_at = now(), updated_at = now()
           WHERE b.id = $1 AND b.status IN ('queued', 'processing') AND b.fanout_done
             AND NOT EXISTS (SELECT 1 FROM emails e WHERE e.bulk_job_id = b.id
-                             AND e.status IN ('queued', 'scheduled', 'processing'))`,
-        [id],
+                             AND e.status = ANY($2::text[]))`,
+        [id, OPEN_STATUSES],
       );
       return rowCount > 0;
     },
@@ -314,12 +314,12 @@ export function bulkRepository(db: Database) {
         const { rowCount } = await tx.query(
           `WITH upd AS (
              UPDATE emails SET status = 'cancelled', updated_at = now(), next_attempt_at = NULL
-              WHERE tenant_id = $2 AND bulk_job_id = $1 AND status IN ('queued', 'scheduled')
+              WHERE tenant_id = $2 AND bulk_job_id = $1 AND status = ANY($3::text[])
               RETURNING id, tenant_id, template_id
            )
            INSERT INTO email_events (email_id, tenant_id, template_id, type, data)
            SELECT id, tenant_id, template_id, 'cancelled', jsonb_build_object('bulk_job_id', $1::text) FROM upd`,
-          [id, tenantId],
+          [id, tenantId, CANCELLABLE_STATUSES],
         );
         await tx.query(
           `UPDATE bulk_jobs SET status = 'cancelled', completed_at = now(), updated_at = now(),

@@ -1,4 +1,9 @@
-import type { EmailEventType, EmailStatus } from '../domain/email-status.js';
+import {
+  CANCELLABLE_STATUSES,
+  type EmailEventType,
+  type EmailStatus,
+  PROVIDER_REPORTED_STATUSES,
+} from '../domain/email-status.js';
 import { type AttachmentRef, attachmentRefsInsert } from './attachments.repository.js';
 import type { CursorKey } from './cursor.js';
 import type { Database, Queryable } from './database.js';
@@ -366,11 +371,11 @@ export function emailsRepository(db: Database) {
                   lease_until = NULL, next_attempt_at = NULL, last_error = NULL, updated_at = now()
             WHERE id = $1 AND attempts = $2
               AND (status = 'processing'
-                   OR (status IN ('delivered', 'opened', 'bounced', 'complained') AND sent_at IS NULL))
+                   OR (status = ANY($6::text[]) AND sent_at IS NULL))
             RETURNING id, tenant_id, template_id, provider, attempts
          )
          ${eventsFrom('upd', 'sent', "jsonb_build_object('provider', upd.provider, 'provider_message_id', $3::text, 'attempt', upd.attempts, 'response', $5::text)")}`,
-        [id, attempt, r.providerMessageId, r.subject, r.response ?? null],
+        [id, attempt, r.providerMessageId, r.subject, r.response ?? null, PROVIDER_REPORTED_STATUSES],
       );
       return rowCount > 0;
     },
@@ -464,13 +469,13 @@ export function emailsRepository(db: Database) {
             RETURNING id
          ), upd AS (
            UPDATE emails SET status = 'cancelled', next_attempt_at = NULL, updated_at = now()
-            WHERE tenant_id = $1 AND status IN ('queued', 'scheduled')
+            WHERE tenant_id = $1 AND status = ANY($2::text[])
             RETURNING id, tenant_id, template_id
          ), ev AS (
            ${eventsFrom('upd', 'cancelled', "jsonb_build_object('reason', 'cancel-open')")}
          )
          SELECT (SELECT count(*) FROM upd)::int AS emails, (SELECT count(*) FROM b)::int AS bulk_jobs`,
-        [tenantId],
+        [tenantId, CANCELLABLE_STATUSES],
       );
       return { emails: rows[0]?.emails ?? 0, bulkJobs: rows[0]?.bulk_jobs ?? 0 };
     },
@@ -478,8 +483,8 @@ export function emailsRepository(db: Database) {
     /** How many of a tenant's emails are open (queued or scheduled). */
     async countOpen(tenantId: string): Promise<number> {
       const { rows } = await db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM emails WHERE tenant_id = $1 AND status IN ('queued', 'scheduled')`,
-        [tenantId],
+        `SELECT count(*)::int AS n FROM emails WHERE tenant_id = $1 AND status = ANY($2::text[])`,
+        [tenantId, CANCELLABLE_STATUSES],
       );
       return rows[0]?.n ?? 0;
     },

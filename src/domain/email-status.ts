@@ -29,13 +29,39 @@ export const TERMINAL_STATUSES: readonly EmailStatus[] = [
   'cancelled',
 ];
 
-/** Statuses from which no later event moves the email (SPEC §5: bounced, complained, failed…). */
+/**
+ * Statuses from which no later event moves the email (docs/architecture.md, "Statuses only move
+ * forward"; the "(final)" rows of docs/webhooks.md).
+ */
 export const FINAL_STATUSES: readonly EmailStatus[] = [
   'failed',
   'bounced',
   'complained',
   'suppressed',
   'cancelled',
+];
+
+/**
+ * Statuses in which an email can still change by sending: not yet handed to a provider. A bulk job
+ * is complete once none of its emails is in one of these; the console keeps polling them.
+ */
+export const OPEN_STATUSES: readonly EmailStatus[] = ['queued', 'scheduled', 'processing'];
+
+/**
+ * Statuses a cancellation may take an email out of: open and not in a worker's hands (an email in
+ * `processing` finishes its attempt).
+ */
+export const CANCELLABLE_STATUSES: readonly EmailStatus[] = ['queued', 'scheduled'];
+
+/**
+ * Statuses only a provider's report can set, each proving the provider took the message: a send
+ * outcome that arrives after one of them is still recorded.
+ */
+export const PROVIDER_REPORTED_STATUSES: readonly EmailStatus[] = [
+  'delivered',
+  'opened',
+  'bounced',
+  'complained',
 ];
 
 const RANK: Record<EmailStatus, number> = {

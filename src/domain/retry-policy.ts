@@ -1,7 +1,7 @@
 /**
- * Retry policy (SPEC §5): exponential backoff with full jitter,
- * delay = random(0, min(max, base · 2^attempt)), for at most `maxRetries` retries after the first
- * attempt (so `maxRetries + 1` attempts in all).
+ * Retry policy (docs/architecture.md, "`MAX_RETRIES` counts retries"): exponential backoff with
+ * full jitter, delay after the n-th attempt = random(0, min(max, base · 2^(n − 1))), for at most
+ * `maxRetries` retries after the first attempt (so `maxRetries + 1` attempts in all).
  */
 export interface RetryPolicy {
   maxRetries: number;

@@ -31,7 +31,8 @@ import { createProviderRegistry } from '../providers/registry.js';
 import type { HttpGet } from '../providers/ses/sns.js';
 import { createWebhookVerifiers } from '../providers/webhook-registry.js';
 import { createBullmqDispatcher } from '../queue/bullmq.dispatcher.js';
-import type { Consumer, Dispatcher } from '../queue/dispatcher.js';
+import type { Consumer, Dispatcher, JobHandlers } from '../queue/dispatcher.js';
+import { QUEUES } from '../queue/jobs.js';
 import type { RateLimiter } from '../ratelimit/rate-limiter.js';
 import { attachmentsService } from '../services/attachments.service.js';
 import { bulkService } from '../services/bulk.service.js';
@@ -447,7 +448,6 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
         if (n > 0) logger.info({ written: n, left: journal.size }, 'kept outcomes written');
       },
     });
-    const roles = new Set(config.worker.queues);
     const handlers = jobHandlers({
       delivery: services.delivery,
       bulk: services.bulk,
@@ -455,20 +455,13 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
       logger: logger.child({ role: 'worker' }),
     });
     consumer = dispatcher.consume(
-      {
-        ...(roles.has('send') ? { 'mail.send': handlers['mail.send'] } : {}),
-        ...(roles.has('scheduled') ? { 'mail.scheduled': handlers['mail.scheduled'] } : {}),
-        ...(roles.has('bulk') && handlers['mail.bulk'] ? { 'mail.bulk': handlers['mail.bulk'] } : {}),
-        ...(roles.has('dlq') ? { 'mail.dlq': handlers['mail.dlq'] } : {}),
-        ...(roles.has('webhooks') ? { 'mail.webhooks': handlers['mail.webhooks'] } : {}),
-      },
+      Object.fromEntries(
+        config.worker.queues.map((role) => [QUEUES[role].name, handlers[QUEUES[role].name]]),
+      ) as JobHandlers,
       {
         concurrency: {
+          ...Object.fromEntries(Object.values(QUEUES).map((q) => [q.name, q.concurrency])),
           'mail.send': config.delivery.concurrency,
-          'mail.scheduled': 5,
-          'mail.bulk': 1,
-          'mail.dlq': 2,
-          'mail.webhooks': 20,
         },
       },
     );
@@ -485,7 +478,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
       },
       logger,
     );
-    if (roles.has('webhooks')) {
+    if (config.worker.queues.includes('webhooks')) {
       webhookRelayLoop = startWebhookRelayLoop(
         services.outboundWebhooks,
         config.outboundWebhooks.relayIntervalMs,

@@ -48,3 +48,19 @@ export interface Dispatcher {
   ping(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * Dispatches best-effort, as the contract above allows: the facts are already committed, so a
+ * broker that refuses is reported through `onError` (logged by the caller) and the recovery loop
+ * re-dispatches what is due. Never throws.
+ */
+export async function dispatchQuietly(
+  dispatch: () => Promise<void>,
+  onError: ((e: unknown) => void) | undefined,
+): Promise<void> {
+  try {
+    await dispatch();
+  } catch (e) {
+    onError?.(e);
+  }
+}

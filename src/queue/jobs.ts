@@ -2,13 +2,25 @@
  * The job catalogue: queue names and what each job carries. Jobs carry ids, never payloads —
  * PostgreSQL holds the facts, so a job that is lost or runs twice changes nothing by itself.
  */
-export const QUEUE_NAMES = {
-  send: 'mail.send',
-  scheduled: 'mail.scheduled',
-  bulk: 'mail.bulk',
-  dlq: 'mail.dlq',
-  webhooks: 'mail.webhooks',
-} as const;
+import type { QueueRole } from '../config/config.js';
+
+/**
+ * The queues: the role a worker takes (`WORKER_QUEUES`), the queue it consumes and how many of its
+ * jobs one worker runs at once unless configured (`mail.send` follows `WORKER_CONCURRENCY`).
+ * `satisfies` keeps this table and the roles the configuration accepts one-to-one.
+ */
+export const QUEUES = {
+  send: { name: 'mail.send', concurrency: 20 },
+  scheduled: { name: 'mail.scheduled', concurrency: 5 },
+  bulk: { name: 'mail.bulk', concurrency: 1 },
+  dlq: { name: 'mail.dlq', concurrency: 2 },
+  webhooks: { name: 'mail.webhooks', concurrency: 20 },
+} as const satisfies Record<QueueRole, { name: keyof JobPayloads; concurrency: number }>;
+
+/** Queue names by role. */
+export const QUEUE_NAMES = Object.fromEntries(Object.entries(QUEUES).map(([role, q]) => [role, q.name])) as {
+  readonly [R in QueueRole]: (typeof QUEUES)[R]['name'];
+};
 
 export interface JobPayloads {
   /** Deliver one email (claimed in PostgreSQL before anything is sent). */
@@ -45,3 +57,21 @@ export const BULK_PRIORITY = 10;
 
 /** Job id for a webhook attempt: one per (delivery, time it became due), so a retry is never deduped away. */
 export const webhookJobId = (deliveryId: string, dueAt: Date): string => `${deliveryId}.${dueAt.getTime()}`;
+
+/**
+ * The `mail.send` job for an email: one job id per (email, attempt) — `suffix` tells apart a
+ * re-dispatch that must not be deduped against the attempt's first job (held, retried by hand) —
+ * and bulk mail behind transactional mail.
+ */
+export function sendJob(
+  emailId: string,
+  o: { attempts?: number; suffix?: string; delayMs?: number | undefined; bulk?: boolean } = {},
+): DispatchRequest<'mail.send'> {
+  const base = sendJobId(emailId, o.attempts ?? 0);
+  return {
+    payload: { emailId },
+    jobId: o.suffix ? `${base}.${o.suffix}` : base,
+    ...(o.delayMs !== undefined ? { delayMs: o.delayMs } : {}),
+    ...(o.bulk ? { priority: BULK_PRIORITY } : {}),
+  };
+}

@@ -2,12 +2,12 @@ import type { BulkJobRow, BulkRecipient, BulkRepository, InvalidRecipient } from
 import type { TemplatesRepository } from '../db/templates.repository.js';
 import { hasHeaderBreak, isValidEmailAddress, normalizeEmailAddress } from '../domain/address.js';
 import type { AttachmentInput } from '../domain/attachments.js';
-import type { EmailStatus } from '../domain/email-status.js';
+import { type EmailStatus, OPEN_STATUSES } from '../domain/email-status.js';
 import { AppError } from '../domain/errors.js';
 import { fingerprint } from '../lib/canonical-json.js';
 import { derivedUuid, isUuid, newId } from '../lib/ids.js';
-import type { Dispatcher } from '../queue/dispatcher.js';
-import { BULK_PRIORITY, sendJobId } from '../queue/jobs.js';
+import { type Dispatcher, dispatchQuietly } from '../queue/dispatcher.js';
+import { sendJob } from '../queue/jobs.js';
 import type { TemplateEngine } from '../templates/renderer.port.js';
 import type { AttachmentsService } from './attachments.service.js';
 import { templateSource } from './rendering.js';
@@ -47,7 +47,6 @@ export interface BulkRequest extends SenderFields {
   track_clicks?: boolean | undefined;
 }
 
-const OPEN: readonly EmailStatus[] = ['queued', 'scheduled', 'processing'];
 const DELIVERED: readonly EmailStatus[] = ['delivered', 'opened'];
 const FAILED: readonly EmailStatus[] = ['failed', 'bounced', 'complained'];
 
@@ -68,7 +67,7 @@ export function bulkView(
     template_version: job.template_version,
     total: job.total,
     accepted: job.accepted,
-    queued: sum(OPEN) + notFannedOut,
+    queued: sum(OPEN_STATUSES) + notFannedOut,
     sent: counts.sent ?? 0,
     delivered: sum(DELIVERED),
     failed: sum(FAILED),
@@ -96,13 +95,7 @@ export function bulkService(deps: {
   attachments?: AttachmentsService;
   onDispatchError?: (e: unknown) => void;
 }) {
-  const quietly = async (fn: () => Promise<void>) => {
-    try {
-      await fn();
-    } catch (e) {
-      deps.onDispatchError?.(e);
-    }
-  };
+  const quietly = (dispatch: () => Promise<void>) => dispatchQuietly(dispatch, deps.onDispatchError);
 
   const reuse = (existing: BulkJobRow, requestFingerprint: string | null) => {
     if (existing.request_fingerprint !== requestFingerprint) {
@@ -328,11 +321,7 @@ export function bulkService(deps: {
           await quietly(() =>
             deps.dispatcher.dispatch(
               'mail.send',
-              ids.map((id) => ({
-                payload: { emailId: id },
-                jobId: sendJobId(id, 0),
-                priority: BULK_PRIORITY,
-              })),
+              ids.map((id) => sendJob(id, { bulk: true })),
             ),
           );
         }

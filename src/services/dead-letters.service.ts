@@ -2,8 +2,8 @@ import { decodeCursor, page } from '../db/cursor.js';
 import type { DeadLetterRow, DeadLettersRepository } from '../db/dead-letters.repository.js';
 import { AppError } from '../domain/errors.js';
 import { isUuid } from '../lib/ids.js';
-import type { Dispatcher } from '../queue/dispatcher.js';
-import { BULK_PRIORITY, sendJobId } from '../queue/jobs.js';
+import { type Dispatcher, dispatchQuietly } from '../queue/dispatcher.js';
+import { sendJob } from '../queue/jobs.js';
 
 export const deadLetterView = (d: DeadLetterRow) => ({
   id: d.id,
@@ -43,17 +43,13 @@ export function deadLettersService(deps: {
       if (r.outcome === 'already')
         throw new AppError('dead_letter_already_retried', undefined, { email_id: r.emailId });
       const dl = await deps.deadLetters.get(tenantId, id);
-      try {
-        await deps.dispatcher.dispatch('mail.send', [
-          {
-            payload: { emailId: r.emailId },
-            jobId: `${sendJobId(r.emailId, 0)}.retry-${id}`,
-            ...(dl?.bulk_job_id ? { priority: BULK_PRIORITY } : {}),
-          },
-        ]);
-      } catch (e) {
-        deps.onDispatchError?.(e);
-      }
+      await dispatchQuietly(
+        () =>
+          deps.dispatcher.dispatch('mail.send', [
+            sendJob(r.emailId, { suffix: `retry-${id}`, bulk: Boolean(dl?.bulk_job_id) }),
+          ]),
+        deps.onDispatchError,
+      );
       return { dead_letter_id: id, email_id: r.emailId, status: 'queued' as const };
     },
   };

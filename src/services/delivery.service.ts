@@ -11,8 +11,8 @@ import type {
   SendOutcome,
 } from '../providers/email-provider.js';
 import type { ProviderRegistry } from '../providers/registry.js';
-import type { Dispatcher } from '../queue/dispatcher.js';
-import { BULK_PRIORITY, sendJobId } from '../queue/jobs.js';
+import { type Dispatcher, dispatchQuietly } from '../queue/dispatcher.js';
+import { sendJob } from '../queue/jobs.js';
 import type { TemplateEngine } from '../templates/renderer.port.js';
 import type { OutcomeJournal } from './outcome-journal.js';
 import { renderChecked } from './rendering.js';
@@ -99,13 +99,7 @@ export function deliveryService(deps: {
     return refusing;
   };
 
-  const dispatchQuietly = async (fn: () => Promise<void>) => {
-    try {
-      await fn();
-    } catch (e) {
-      deps.onDispatchError?.(e);
-    }
-  };
+  const quietly = (dispatch: () => Promise<void>) => dispatchQuietly(dispatch, deps.onDispatchError);
 
   const fail = async (
     email: ClaimedEmail,
@@ -114,7 +108,7 @@ export function deliveryService(deps: {
   ) => {
     const deadLetterId = await deps.emails.markFailed(email.id, email.attempts, error, reason, newId());
     if (!deadLetterId) return { kind: 'lost_claim' } as const;
-    await dispatchQuietly(() =>
+    await quietly(() =>
       deps.dispatcher.dispatch('mail.dlq', [
         { payload: { deadLetterId, emailId: email.id, tenantId: email.tenant_id }, jobId: deadLetterId },
       ]),
@@ -165,14 +159,9 @@ export function deliveryService(deps: {
     );
     if (retried === null) return { kind: 'lost_claim' };
     if (retried === 'cancelled') return { kind: 'cancelled' };
-    await dispatchQuietly(() =>
+    await quietly(() =>
       deps.dispatcher.dispatch('mail.send', [
-        {
-          payload: { emailId: email.id },
-          jobId: sendJobId(email.id, email.attempts),
-          delayMs,
-          ...(email.bulk_job_id ? { priority: BULK_PRIORITY } : {}),
-        },
+        sendJob(email.id, { attempts: email.attempts, delayMs, bulk: Boolean(email.bulk_job_id) }),
       ]),
     );
     return unavailable
@@ -246,14 +235,14 @@ export function deliveryService(deps: {
           })),
         );
         if (!held) return { kind: 'skipped' };
-        await dispatchQuietly(() =>
+        await quietly(() =>
           deps.dispatcher.dispatch('mail.send', [
-            {
-              payload: { emailId },
-              jobId: `${sendJobId(emailId, held.attempts)}.h${now}`,
+            sendJob(emailId, {
+              attempts: held.attempts,
+              suffix: `h${now}`,
               delayMs: held.delayMs,
-              ...(held.bulk ? { priority: BULK_PRIORITY } : {}),
-            },
+              bulk: held.bulk,
+            }),
           ]),
         );
         return { kind: 'waiting', delayMs: held.delayMs };
@@ -273,12 +262,11 @@ export function deliveryService(deps: {
           deps.emails.markRetry(email.id, email.attempts, handBack.error, 500, true).then((r) =>
             r === 'queued'
               ? deps.dispatcher.dispatch('mail.send', [
-                  {
-                    payload: { emailId: email.id },
-                    jobId: sendJobId(email.id, email.attempts),
+                  sendJob(email.id, {
+                    attempts: email.attempts,
                     delayMs: 500,
-                    ...(email.bulk_job_id ? { priority: BULK_PRIORITY } : {}),
-                  },
+                    bulk: Boolean(email.bulk_job_id),
+                  }),
                 ])
               : undefined,
           );
@@ -398,15 +386,13 @@ export function deliveryService(deps: {
     async promote(emailId: string): Promise<boolean> {
       const moved = await deps.emails.promoteScheduled(emailId);
       if (moved) {
-        await dispatchQuietly(() =>
-          deps.dispatcher.dispatch('mail.send', [{ payload: { emailId }, jobId: sendJobId(emailId, 0) }]),
-        );
+        await quietly(() => deps.dispatcher.dispatch('mail.send', [sendJob(emailId)]));
         return true;
       }
       // A timer that fired a little early (clocks differ by milliseconds): wait for the rest.
       const dueInMs = await deps.emails.scheduledDueInMs(emailId);
       if (dueInMs !== null) {
-        await dispatchQuietly(() =>
+        await quietly(() =>
           deps.dispatcher.dispatch('mail.scheduled', [
             { payload: { emailId }, jobId: `${emailId}.at${Date.now() + dueInMs}`, delayMs: dueInMs + 5 },
           ]),

@@ -20,7 +20,7 @@ import {
 import { isUuid, newId } from '../lib/ids.js';
 import type { OutboundHttp } from '../lib/outbound-http.js';
 import { keyFingerprint, open, seal } from '../lib/secret-box.js';
-import type { Dispatcher } from '../queue/dispatcher.js';
+import { type Dispatcher, dispatchQuietly } from '../queue/dispatcher.js';
 import { webhookJobId } from '../queue/jobs.js';
 
 const MAX_RESPONSE_BYTES = 1024;
@@ -127,18 +127,18 @@ export function outboundWebhooksService(deps: {
 
   const dispatch = async (jobs: { id: string; next_attempt_at: Date }[], delayMs = 0) => {
     if (jobs.length === 0) return;
-    try {
-      await deps.dispatcher.dispatch(
-        'mail.webhooks',
-        jobs.map((j) => ({
-          payload: { deliveryId: j.id },
-          jobId: webhookJobId(j.id, j.next_attempt_at),
-          ...(delayMs > 0 ? { delayMs } : {}),
-        })),
-      );
-    } catch (e) {
-      deps.onDispatchError?.(e);
-    }
+    await dispatchQuietly(
+      () =>
+        deps.dispatcher.dispatch(
+          'mail.webhooks',
+          jobs.map((j) => ({
+            payload: { deliveryId: j.id },
+            jobId: webhookJobId(j.id, j.next_attempt_at),
+            ...(delayMs > 0 ? { delayMs } : {}),
+          })),
+        ),
+      deps.onDispatchError,
+    );
   };
 
   // `sealed:<key ref>:<base64 box>`, bound to the endpoint (a box copied to another row does not

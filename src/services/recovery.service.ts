@@ -1,7 +1,7 @@
 import type { Database } from '../db/database.js';
 import type { EmailsRepository } from '../db/emails.repository.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
-import { BULK_PRIORITY, type DispatchRequest, sendJobId } from '../queue/jobs.js';
+import { type DispatchRequest, sendJob } from '../queue/jobs.js';
 
 /** Any fixed number shared by every worker process: the recovery loop's leader lock. */
 export const RECOVERY_LOCK_KEY = 4_242_002;
@@ -57,11 +57,7 @@ export function recoveryService(deps: {
         promoted += promotedIds.size;
         const send: DispatchRequest<'mail.send'>[] = due
           .filter((r) => r.status !== 'scheduled' || promotedIds.has(r.id))
-          .map((r) => ({
-            payload: { emailId: r.id },
-            jobId: sendJobId(r.id, r.attempts),
-            ...(r.bulk ? { priority: BULK_PRIORITY } : {}),
-          }));
+          .map((r) => sendJob(r.id, { attempts: r.attempts, bulk: r.bulk }));
         await deps.dispatcher.dispatch('mail.send', send);
         redispatched += send.length;
         const last = due[due.length - 1];

@@ -6,8 +6,8 @@ import type { AttachmentInput } from '../domain/attachments.js';
 import { AppError } from '../domain/errors.js';
 import { fingerprint } from '../lib/canonical-json.js';
 import { newId } from '../lib/ids.js';
-import type { Dispatcher } from '../queue/dispatcher.js';
-import { sendJobId } from '../queue/jobs.js';
+import { type Dispatcher, dispatchQuietly } from '../queue/dispatcher.js';
+import { sendJob } from '../queue/jobs.js';
 import type { TemplateEngine } from '../templates/renderer.port.js';
 import type { AttachmentsService } from './attachments.service.js';
 import { renderChecked } from './rendering.js';
@@ -182,19 +182,15 @@ export function sendService(deps: {
       });
       if (!inserted) return reuse(row, requestFingerprint);
 
-      try {
-        if (scheduled && sendAt) {
-          await deps.dispatcher.dispatch('mail.scheduled', [
-            { payload: { emailId: id }, jobId: id, delayMs: sendAt.getTime() - Date.now() },
-          ]);
-        } else {
-          await deps.dispatcher.dispatch('mail.send', [
-            { payload: { emailId: id }, jobId: sendJobId(id, 0) },
-          ]);
-        }
-      } catch (e) {
-        deps.onDispatchError?.(e);
-      }
+      await dispatchQuietly(
+        () =>
+          scheduled && sendAt
+            ? deps.dispatcher.dispatch('mail.scheduled', [
+                { payload: { emailId: id }, jobId: id, delayMs: sendAt.getTime() - Date.now() },
+              ])
+            : deps.dispatcher.dispatch('mail.send', [sendJob(id)]),
+        deps.onDispatchError,
+      );
       return { email_id: id, status: row.status, idempotency_reused: false };
     },
   };

@@ -17,7 +17,8 @@ import { createStandardWebhooksChecker } from './signature.js';
 /** At most this many events in one request; a provider batching more must split. */
 export const MAX_EVENTS_PER_REQUEST = 1000;
 
-// Our own format: the types of SPEC §4. `deferred` and `unsubscribed` are HTTP providers' words.
+// Our own format: the event vocabulary of docs/webhooks.md ("Our event vocabulary and its effects").
+// `deferred` and `unsubscribed` are HTTP providers' words.
 const TYPES: readonly WebhookEventType[] = WEBHOOK_EVENT_TYPES.filter(
   (t) => t !== 'deferred' && t !== 'unsubscribed',
 );
