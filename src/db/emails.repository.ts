@@ -331,10 +331,12 @@ export function emailsRepository(db: Database) {
 
     /** Extends a claim that still holds (not expired, not taken over); false when it was lost. */
     async renewClaim(id: string, attempt: number, leaseSeconds: number): Promise<boolean> {
+      // A provider's report may overtake the worker (as in markSent): the claim still holds then.
       const { rowCount } = await db.query(
         `UPDATE emails SET lease_until = now() + make_interval(secs => $3)
-          WHERE id = $1 AND attempts = $2 AND status = 'processing' AND lease_until > now()`,
-        [id, attempt, leaseSeconds],
+          WHERE id = $1 AND attempts = $2 AND lease_until > now()
+            AND (status = 'processing' OR (status = ANY($4::text[]) AND sent_at IS NULL))`,
+        [id, attempt, leaseSeconds, PROVIDER_REPORTED_STATUSES],
       );
       return rowCount > 0;
     },
