@@ -439,12 +439,14 @@ describe('tenant event webhooks in the embedded mode (PGlite and the in-process 
     await h.sql(`UPDATE webhook_endpoints SET failing_since = now() - interval '6 days' WHERE id = $1`, [
       ep.body.id,
     ]);
-    receiver.plans['/embedded'] = [500];
+    // Every answer from now on fails, so that no late redelivery of an earlier event (the relay
+    // dispatches again what stayed pending on a busy machine) can succeed and end the failing run.
+    receiver.plans['/embedded'] = Array(50).fill(500);
     await h.request('POST', `/webhook-endpoints/${ep.body.id}/test`, { key: tenant.key });
     const disabled = await eventually(async () => {
       const r = await h.request('GET', `/webhook-endpoints/${ep.body.id}`, { key: tenant.key });
       return r.body.enabled === false ? r.body : null;
-    }, 20_000);
+    }, 45_000);
     expect(disabled.disabled_reason).toMatch(/^every attempt failed since .*; last: HTTP 500$/);
     const log = await h.request('GET', `/webhook-endpoints/${ep.body.id}/deliveries`, { key: tenant.key });
     expect(log.body.items[0]).toMatchObject({ type: 'webhook.test', status: 'failed', last_status: 500 });
@@ -454,5 +456,5 @@ describe('tenant event webhooks in the embedded mode (PGlite and the in-process 
       { key: tenant.key },
     );
     expect(retry.status).toBe(409);
-  });
+  }, 120_000);
 });
