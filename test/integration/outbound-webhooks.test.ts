@@ -435,6 +435,13 @@ describe('tenant event webhooks in the embedded mode (PGlite and the in-process 
     ]);
     for (const r of got) verify(ep.body.secret, r);
 
+    // Both deliveries recorded as succeeded first (the receiver sees a request before its outcome
+    // is written), so no success recorded late ends the failing run set up next.
+    await eventually(async () => {
+      const r = await h.request('GET', `/webhook-endpoints/${ep.body.id}/deliveries`, { key: tenant.key });
+      const items = r.body.items as { status: string }[];
+      return items.length >= 2 && items.every((d) => d.status === 'succeeded') ? items : null;
+    }, 30_000);
     // Failing since six days: the next failure disables it, and says why.
     await h.sql(`UPDATE webhook_endpoints SET failing_since = now() - interval '6 days' WHERE id = $1`, [
       ep.body.id,
