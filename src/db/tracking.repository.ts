@@ -37,9 +37,11 @@ export function trackingRepository(db: Database) {
      */
     async record(r: TrackingRecord): Promise<boolean> {
       return db.transaction(async (tx) => {
+        // A link exists only in mail that went out, so a hit before the send is recorded (sent_at
+        // still NULL: the worker has not written its outcome yet) is as early as a hit can be.
         const { rows } = await tx.query<{ tenant_id: string; status: EmailStatus; early: boolean }>(
           `SELECT tenant_id, status,
-                  COALESCE(now() - sent_at < make_interval(secs => $2::double precision / 1000), false) AS early
+                  COALESCE(now() - sent_at < make_interval(secs => $2::double precision / 1000), true) AS early
              FROM emails WHERE id = $1 FOR UPDATE`,
           [r.emailId, r.machineClickWindowMs ?? 0],
         );
