@@ -1,6 +1,7 @@
 /**
  * Import rules for Mailsystem: arrows point inward
- * (main → api|worker → services → db|queue|providers|templates → domain), no cycles. The command
+ * (main → api|worker → services → db|queue|providers|templates → domain), no cycles; metrics live in
+ * src/observability and local development servers in src/dev. The command
  * line (src/cli) and the console (web/src) speak HTTP through the typed client (src/client) only;
  * the console's features do not import each other.
  * @type {import('dependency-cruiser').IConfiguration}
@@ -101,6 +102,28 @@ module.exports = {
       severity: 'error',
       from: { path: '^web/src/(components|lib)/' },
       to: { path: '^web/src/(features|app)/' },
+    },
+    {
+      name: 'observability-only-watches',
+      comment:
+        'src/observability (metrics) watches what services do; no service, adapter or domain code depends on it.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(observability|main|api)/' },
+      to: { path: layer('observability') },
+    },
+    {
+      name: 'dev-tools-stand-apart',
+      comment:
+        'src/dev holds local development servers (the capture SMTP server): only the entry points start them, and they know nothing of Mailsystem.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(dev|main)/' },
+      to: { path: layer('dev') },
+    },
+    {
+      name: 'dev-knows-nothing-of-mailsystem',
+      severity: 'error',
+      from: { path: layer('dev') },
+      to: { path: '^src/', pathNot: [layer('dev'), layer('lib')] },
     },
     {
       name: 'no-test-code-in-src',

@@ -16,7 +16,7 @@ import nodemailer from 'nodemailer';
 import pg from 'pg';
 import { migrate } from '../src/db/migrator.js';
 import { createPgDatabase } from '../src/db/pg.database.js';
-import { CaptureSmtpServer } from '../src/providers/smtp/capture-server.js';
+import { CaptureSmtpServer } from '../src/dev/capture-server.js';
 import { dbUrl, TEST_REDIS_URL } from '../test/support/env.js';
 import { deleteRedisPrefix, testEnv } from '../test/support/harness.js';
 import { startSystemProcess } from '../test/support/system-process.js';

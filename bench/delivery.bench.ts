@@ -12,7 +12,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import nodemailer from 'nodemailer';
-import { CaptureSmtpServer } from '../src/providers/smtp/capture-server.js';
+import { CaptureSmtpServer } from '../src/dev/capture-server.js';
 import {
   BENCH_TEMPLATE,
   benchDatabase,

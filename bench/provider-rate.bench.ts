@@ -13,8 +13,8 @@ import pg from 'pg';
 import { loadConfig } from '../src/config/config.js';
 import { migrate } from '../src/db/migrator.js';
 import { createPgDatabase } from '../src/db/pg.database.js';
+import { CaptureSmtpServer } from '../src/dev/capture-server.js';
 import { createSystem, type System } from '../src/main/system.js';
-import { CaptureSmtpServer } from '../src/providers/smtp/capture-server.js';
 import { ADMIN_TOKEN, dbUrl, TEST_REDIS_URL } from '../test/support/env.js';
 import { deleteRedisPrefix, testEnv } from '../test/support/harness.js';
 

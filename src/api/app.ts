@@ -15,6 +15,7 @@ import type { Database } from '../db/database.js';
 import { AppError } from '../domain/errors.js';
 import { type Logger, redactUrl } from '../lib/logger.js';
 import { findUnstorableText } from '../lib/text-safety.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import type { RateLimiter } from '../ratelimit/rate-limiter.js';
 import type { AnalyticsService } from '../services/analytics.service.js';
@@ -23,7 +24,6 @@ import type { DeadLettersService } from '../services/dead-letters.service.js';
 import type { DomainsService } from '../services/domains.service.js';
 import type { EmailsService } from '../services/emails.service.js';
 import type { InboxService } from '../services/inbox.service.js';
-import type { Metrics } from '../services/metrics.js';
 import type { OutboundWebhooksService } from '../services/outbound-webhooks.service.js';
 import type { SendService } from '../services/send.service.js';
 import type { SendersService } from '../services/senders.service.js';
@@ -78,7 +78,7 @@ export interface ApiDeps {
     domains: DomainsService;
     senders: SendersService;
     /** The providers this installation can deliver through (tenants pick among them). */
-    providers: { names(): string[] };
+    providerNames(): string[];
     inbox: InboxService;
     outboundWebhooks: OutboundWebhooksService;
     tracking: TrackingService;
@@ -212,7 +212,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       adminApiToken: deps.config.adminApiToken,
       cancelOpen: (tenantId) => services.emails.cancelOpen(tenantId),
       openEmails: (tenantId) => services.emails.countOpen(tenantId),
-      providers: services.providers.names(),
+      providers: services.providerNames(),
     }),
   );
   // Providers authenticate with their own signatures, not with tenant keys.

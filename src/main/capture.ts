@@ -1,5 +1,5 @@
+import { CaptureSmtpServer } from '../dev/capture-server.js';
 import { createLogger } from '../lib/logger.js';
-import { CaptureSmtpServer } from '../providers/smtp/capture-server.js';
 import { configOrExit, fatal, onShutdown } from './run.js';
 
 // A mail catcher alone (compose's `capture` profile): an SMTP server on HOST:SMTP_PORT that keeps

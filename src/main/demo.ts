@@ -1,14 +1,7 @@
-import { createHmac } from 'node:crypto';
 import type { Config } from '../config/config.js';
 import { createPgDatabase } from '../db/pg.database.js';
-import { forgetSystemSecret, systemSecret } from '../db/system-secrets.repository.js';
-import { newId } from '../lib/ids.js';
-import { hashApiKey } from '../services/tenancy.service.js';
+import { DEMO_TENANT, type DemoSeed } from '../services/demo.service.js';
 import type { System } from './system.js';
-
-const DEMO_TENANT = 'demo';
-const DEMO_KEY_NAME = 'npm start';
-const DEMO_KEY_SECRET = 'demo-api-key';
 
 /**
  * Whether this start is the zero-setup experience that gets a demo tenant, a printed key and a
@@ -33,53 +26,7 @@ export async function demoWanted(config: Config, embedded: boolean): Promise<boo
 }
 
 /**
- * The demo tenant's one key: derived from a secret the system keeps, so every start prints the
- * same key (a restart does not break a client using it) and restarts add no keys. Keys that
- * earlier versions made on every start are deleted; a key an admin revoked is replaced by a new one.
- */
-async function demoKey(system: System): Promise<string> {
-  const { db } = system;
-  const { apiKeys } = system.services.repos;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const secret = await systemSecret(db, DEMO_KEY_SECRET);
-    const key = `ms_${createHmac('sha256', secret).update('demo api key').digest('base64url')}`;
-    const hash = hashApiKey(key);
-    const state = await apiKeys.stateByHash(hash);
-    if (state === 'live') return key;
-    if (state === null) {
-      await apiKeys.deleteNamed(DEMO_TENANT, DEMO_KEY_NAME);
-      await apiKeys.create({
-        id: newId(),
-        tenantId: DEMO_TENANT,
-        name: DEMO_KEY_NAME,
-        prefix: key.slice(0, 11),
-        hash,
-      });
-      return key;
-    }
-    await forgetSystemSecret(db, DEMO_KEY_SECRET);
-  }
-  throw new Error('the demo key could not be made');
-}
-
-/**
  * Makes sure a demo tenant with a welcome template exists and returns its API key, so that a new
- * user can send right after `npm start`.
+ * user can send right after `npm start` (src/services/demo.service.ts).
  */
-export async function seedDemo(
-  system: System,
-): Promise<{ tenantId: string; apiKey: string; templateId: string }> {
-  const { tenancy, templates, repos } = system.services;
-  if (!(await repos.tenants.get(DEMO_TENANT))) {
-    await tenancy.createTenant({ id: DEMO_TENANT, name: 'Demo tenant' });
-  }
-  const existing = await templates.list(DEMO_TENANT, 50, null);
-  const welcome =
-    existing.find((t) => t.name === 'welcome') ??
-    (await templates.create(DEMO_TENANT, {
-      name: 'welcome',
-      subject_template: 'Welcome {{ name }}',
-      html_template: '<h1>Hello {{ name }}</h1><p>Thanks for trying Mailsystem.</p>',
-    }));
-  return { tenantId: DEMO_TENANT, apiKey: await demoKey(system), templateId: welcome.id };
-}
+export const seedDemo = (system: System): Promise<DemoSeed> => system.services.demo.seed();

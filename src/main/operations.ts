@@ -5,12 +5,13 @@ import type { Config } from '../config/config.js';
 import { analyticsRepository } from '../db/analytics.repository.js';
 import type { Database } from '../db/database.js';
 import { operationsRepository } from '../db/operations.repository.js';
+import { bearerToken } from '../lib/bearer.js';
 import type { Logger } from '../lib/logger.js';
+import { createMetrics } from '../observability/metrics.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import { createRedisRateLimiter, providerPacer, type RateLimiter } from '../ratelimit/rate-limiter.js';
 import { analyticsService } from '../services/analytics.service.js';
 import type { DeliveryHooks } from '../services/delivery.service.js';
-import { createMetrics } from '../services/metrics.js';
 import { adminTokenMatches } from '../services/tenancy.service.js';
 import { startAggregatorLoop } from '../worker/aggregator-loop.js';
 
@@ -117,7 +118,7 @@ export function createOperations(opts: {
       if (config.metrics.port === null) return null;
       const token = config.metrics.token;
       const server = createServer((req, res) => {
-        const auth = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
+        const auth = bearerToken(req.headers.authorization);
         const path = (req.url ?? '').split('?')[0];
         if (req.method === 'GET' && path === '/health/live') {
           // A worker has no API: its container's health check asks here.

@@ -38,6 +38,7 @@ import { attachmentsService } from '../services/attachments.service.js';
 import { bulkService } from '../services/bulk.service.js';
 import { deadLettersService } from '../services/dead-letters.service.js';
 import { type DeliveryHooks, deliveryService } from '../services/delivery.service.js';
+import { demoService } from '../services/demo.service.js';
 import { dkimKeys } from '../services/dkim-keys.js';
 import { domainsService } from '../services/domains.service.js';
 import { emailsService } from '../services/emails.service.js';
@@ -244,6 +245,8 @@ function buildServices(opts: {
     redispatchGraceSeconds: config.recovery.graceSeconds,
     onDispatchError,
   });
+  const tenancy = tenancyService({ tenants: repos.tenants, apiKeys: repos.apiKeys });
+  const templates = templatesService({ templates: repos.templates, renderer, senders });
   return {
     attachments,
     inbox,
@@ -255,15 +258,16 @@ function buildServices(opts: {
     tracking,
     senders,
     unsubscribe,
-    repos,
-    renderer,
-    providers,
-    tenancy: tenancyService({ tenants: repos.tenants, apiKeys: repos.apiKeys }),
-    templates: templatesService({
-      templates: repos.templates,
-      renderer,
-      senders,
-    }),
+    tenancy,
+    templates,
+    demo: demoService({ db, apiKeys: repos.apiKeys, tenancy, templates }),
+    /** The names of the providers this system can send through. */
+    providerNames: () => providers.names(),
+    /** Closes what the services hold outside the database: provider connections, render threads. */
+    async close() {
+      await providers.closeAll().catch(() => {});
+      await renderer.close();
+    },
     send: sendService({
       emails: repos.emails,
       templates: repos.templates,
@@ -404,7 +408,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
     onWebhookEvent: operations.metrics.webhookEvent,
     ...(opts.webhookHttpGet ? { webhookHttpGet: opts.webhookHttpGet } : {}),
   });
-  providerNames = () => services.providers.names();
+  providerNames = () => services.providerNames();
 
   if (opts.roles.api && config.adminApiToken === null) {
     logger.warn('ADMIN_API_TOKEN is not set: the admin API answers 403 until it is');
@@ -517,9 +521,8 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
         await retentionLoop?.stop();
         await webhookRelayLoop?.stop();
         await operations.stop();
-        await services.providers.closeAll().catch(() => {});
         services.outboundWebhooksHttp.close();
-        await services.renderer.close();
+        await services.close();
         await dispatcher.close();
         if (!opts.breaker) await breaker.close();
         if (!opts.db) await db.close();

@@ -106,6 +106,9 @@ export function tenancyService(deps: {
       return row;
     },
 
+    /** The tenant, or null when there is none with this id. */
+    findTenant: (id: string): Promise<TenantRow | null> => deps.tenants.get(id),
+
     async getTenant(id: string): Promise<TenantRow> {
       const row = await deps.tenants.get(id);
       if (!row) throw new AppError('tenant_not_found');

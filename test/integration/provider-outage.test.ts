@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CapturedMessage, CaptureSmtpServer } from '../../src/providers/smtp/capture-server.js';
+import { type CapturedMessage, CaptureSmtpServer } from '../../src/dev/capture-server.js';
 import { eventually, type Harness, startHarness } from '../support/harness.js';
 import { freePort, TestRedisServer } from '../support/redis-server.js';
 

@@ -3,7 +3,7 @@ import {
   type CapturedMessage,
   CaptureSmtpServer,
   type CaptureSmtpServerOptions,
-} from '../../src/providers/smtp/capture-server.js';
+} from '../../src/dev/capture-server.js';
 
 export interface ParsedAddress {
   name: string;

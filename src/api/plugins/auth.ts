@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../../domain/errors.js';
+import { bearerToken } from '../../lib/bearer.js';
 import {
   type AuthenticatedTenant,
   adminTokenMatches,
@@ -13,12 +14,7 @@ declare module 'fastify' {
   }
 }
 
-export const bearer = (req: FastifyRequest): string | undefined => {
-  const h = req.headers.authorization;
-  if (!h) return undefined;
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
-  return m?.[1];
-};
+export const bearer = (req: FastifyRequest): string | undefined => bearerToken(req.headers.authorization);
 
 /**
  * onRequest hook for tenant routes: the API key decides the tenant. With `failures`, failed

@@ -1,7 +1,7 @@
 import helmet from '@fastify/helmet';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Metrics } from '../../observability/metrics.js';
 import type { RateLimiter } from '../../ratelimit/rate-limiter.js';
-import type { Metrics } from '../../services/metrics.js';
 import { sendError } from './errors.js';
 import { notFoundRateLimit } from './rate-limit.js';
 

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError } from '../../domain/errors.js';
-import type { Metrics } from '../../services/metrics.js';
+import type { Metrics } from '../../observability/metrics.js';
 import { adminTokenMatches } from '../../services/tenancy.service.js';
 import { bearer } from '../plugins/auth.js';
 

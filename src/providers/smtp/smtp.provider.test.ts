@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type SmtpSink, startSmtpSink } from '../../../test/support/smtp.js';
 import type { SmtpConfig } from '../../config/config.js';
+import { CaptureSmtpServer } from '../../dev/capture-server.js';
 import type { EmailProvider, OutgoingMessage } from '../email-provider.js';
 import { MockProvider } from '../mock/mock.provider.js';
 import { createProviderRegistry } from '../registry.js';
-import { CaptureSmtpServer } from './capture-server.js';
 import { parseQueueId, SmtpProvider } from './smtp.provider.js';
 
 const smtpConfig = (port: number, over: Partial<SmtpConfig> = {}): SmtpConfig => ({

@@ -4,7 +4,7 @@ import type { ClaimedEmail } from '../db/emails.repository.js';
 import type { SendOutcome } from '../providers/email-provider.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import { QUEUE_NAMES } from '../queue/jobs.js';
-import type { DeliveryHooks, DeliveryResult } from './delivery.service.js';
+import type { DeliveryHooks, DeliveryResult } from '../services/delivery.service.js';
 
 /** What the gauges read when Prometheus scrapes; each is optional (a process may lack a role). */
 export interface MetricsSources {
