@@ -536,31 +536,33 @@ export function emailsRepository(db: Database) {
      * job should have run by now), processing past its lease (its worker died), scheduled past
      * send_at. Ordered by due time; `after` pages through a large backlog.
      */
-    async findDue(graceSeconds: number, limit: number, after: { dueAt: Date; id: string } | null = null) {
+    async findDue(graceSeconds: number, limit: number, after: { dueAt: string; id: string } | null = null) {
+      // due_at comes back as text: a Date would drop the microseconds, and the next page would
+      // start before the last row of this one.
       const { rows } = await db.query<{
         id: string;
         status: EmailStatus;
         attempts: number;
         bulk: boolean;
-        due_at: Date;
+        due_at: string;
       }>(
-        `SELECT * FROM (
+        `SELECT id, status, attempts, bulk, due_at::text AS due_at FROM (
            (SELECT id, status, attempts, bulk_job_id IS NOT NULL AS bulk, next_attempt_at AS due_at FROM emails
              WHERE status = 'queued' AND next_attempt_at <= now() - make_interval(secs => $1)
-               AND ($3::timestamptz IS NULL OR (next_attempt_at, id) > ($3, $4::uuid))
+               AND ($3::timestamptz IS NULL OR (next_attempt_at, id) > ($3::timestamptz, $4::uuid))
                AND tenant_id NOT IN (SELECT id FROM tenants WHERE status = 'suspended')
              ORDER BY next_attempt_at, id LIMIT $2)
            UNION ALL
            (SELECT id, status, attempts, bulk_job_id IS NOT NULL, lease_until FROM emails
              WHERE status = 'processing' AND lease_until < now()
-               AND ($3::timestamptz IS NULL OR (lease_until, id) > ($3, $4::uuid))
+               AND ($3::timestamptz IS NULL OR (lease_until, id) > ($3::timestamptz, $4::uuid))
              ORDER BY lease_until, id LIMIT $2)
            UNION ALL
            (SELECT id, status, attempts, bulk_job_id IS NOT NULL, send_at FROM emails
              WHERE status = 'scheduled' AND send_at <= now()
-               AND ($3::timestamptz IS NULL OR (send_at, id) > ($3, $4::uuid))
+               AND ($3::timestamptz IS NULL OR (send_at, id) > ($3::timestamptz, $4::uuid))
              ORDER BY send_at, id LIMIT $2)
-         ) due ORDER BY due_at, id LIMIT $2`,
+         ) due ORDER BY due.due_at, id LIMIT $2`,
         [graceSeconds, limit, after?.dueAt ?? null, after?.id ?? null],
       );
       return rows;

@@ -48,7 +48,7 @@ export function recoveryService(deps: {
       const grace = brokerReset ? 0 : deps.graceSeconds;
       let redispatched = 0;
       let promoted = 0;
-      let after: { dueAt: Date; id: string } | null = null;
+      let after: { dueAt: string; id: string } | null = null;
       for (let pages = 0; pages < MAX_PAGES_PER_TICK; pages++) {
         const due = await deps.emails.findDue(grace, deps.batchSize, after);
         if (due.length === 0) break;
