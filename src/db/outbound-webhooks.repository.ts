@@ -22,7 +22,7 @@ export interface DeliveryRow {
   id: string;
   tenant_id: string;
   endpoint_id: string;
-  event_id: string | null;
+  event_id: number | null;
   email_id: string | null;
   type: string;
   payload: Record<string, unknown>;
@@ -276,7 +276,7 @@ export function outboundWebhooksRepository(db: Database) {
      * deliveries that may go now because this one finished or moved (the next event of its email).
      */
     async recordAttempt(
-      d: { id: string; endpointId: string; emailId: string | null; eventId: string | null; attempts: number },
+      d: { id: string; endpointId: string; emailId: string | null; eventId: number | null; attempts: number },
       o: AttemptOutcome,
       disableAfterSeconds: number,
     ): Promise<{ recorded: boolean; disabled: boolean; nextDueAt: Date | null }> {
