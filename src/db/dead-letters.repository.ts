@@ -1,5 +1,6 @@
 import type { CursorKey } from './cursor.js';
 import type { Database } from './database.js';
+import { appendEventsFrom } from './email-events.js';
 
 export interface DeadLetterRow {
   id: string;
@@ -74,8 +75,7 @@ export function deadLettersRepository(db: Database) {
               WHERE e.id = $1 AND e.tenant_id = $2 AND e.status = 'failed'
               RETURNING e.id, e.tenant_id, e.template_id
            )
-           INSERT INTO email_events (email_id, tenant_id, template_id, type, data)
-           SELECT id, tenant_id, template_id, 'retried', jsonb_build_object('dead_letter_id', $3::text) FROM upd`,
+           ${appendEventsFrom('upd', 'retried', "jsonb_build_object('dead_letter_id', $3::text)")}`,
           [dl.email_id, tenantId, id],
         );
         // The email moved on since (a webhook said otherwise): nothing to retry.

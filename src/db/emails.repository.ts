@@ -7,6 +7,7 @@ import {
 import { type AttachmentRef, attachmentRefsInsert } from './attachments.repository.js';
 import type { CursorKey } from './cursor.js';
 import type { Database, Queryable } from './database.js';
+import { appendEventsFrom } from './email-events.js';
 
 export interface EmailRow {
   id: string;
@@ -112,14 +113,6 @@ export interface EmailFilters {
 
 const SELECT = 'SELECT e.*, e.created_at::text AS cursor_ts FROM emails e';
 
-/**
- * Appends one event for every row `source` returns; used inside the statements below so that a
- * status change and its event are one statement. `type` is an event type or a SQL expression.
- */
-const eventsFrom = (source: string, type: EmailEventType | { sql: string }, data: string) =>
-  `INSERT INTO email_events (email_id, tenant_id, template_id, type, data)
-   SELECT id, tenant_id, template_id, ${typeof type === 'string' ? `'${type}'` : type.sql}, ${data} FROM ${source}`;
-
 export function emailsRepository(db: Database) {
   return {
     /**
@@ -146,7 +139,7 @@ export function emailsRepository(db: Database) {
          ), att AS (
            ${attachmentRefsInsert('email_id', 'ins', '$20')}
          ), ev AS (
-           ${eventsFrom('ins', { sql: 'ins.status' }, "jsonb_strip_nulls(jsonb_build_object('send_at', ins.send_at))")}
+           ${appendEventsFrom('ins', { sql: 'ins.status' }, "jsonb_strip_nulls(jsonb_build_object('send_at', ins.send_at))")}
          )
          SELECT id, status, request_fingerprint FROM ins`,
         [
@@ -295,7 +288,7 @@ export function emailsRepository(db: Database) {
                                WHERE t.id = emails.tenant_id AND cardinality(t.fallback_providers) > 0))
             RETURNING *
          ), ev AS (
-           ${eventsFrom('claimed', 'processing', "jsonb_build_object('attempt', claimed.attempts)")}
+           ${appendEventsFrom('claimed', 'processing', "jsonb_build_object('attempt', claimed.attempts)")}
          )
          SELECT c.*, c.created_at::text AS cursor_ts, v.subject_template, v.html_template, v.text_template,
                 coalesce(b.shared_variables, '{}'::jsonb) AS shared_variables, x.reason AS suppressed_reason
@@ -352,7 +345,7 @@ export function emailsRepository(db: Database) {
             WHERE id = $1 AND attempts = $2 AND status = 'processing'
             RETURNING id, tenant_id, template_id, attempts
          )
-         ${eventsFrom('upd', 'rerouted', "jsonb_build_object('from', $4::text, 'to', $3::text, 'attempt', upd.attempts)")}`,
+         ${appendEventsFrom('upd', 'rerouted', "jsonb_build_object('from', $4::text, 'to', $3::text, 'attempt', upd.attempts)")}`,
         [id, attempt, provider, from],
       );
       return rowCount > 0;
@@ -376,7 +369,7 @@ export function emailsRepository(db: Database) {
                    OR (status = ANY($6::text[]) AND sent_at IS NULL))
             RETURNING id, tenant_id, template_id, provider, attempts
          )
-         ${eventsFrom('upd', 'sent', "jsonb_build_object('provider', upd.provider, 'provider_message_id', $3::text, 'attempt', upd.attempts, 'response', $5::text)")}`,
+         ${appendEventsFrom('upd', 'sent', "jsonb_build_object('provider', upd.provider, 'provider_message_id', $3::text, 'attempt', upd.attempts, 'response', $5::text)")}`,
         [id, attempt, r.providerMessageId, r.subject, r.response ?? null, PROVIDER_REPORTED_STATUSES],
       );
       return rowCount > 0;
@@ -407,7 +400,7 @@ export function emailsRepository(db: Database) {
             WHERE e.id = $1 AND e.attempts = $2 AND e.status = 'processing'
             RETURNING e.id, e.tenant_id, e.template_id, e.attempts, e.next_attempt_at, e.status
          ), ev AS (
-           ${eventsFrom('upd', { sql: "CASE WHEN upd.status = 'cancelled' THEN 'cancelled' ELSE 'deferred' END" }, "jsonb_strip_nulls(jsonb_build_object('attempt', upd.attempts, 'error', $3::text, 'next_attempt_at', upd.next_attempt_at, 'provider_unavailable', CASE WHEN $5 THEN true END))")}
+           ${appendEventsFrom('upd', { sql: "CASE WHEN upd.status = 'cancelled' THEN 'cancelled' ELSE 'deferred' END" }, "jsonb_strip_nulls(jsonb_build_object('attempt', upd.attempts, 'error', $3::text, 'next_attempt_at', upd.next_attempt_at, 'provider_unavailable', CASE WHEN $5 THEN true END))")}
          )
          SELECT status FROM upd`,
         [id, attempt, error, delayMs, providerUnavailable],
@@ -433,7 +426,7 @@ export function emailsRepository(db: Database) {
             WHERE id = $1 AND attempts = $2 AND status = 'processing'
             RETURNING id, tenant_id, template_id, attempts
          ), ev AS (
-           ${eventsFrom('upd', 'failed', "jsonb_build_object('attempt', upd.attempts, 'error', $3::text, 'reason', $4::text)")}
+           ${appendEventsFrom('upd', 'failed', "jsonb_build_object('attempt', upd.attempts, 'error', $3::text, 'reason', $4::text)")}
          )
          INSERT INTO dead_letters (id, tenant_id, email_id, reason, last_error, attempts)
          SELECT $5, tenant_id, id, $4, $3, attempts FROM upd
@@ -452,7 +445,7 @@ export function emailsRepository(db: Database) {
             WHERE id = $1 AND attempts = $2 AND status = 'processing'
             RETURNING id, tenant_id, template_id
          )
-         ${eventsFrom('upd', 'suppressed', "jsonb_build_object('reason', $3::text)")}`,
+         ${appendEventsFrom('upd', 'suppressed', "jsonb_build_object('reason', $3::text)")}`,
         [id, attempt, reason],
       );
       return rowCount > 0;
@@ -474,7 +467,7 @@ export function emailsRepository(db: Database) {
             WHERE tenant_id = $1 AND status = ANY($2::text[])
             RETURNING id, tenant_id, template_id
          ), ev AS (
-           ${eventsFrom('upd', 'cancelled', "jsonb_build_object('reason', 'cancel-open')")}
+           ${appendEventsFrom('upd', 'cancelled', "jsonb_build_object('reason', 'cancel-open')")}
          )
          SELECT (SELECT count(*) FROM upd)::int AS emails, (SELECT count(*) FROM b)::int AS bulk_jobs`,
         [tenantId, CANCELLABLE_STATUSES],
@@ -524,7 +517,7 @@ export function emailsRepository(db: Database) {
              UPDATE emails SET status = 'cancelled', updated_at = now()
               WHERE tenant_id = $2 AND id = $1 RETURNING id, tenant_id, template_id
            )
-           ${eventsFrom('upd', 'cancelled', "'{}'::jsonb")}`,
+           ${appendEventsFrom('upd', 'cancelled', "'{}'::jsonb")}`,
           [id, tenantId],
         );
         return { cancelled: true, status: 'cancelled' };
@@ -577,7 +570,7 @@ export function emailsRepository(db: Database) {
             WHERE id = ANY($1::uuid[]) AND status = 'scheduled' AND send_at <= now()
             RETURNING id, tenant_id, template_id
          ), ev AS (
-           ${eventsFrom('upd', 'queued', "jsonb_build_object('from', 'scheduled')")}
+           ${appendEventsFrom('upd', 'queued', "jsonb_build_object('from', 'scheduled')")}
          )
          SELECT id FROM upd`,
         [ids],

@@ -1,5 +1,6 @@
 import type { EmailStatus } from '../domain/email-status.js';
 import type { Database } from './database.js';
+import { appendEventsFrom } from './email-events.js';
 
 export interface TrackingRecord {
   emailId: string;
@@ -63,9 +64,8 @@ export function trackingRepository(db: Database) {
             [r.emailId, JSON.stringify(r.transitions)],
           );
         }
-        await tx.query(`INSERT INTO email_events (email_id, tenant_id, type, data) VALUES ($1, $2, $3, $4)`, [
+        await tx.query(appendEventsFrom('emails WHERE id = $1', { sql: '$2' }, '$3::jsonb'), [
           r.emailId,
-          email.tenant_id,
           r.type,
           JSON.stringify({
             ...(r.url !== null ? { url: r.url } : {}),

@@ -1,4 +1,5 @@
 import type { Database } from './database.js';
+import { appendEventsFrom } from './email-events.js';
 import { suppressionsRepository } from './suppressions.repository.js';
 
 export function unsubscribeRepository(db: Database) {
@@ -21,9 +22,12 @@ export function unsubscribeRepository(db: Database) {
         });
         if (created && emailId) {
           await tx.query(
-            `INSERT INTO email_events (email_id, tenant_id, template_id, type, data)
-             SELECT id, tenant_id, template_id, 'unsubscribed', jsonb_build_object('email', recipient_email)
-               FROM emails WHERE id = $1 AND tenant_id = $2 AND recipient_email = $3`,
+            appendEventsFrom(
+              `(SELECT id, tenant_id, template_id, recipient_email FROM emails
+                 WHERE id = $1 AND tenant_id = $2 AND recipient_email = $3) e`,
+              'unsubscribed',
+              "jsonb_build_object('email', recipient_email)",
+            ),
             [emailId, tenantId, email],
           );
         }
