@@ -168,6 +168,7 @@ describe('loadConfig', () => {
       timeoutMs: 10_000,
       retryScheduleSeconds: [0, 5, 300, 1800, 7200, 18_000, 36_000, 36_000],
       relayIntervalMs: 1000,
+      retentionDays: 30,
     });
     expect(c.worker.queues).toContain('webhooks');
     expect(loadConfig({ OUTBOUND_WEBHOOKS_ALLOW_PRIVATE: 'true' }).outboundWebhooks.allowPrivate).toBe(true);

@@ -119,6 +119,8 @@ export interface Config {
     retryScheduleSeconds: number[];
     /** How often the relay moves due outbox rows into the mail.webhooks queue. */
     relayIntervalMs: number;
+    /** WEBHOOK_DELIVERY_RETENTION_DAYS: finished deliveries are kept this long in the log. */
+    retentionDays: number;
   };
   /** TRACKING_SECRET signs open/click tokens; null: a secret kept in PostgreSQL. */
   tracking: { secret: string | null };
@@ -315,6 +317,7 @@ export function loadConfig(env: Env = process.env): Config {
           return [];
         }),
       relayIntervalMs: r.int('OUTBOUND_WEBHOOKS_RELAY_INTERVAL_MS', 1000, { min: 50, max: 60_000 }),
+      retentionDays: r.number('WEBHOOK_DELIVERY_RETENTION_DAYS', 30, { min: 0 }),
     },
     tracking: { secret: r.optionalString('TRACKING_SECRET') },
     secretsKeyHex: secretsKey(r),

@@ -86,6 +86,21 @@ const giveUpPending = (q: Queryable, endpointId: string, reason: string) =>
 
 export function outboundWebhooksRepository(db: Database) {
   return {
+    /**
+     * Removes finished deliveries (succeeded or failed) created more than `retentionDays` ago, at
+     * most `limit` per call; pending ones stay whatever their age. Returns how many went.
+     */
+    async purgeFinished(retentionDays: number, limit = 1000): Promise<number> {
+      const { rowCount } = await db.query(
+        `DELETE FROM webhook_deliveries WHERE id IN (
+           SELECT id FROM webhook_deliveries
+            WHERE status <> 'pending' AND created_at < now() - make_interval(secs => $1 * 86400)
+            ORDER BY created_at LIMIT $2)`,
+        [retentionDays, limit],
+      );
+      return rowCount ?? 0;
+    },
+
     async createEndpoint(e: {
       id: string;
       tenantId: string;

@@ -479,6 +479,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
       {
         attachments: () => services.attachments.purge(config.attachments.retentionDays),
         inbox: () => services.inbox.trim(config.inbox.maxMessages),
+        webhookDeliveries: () => services.outboundWebhooks.purge(config.outboundWebhooks.retentionDays),
       },
       logger,
     );

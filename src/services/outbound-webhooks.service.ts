@@ -240,6 +240,8 @@ export function outboundWebhooksService(deps: {
   };
 
   return {
+    /** The retention loop's step: finished deliveries past WEBHOOK_DELIVERY_RETENTION_DAYS go. */
+    purge: (retentionDays: number) => repo.purgeFinished(retentionDays),
     async create(
       tenantId: string,
       input: { url: string; events: string[]; description?: string | null | undefined },

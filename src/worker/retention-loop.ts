@@ -6,7 +6,8 @@ export const RETENTION_INTERVAL_MS = 10 * 60_000;
 
 /**
  * Removes what is kept only for a while: attachment content no email needs any more
- * (ATTACHMENT_RETENTION_DAYS after it is final) and inbox messages beyond INBOX_MAX_MESSAGES.
+ * (ATTACHMENT_RETENTION_DAYS after it is final), inbox messages beyond INBOX_MAX_MESSAGES, and
+ * finished tenant webhook deliveries older than WEBHOOK_DELIVERY_RETENTION_DAYS.
  * Every step is an idempotent DELETE, so workers running it at once only repeat each other.
  */
 export function startRetentionLoop(
