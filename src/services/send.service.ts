@@ -137,9 +137,11 @@ export function sendService(deps: {
         if (existing) return reuse(existing, requestFingerprint);
       }
 
+      // Both look-ups at once; a template error still comes first.
+      const suppression = batch.suppression(tenantId, recipientEmail);
+      suppression.catch(() => {});
       const template = await activeTemplate(templates, tenantId, req.template_id);
-
-      const suppressed = await batch.suppression(tenantId, recipientEmail);
+      const suppressed = await suppression;
       if (suppressed) {
         throw new AppError('recipient_suppressed', undefined, {
           email: recipientEmail,
