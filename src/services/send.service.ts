@@ -137,9 +137,15 @@ export function sendService(deps: {
         if (existing) return reuse(existing, requestFingerprint);
       }
 
-      // Both look-ups at once; a template error still comes first.
+      // The look-ups at once (the tenant's sending defaults too, unless the request names both
+      // sender fields); a template error still comes first.
       const suppression = batch.suppression(tenantId, recipientEmail);
       suppression.catch(() => {});
+      const defaultsAhead =
+        deps.senders && (givenSender.from === null || givenSender.reply_to === null)
+          ? deps.senders.sendingDefaults(tenantId)
+          : null;
+      defaultsAhead?.catch(() => {});
       const template = await activeTemplate(templates, tenantId, req.template_id);
       const suppressed = await suppression;
       if (suppressed) {
@@ -149,7 +155,9 @@ export function sendService(deps: {
         });
       }
 
-      const sender = deps.senders ? await deps.senders.forAcceptance(tenantId, givenSender, template) : null;
+      const sender = deps.senders
+        ? await deps.senders.forAcceptance(tenantId, givenSender, template, defaultsAhead)
+        : null;
 
       const variables = req.variables ?? {};
       const rendered = await checkedForAcceptance(
