@@ -103,8 +103,15 @@ export async function startRole(
   if (RUNTIME === 'compiled' && !existsSync(compiled)) {
     throw new Error(`${compiled} is missing: run \`npm run build:server\` (or set BENCH_RUNTIME=tsx)`);
   }
-  const args =
-    RUNTIME === 'compiled' ? [compiled] : ['--import', 'tsx', join(root, 'src/main', `${role}.ts`)];
+  // BENCH_CPU_PROF=<dir>: each role writes a V8 CPU profile there when it exits (open it in
+  // Chrome DevTools or speedscope).
+  const prof = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : [];
+  const args = [
+    ...prof,
+    ...(RUNTIME === 'compiled' ? [compiled] : ['--import', 'tsx', join(root, 'src/main', `${role}.ts`)]),
+  ];
   const port = role === 'api' ? await freePort() : 0;
   const url = role === 'api' ? `http://127.0.0.1:${port}` : '';
   const child = spawn(process.execPath, args, {

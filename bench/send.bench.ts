@@ -19,6 +19,7 @@ import {
   BENCH_TEMPLATE,
   benchDatabase,
   benchVariables,
+  cpuSeconds,
   median,
   RUNTIME,
   rssMb,
@@ -127,24 +128,28 @@ async function main() {
     await json(setup.url, 'POST', '/send', JSON.parse(sendBody(0)), key as string);
     await stopChild(setup.child);
 
-    const bare: Awaited<ReturnType<typeof load>>[] = [];
-    const system: (Awaited<ReturnType<typeof load>> & { rss: number; stored: number })[] = [];
+    const bare: (Awaited<ReturnType<typeof load>> & { cpuMs: number })[] = [];
+    const system: (Awaited<ReturnType<typeof load>> & { rss: number; stored: number; cpuMs: number })[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const b = await startChild(SCRIPT, ['bare', db.url]);
       children.push(b.child);
-      bare.push(await load(b.line, sendBody));
+      const bareCpu = cpuSeconds(b.child.pid);
+      const br = await load(b.line, sendBody);
+      bare.push({ ...br, cpuMs: (1000 * (cpuSeconds(b.child.pid) - bareCpu)) / Math.max(1, br.ok) });
       await stopChild(b.child);
 
       const before = await count('SELECT count(*)::int AS n FROM emails');
       const s = await startRole('api', systemEnv);
       children.push(s.child);
+      const cpu = cpuSeconds(s.child.pid);
       const r = await load(s.url, sendBody, key);
+      const cpuMs = (1000 * (cpuSeconds(s.child.pid) - cpu)) / Math.max(1, r.ok);
       const rss = rssMb(s.child.pid);
       await stopChild(s.child);
       const stored = (await count('SELECT count(*)::int AS n FROM emails')) - before;
-      system.push({ ...r, rss, stored });
+      system.push({ ...r, rss, stored, cpuMs });
       console.log(
-        `round ${round}: bare ${bare.at(-1)?.perSecond.toFixed(0)}/s, /send ${r.perSecond.toFixed(0)}/s ` +
+        `round ${round}: bare ${bare.at(-1)?.perSecond.toFixed(0)}/s, /send ${r.perSecond.toFixed(0)}/s, CPU/request ${bare.at(-1)?.cpuMs.toFixed(2)} vs ${cpuMs.toFixed(2)} ms ` +
           `(p99 ${r.p99} ms, ${r.ok} × 2xx, ${r.bad} other, ${stored} rows stored, RSS ${rss.toFixed(0)} MB)`,
       );
     }
@@ -160,6 +165,17 @@ async function main() {
     );
     console.log(
       `  ratio ${ratio.toFixed(2)}×; API RSS after the load ${summary(system.map((s) => s.rss))} MB`,
+    );
+    // CPU per answered request, of the server process only (not PostgreSQL's or Redis's): steadier
+    // than requests per second when the machine is shared.
+    console.log(
+      `  server CPU per request: bare ${summary(
+        bare.map((b) => b.cpuMs),
+        2,
+      )} ms, API role ${summary(
+        system.map((s) => s.cpuMs),
+        2,
+      )} ms`,
     );
     const lost = system.filter((s) => s.stored < s.ok || s.bad > 0);
     console.log(

@@ -175,6 +175,110 @@ export function emailsRepository(db: Database) {
       return { inserted: false, row: existing };
     },
 
+    /**
+     * Inserts many emails and their first events in one statement (one transaction), as `insert`
+     * does one; for attachment-free emails. An email whose idempotency key is already taken (by an
+     * earlier email, or by one before it in the same call) inserts nothing and gets the existing
+     * email. Results are in the order of `emails`.
+     */
+    async insertMany(
+      emails: readonly NewEmail[],
+    ): Promise<{ inserted: boolean; row: Pick<EmailRow, 'id' | 'status' | 'request_fingerprint'> }[]> {
+      if (emails.some((e) => e.attachments?.length)) throw new Error('insertMany takes no attachments');
+      // `n`: the order of the call, so that of two emails with one key the first wins.
+      const records = emails.map((e, n) => ({
+        n,
+        id: e.id,
+        tenant_id: e.tenantId,
+        template_id: e.templateId,
+        template_version: e.templateVersion,
+        recipient_email: e.recipientEmail,
+        recipient_name: e.recipientName,
+        variables: e.variables,
+        metadata: e.metadata,
+        tags: e.tags,
+        headers: e.headers,
+        subject: e.subject,
+        status: e.status,
+        idempotency_key: e.idempotencyKey,
+        request_fingerprint: e.fingerprint,
+        send_at: e.sendAt?.toISOString() ?? null,
+        provider: e.provider,
+        message_id: e.messageId,
+        list_unsubscribe: e.listUnsubscribe,
+        sender: e.sender ?? null,
+        test: e.test ?? false,
+        track_opens: e.tracking?.opens ?? null,
+        track_clicks: e.tracking?.clicks ?? null,
+      }));
+      const { rows } = await db.query<{
+        id: string;
+        status: EmailStatus;
+        request_fingerprint: string | null;
+      }>(
+        `WITH ins AS (
+           INSERT INTO emails (id, tenant_id, template_id, template_version, recipient_email, recipient_name,
+                               variables, metadata, tags, headers, subject, status, idempotency_key,
+                               request_fingerprint, send_at, provider, message_id, list_unsubscribe, next_attempt_at,
+                               sender, test, track_opens, track_clicks)
+           SELECT id, tenant_id, template_id, template_version, recipient_email, recipient_name,
+                  variables, metadata, tags, headers, subject, status, idempotency_key,
+                  request_fingerprint, send_at, provider, message_id, list_unsubscribe,
+                  CASE WHEN status = 'queued' THEN now() END, sender, test, track_opens, track_clicks
+             FROM jsonb_to_recordset($1::jsonb) AS r(
+                    id uuid, tenant_id text, template_id uuid, template_version integer, recipient_email text,
+                    recipient_name text, variables jsonb, metadata jsonb, tags text[], headers jsonb, subject text,
+                    status text, idempotency_key text, request_fingerprint text, send_at timestamptz,
+                    provider text, message_id text, list_unsubscribe boolean, sender jsonb, test boolean,
+                    track_opens boolean, track_clicks boolean, n integer)
+            ORDER BY n
+           ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+           RETURNING id, tenant_id, template_id, status, request_fingerprint, send_at
+         ), ev AS (
+           ${eventsFrom('ins', { sql: 'ins.status' }, "jsonb_strip_nulls(jsonb_build_object('send_at', ins.send_at))")}
+         )
+         SELECT id, status, request_fingerprint FROM ins`,
+        [JSON.stringify(records)],
+      );
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      const results = emails.map((e) => {
+        const row = byId.get(e.id);
+        return row ? { inserted: true, row } : null;
+      });
+      // Keys already taken (possibly by a request that committed while this one waited on the
+      // conflict, or by an email earlier in this call): the existing emails, in one lookup.
+      const losers = emails.filter((_, i) => results[i] === null);
+      const existing = new Map<string, Pick<EmailRow, 'id' | 'status' | 'request_fingerprint'>>();
+      if (losers.length > 0) {
+        const found = await db.query<{
+          id: string;
+          status: EmailStatus;
+          request_fingerprint: string | null;
+          tenant_id: string;
+          idempotency_key: string;
+        }>(
+          `SELECT e.id, e.status, e.request_fingerprint, e.tenant_id, e.idempotency_key
+             FROM emails e JOIN unnest($1::text[], $2::text[]) AS k(tenant_id, idempotency_key)
+               ON e.tenant_id = k.tenant_id AND e.idempotency_key = k.idempotency_key`,
+          [losers.map((e) => e.tenantId), losers.map((e) => e.idempotencyKey as string)],
+        );
+        for (const r of found.rows) {
+          existing.set(`${r.tenant_id}\u0000${r.idempotency_key}`, {
+            id: r.id,
+            status: r.status,
+            request_fingerprint: r.request_fingerprint,
+          });
+        }
+      }
+      return emails.map((e, i) => {
+        const done = results[i];
+        if (done) return done;
+        const row = existing.get(`${e.tenantId}\u0000${e.idempotencyKey}`);
+        if (!row) throw new Error('idempotency conflict without a visible row');
+        return { inserted: false, row };
+      });
+    },
+
     async findByIdempotencyKey(tenantId: string, key: string) {
       const { rows } = await db.query<{
         id: string;

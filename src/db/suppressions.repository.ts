@@ -25,6 +25,17 @@ export function suppressionsRepository(db: Queryable) {
       return rows[0] ?? null;
     },
 
+    /** The entries among the (tenant, address) pairs given, in one statement. */
+    async findMany(keys: readonly { tenantId: string; email: string }[]): Promise<SuppressionRow[]> {
+      const { rows } = await db.query<SuppressionRow>(
+        `SELECT s.*, s.created_at::text AS cursor_ts
+           FROM suppressions s JOIN unnest($1::text[], $2::text[]) AS k(tenant_id, email)
+             ON s.tenant_id = k.tenant_id AND s.email = k.email`,
+        [keys.map((k) => k.tenantId), keys.map((k) => k.email)],
+      );
+      return rows;
+    },
+
     /** Adds the address; an existing entry keeps its first reason and time. Returns the entry. */
     async add(
       tenantId: string,

@@ -70,6 +70,17 @@ export function templatesRepository(db: Database) {
   return {
     getVersion: (tenantId: string, id: string, version?: number) => getVersion(db, tenantId, id, version),
 
+    /** The latest version of each (tenant, template) given, in one statement; absent ones are left out. */
+    async latestVersions(keys: readonly { tenantId: string; id: string }[]): Promise<TemplateVersionRow[]> {
+      const { rows } = await db.query<TemplateVersionRow>(
+        `${SELECT_VERSION}
+          JOIN unnest($1::text[], $2::uuid[]) AS k(tenant_id, id) ON t.tenant_id = k.tenant_id AND t.id = k.id
+         WHERE v.version = t.latest_version`,
+        [keys.map((k) => k.tenantId), keys.map((k) => k.id)],
+      );
+      return rows;
+    },
+
     async create(
       tenantId: string,
       id: string,

@@ -49,6 +49,7 @@ import { outboundWebhooksService } from '../services/outbound-webhooks.service.j
 import { createOutcomeJournal, type OutcomeJournal } from '../services/outcome-journal.js';
 import { recoveryService } from '../services/recovery.service.js';
 import { sendService } from '../services/send.service.js';
+import { withSharedSenderLookups } from '../services/send-batcher.js';
 import { sendersService } from '../services/senders.service.js';
 import { suppressionsService } from '../services/suppressions.service.js';
 import { templatesService } from '../services/templates.service.js';
@@ -180,6 +181,12 @@ function buildServices(opts: {
     production: config.env === 'production',
   });
   const senders = sendersService({ domains: repos.domains, keys, defaultFrom: config.smtp.from });
+  // POST /send's look-ups are shared by the requests in flight (send-batcher.ts).
+  const sendSenders = sendersService({
+    domains: withSharedSenderLookups(repos.domains),
+    keys,
+    defaultFrom: config.smtp.from,
+  });
   const domains = domainsService({
     db,
     domains: repos.domains,
@@ -276,7 +283,7 @@ function buildServices(opts: {
       dispatcher,
       defaultProvider: config.defaultProvider,
       messageIdDomain: config.delivery.messageIdDomain,
-      senders,
+      senders: sendSenders,
       attachments,
       onDispatchError,
     }),

@@ -34,3 +34,18 @@ export async function renderChecked(
     throw new AppError('invalid_rendered_header', undefined, { field: 'subject' });
   return rendered;
 }
+
+/**
+ * What acceptance checks (and stores: the subject): the email renders as delivery will render it
+ * (TemplateEngine.check) and its subject carries no line break. Same errors as `renderChecked`.
+ */
+export async function checkedForAcceptance(
+  renderer: TemplateEngine,
+  v: VersionLike,
+  variables: Record<string, unknown>,
+): Promise<{ subject: string }> {
+  const checked = await renderer.check(templateSource(v), variables);
+  if (hasHeaderBreak(checked.subject))
+    throw new AppError('invalid_rendered_header', undefined, { field: 'subject' });
+  return checked;
+}

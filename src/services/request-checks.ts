@@ -48,7 +48,7 @@ export function commonSendFields(
 
 /** The latest version of an active template of the tenant, or a 422. */
 export async function activeTemplate(
-  templates: TemplatesRepository,
+  templates: Pick<TemplatesRepository, 'getVersion'>,
   tenantId: string,
   templateId: string,
 ): Promise<TemplateVersionRow> {

@@ -1,4 +1,4 @@
-import type { EmailsRepository } from '../db/emails.repository.js';
+import type { EmailsRepository, NewEmail } from '../db/emails.repository.js';
 import type { SuppressionsRepository } from '../db/suppressions.repository.js';
 import type { TemplatesRepository } from '../db/templates.repository.js';
 import { hasHeaderBreak, isValidEmailAddress, normalizeEmailAddress } from '../domain/address.js';
@@ -6,17 +6,17 @@ import type { AttachmentInput } from '../domain/attachments.js';
 import { AppError } from '../domain/errors.js';
 import { fingerprint } from '../lib/canonical-json.js';
 import { newId } from '../lib/ids.js';
-import { type Dispatcher, dispatchQuietly } from '../queue/dispatcher.js';
-import { sendJob } from '../queue/jobs.js';
+import type { Dispatcher } from '../queue/dispatcher.js';
 import type { TemplateEngine } from '../templates/renderer.port.js';
 import type { AttachmentsService } from './attachments.service.js';
-import { renderChecked } from './rendering.js';
+import { checkedForAcceptance } from './rendering.js';
 import {
   activeTemplate,
   commonSendFields,
   type FieldProblem,
   trackingFingerprint,
 } from './request-checks.js';
+import { sendBatcher } from './send-batcher.js';
 import {
   type SenderFields,
   type SendersService,
@@ -85,6 +85,9 @@ export function sendService(deps: {
   attachments?: AttachmentsService;
   onDispatchError?: (e: unknown) => void;
 }) {
+  // Concurrent requests share their look-ups and their insert (send-batcher.ts).
+  const batch = sendBatcher(deps);
+  const templates = { getVersion: batch.template };
   return {
     /**
      * Accepts one email. Everything a client can get wrong is refused before anything is stored;
@@ -134,9 +137,17 @@ export function sendService(deps: {
         if (existing) return reuse(existing, requestFingerprint);
       }
 
-      const template = await activeTemplate(deps.templates, tenantId, req.template_id);
-
-      const suppressed = await deps.suppressions.find(tenantId, recipientEmail);
+      // The look-ups at once (the tenant's sending defaults too, unless the request names both
+      // sender fields); a template error still comes first.
+      const suppression = batch.suppression(tenantId, recipientEmail);
+      suppression.catch(() => {});
+      const defaultsAhead =
+        deps.senders && (givenSender.from === null || givenSender.reply_to === null)
+          ? deps.senders.sendingDefaults(tenantId)
+          : null;
+      defaultsAhead?.catch(() => {});
+      const template = await activeTemplate(templates, tenantId, req.template_id);
+      const suppressed = await suppression;
       if (suppressed) {
         throw new AppError('recipient_suppressed', undefined, {
           email: recipientEmail,
@@ -144,10 +155,12 @@ export function sendService(deps: {
         });
       }
 
-      const sender = deps.senders ? await deps.senders.forAcceptance(tenantId, givenSender, template) : null;
+      const sender = deps.senders
+        ? await deps.senders.forAcceptance(tenantId, givenSender, template, defaultsAhead)
+        : null;
 
       const variables = req.variables ?? {};
-      const rendered = await renderChecked(
+      const rendered = await checkedForAcceptance(
         deps.renderer,
         { ...template, template_id: template.id },
         variables,
@@ -156,7 +169,7 @@ export function sendService(deps: {
       if (attachments?.files.length) await deps.attachments?.store(tenantId, attachments);
       const id = newId();
       const scheduled = sendAt !== null && sendAt.getTime() > Date.now();
-      const { inserted, row } = await deps.emails.insert({
+      const email: NewEmail = {
         id,
         tenantId,
         templateId: template.id,
@@ -179,18 +192,17 @@ export function sendService(deps: {
         sender,
         ...(attachments?.refs.length ? { attachments: attachments.refs } : {}),
         ...(ctx.test ? { test: true } : {}),
-      });
+      };
+      // Emails with files go alone (their references are inserted with them); the others share a
+      // statement with the requests in flight. Either way the row and its event are committed, and
+      // the job dispatched, before this answers.
+      const { inserted, row } = email.attachments
+        ? await deps.emails.insert(email).then(async (r) => {
+            if (r.inserted) await batch.dispatchAccepted([email], [r]);
+            return r;
+          })
+        : await batch.insert(email);
       if (!inserted) return reuse(row, requestFingerprint);
-
-      await dispatchQuietly(
-        () =>
-          scheduled && sendAt
-            ? deps.dispatcher.dispatch('mail.scheduled', [
-                { payload: { emailId: id }, jobId: id, delayMs: sendAt.getTime() - Date.now() },
-              ])
-            : deps.dispatcher.dispatch('mail.send', [sendJob(id)]),
-        deps.onDispatchError,
-      );
       return { email_id: id, status: row.status, idempotency_reused: false };
     },
   };

@@ -74,6 +74,9 @@ export function sendersService(deps: { domains: DomainsRepository; keys: DkimKey
   return {
     assertVerified,
 
+    /** The tenant's sending defaults (for `forAcceptance`'s `defaultsAhead`). */
+    sendingDefaults: (tenantId: string): Promise<SendingDefaults> => deps.domains.defaults(tenantId),
+
     /**
      * The sender of a new email: the request's, else the template version's defaults, else the
      * tenant's defaults; a from address on an unverified domain is refused (422 naming its field).
@@ -83,12 +86,14 @@ export function sendersService(deps: { domains: DomainsRepository; keys: DkimKey
       tenantId: string,
       given: { from: Mailbox | null; reply_to: Mailbox | null },
       template: { from_address?: Mailbox | null; reply_to?: Mailbox | null },
+      /** The tenant's defaults, when the caller started looking them up already (`sendingDefaults`). */
+      defaultsAhead?: Promise<SendingDefaults> | null,
     ): Promise<Sender | null> {
       const needDefaults =
         (given.from ?? template.from_address ?? null) === null ||
         (given.reply_to ?? template.reply_to ?? null) === null;
       const defaults: SendingDefaults = needDefaults
-        ? await deps.domains.defaults(tenantId)
+        ? await (defaultsAhead ?? deps.domains.defaults(tenantId))
         : { from_address: null, reply_to: null };
       const from = given.from ?? template.from_address ?? defaults.from_address ?? null;
       const replyTo = given.reply_to ?? template.reply_to ?? defaults.reply_to ?? null;

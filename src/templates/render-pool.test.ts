@@ -30,6 +30,28 @@ describe('RenderPool', () => {
     expect(ok).toEqual({ subject: 'Hi Ann', html: '<b>Ann</b>', text: 'Ann' });
   }, 60_000);
 
+  it('checks concurrent sends of a tenant together; one past the deadline is refused alone', async () => {
+    const hi = { cacheKey: 'hi@1', subject: 'Hi {{ n }}', html: '<b>{{ n }}</b>', text: null, tenantId: 't' };
+    const slow = { cacheKey: 'loop@1', subject: 'S', html: loop, text: null, tenantId: 't' };
+    const settle = (p: Promise<{ subject: string }>) =>
+      p.then(
+        (v) => v.subject,
+        (e: unknown) => (e instanceof AppError ? e.code : String(e)),
+      );
+    const results = await Promise.all([
+      ...Array.from({ length: 5 }, (_, i) => settle(pool.check(hi, { n: `A${i}` }))),
+      settle(pool.check(slow, {})),
+      settle(pool.check(hi, {})),
+      ...Array.from({ length: 5 }, (_, i) => settle(pool.check(hi, { n: `B${i}` }))),
+    ]);
+    expect(results).toEqual([
+      ...Array.from({ length: 5 }, (_, i) => `Hi A${i}`),
+      'template_render_limit',
+      'missing_variables',
+      ...Array.from({ length: 5 }, (_, i) => `Hi B${i}`),
+    ]);
+  }, 60_000);
+
   it('brings validation errors across the thread boundary as the catalogue error', async () => {
     await expect(
       pool.validate({ subject: 'ok', html: '{% include "/etc/passwd" %}', text: null }),

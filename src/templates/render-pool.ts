@@ -3,7 +3,7 @@ import { LRUCache } from 'lru-cache';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { Piscina } from 'piscina';
 import { AppError } from '../domain/errors.js';
-import type { RenderReply, RenderTask } from './render-worker.js';
+import type { CheckReply, RenderReply, RenderTask } from './render-worker.js';
 import type { TemplateRendererOptions } from './renderer.js';
 import type { RenderedEmail, TemplateEngine, TemplateSource, TemplateText } from './renderer.port.js';
 
@@ -23,6 +23,16 @@ export interface RenderPoolOptions {
 export const defaultRenderThreads = (): number => Math.max(2, Math.min(4, availableParallelism()));
 
 const SHARED_BUCKET = '';
+
+/** Most acceptance checks one task carries (concurrent checks of a tenant share a task). */
+const MAX_CHECKS_PER_TASK = 64;
+
+interface PendingCheck {
+  source: TemplateSource;
+  variables: Record<string, unknown>;
+  resolve: (v: { subject: string }) => void;
+  reject: (e: unknown) => void;
+}
 
 /**
  * The worker file, beside this one: compiled JavaScript in dist/, TypeScript when the system runs
@@ -59,6 +69,8 @@ export class RenderPool implements TemplateEngine {
   private readonly free: LimitFunction;
   private readonly tenants = new Map<string, LimitFunction>();
   private closed = false;
+  /** Checks waiting for their tenant's turn, by tenant; `scheduled`: a task will take them. */
+  private readonly checks = new Map<string, { items: PendingCheck[]; scheduled: boolean }>();
   /** Versions are immutable, so the names they need are too: a template list asks the threads once. */
   private readonly variables = new LRUCache<string, string[]>({ max: 2000 });
 
@@ -89,6 +101,88 @@ export class RenderPool implements TemplateEngine {
 
   async render(source: TemplateSource, variables: Record<string, unknown>): Promise<RenderedEmail> {
     return (await this.run(source.tenantId, { op: 'render', source, variables })) as RenderedEmail;
+  }
+
+  /**
+   * Renders for acceptance (TemplateRenderer.check). Checks of one tenant that arrive while its
+   * renders are busy wait together and go to a thread as one task (up to MAX_CHECKS_PER_TASK): one
+   * round trip for many emails, in the tenant's own turn as any render. The deadline counts each
+   * check; one that outruns it has its thread ended and is refused, the rest of its task run again.
+   */
+  check(source: TemplateSource, variables: Record<string, unknown>): Promise<{ subject: string }> {
+    return new Promise((resolve, reject) => {
+      this.enqueueChecks(source.tenantId ?? SHARED_BUCKET, [{ source, variables, resolve, reject }]);
+    });
+  }
+
+  private enqueueChecks(key: string, items: PendingCheck[]): void {
+    let queue = this.checks.get(key);
+    if (!queue) {
+      queue = { items: [], scheduled: false };
+      this.checks.set(key, queue);
+    }
+    queue.items.push(...items);
+    if (!queue.scheduled) {
+      queue.scheduled = true;
+      void this.drainChecks(key, queue);
+    }
+  }
+
+  private async drainChecks(key: string, queue: { items: PendingCheck[]; scheduled: boolean }) {
+    const limit = this.tenantLimit(key);
+    let batch: PendingCheck[] = [];
+    try {
+      await limit(() =>
+        this.free(async () => {
+          batch = queue.items.splice(0, MAX_CHECKS_PER_TASK);
+          queue.scheduled = false;
+          if (queue.items.length > 0) {
+            queue.scheduled = true;
+            void this.drainChecks(key, queue);
+          } else if (this.checks.get(key) === queue) this.checks.delete(key);
+          if (batch.length > 0) await this.runChecks(key, batch);
+        }),
+      );
+    } catch (e) {
+      for (const item of batch) item.reject(e);
+    } finally {
+      if (limit.activeCount === 0 && limit.pendingCount === 0) this.tenants.delete(key);
+    }
+  }
+
+  private async runChecks(key: string, batch: PendingCheck[]): Promise<void> {
+    const sources: TemplateSource[] = [];
+    const index = new Map<string, number>();
+    const items = batch.map((b) => {
+      const k = `${b.source.draft ? 'draft:' : ''}${b.source.cacheKey}`;
+      let i = index.get(k);
+      if (i === undefined) {
+        i = sources.push(b.source) - 1;
+        index.set(k, i);
+      }
+      return { source: i, variables: b.variables };
+    });
+    const started = new BigInt64Array(new SharedArrayBuffer(16));
+    let replies: CheckReply[];
+    try {
+      const reply = await this.runNow({ op: 'checks', sources, items }, started);
+      replies = reply.ok ? (reply.value as CheckReply[]) : [];
+    } catch (e) {
+      if (!(e instanceof AppError) || e.code !== 'template_render_limit' || batch.length === 1) throw e;
+      // The thread was ended at one check: that one is refused, the others go round again.
+      const at = Number(Atomics.load(started, 1));
+      batch[at]?.reject(e);
+      const rest = batch.filter((_, i) => i !== at);
+      if (rest.length > 0) this.enqueueChecks(key, rest);
+      return;
+    }
+    for (const [i, item] of batch.entries()) {
+      const reply = replies[i];
+      if (reply?.ok) item.resolve(reply.value as { subject: string });
+      else if (reply && 'error' in reply)
+        item.reject(new AppError(reply.error.code, reply.error.message, reply.error.details));
+      else item.reject(new Error(reply ? reply.fault : 'the render thread gave no answer'));
+    }
   }
 
   async close(): Promise<void> {
@@ -137,10 +231,12 @@ export class RenderPool implements TemplateEngine {
     }
   }
 
-  private async runNow(task: RenderTask): Promise<RenderReply> {
+  private async runNow(
+    task: RenderTask,
     // The thread writes the time it starts the task here: the deadline counts rendering, not a
     // fresh thread's start-up (which, after a thread was ended, can take longer than a render).
-    const started = new BigInt64Array(new SharedArrayBuffer(8));
+    started = new BigInt64Array(new SharedArrayBuffer(8)),
+  ): Promise<RenderReply> {
     const abort = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const arm = (ms: number) => {

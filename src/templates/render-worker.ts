@@ -8,15 +8,27 @@ import type { TemplateSource, TemplateText } from './renderer.port.js';
 export type RenderTask =
   | { op: 'validate'; source: TemplateText }
   | { op: 'variables'; source: TemplateSource }
-  | { op: 'render'; source: TemplateSource; variables: Record<string, unknown> };
+  | { op: 'render'; source: TemplateSource; variables: Record<string, unknown> }
+  | {
+      op: 'checks';
+      /** Each version once; items point at theirs by index. */
+      sources: TemplateSource[];
+      items: { source: number; variables: Record<string, unknown> }[];
+    };
 
-/** Where the thread records when it began the task (epoch ms), for the pool's deadline. */
+/**
+ * Where the thread records when it began the task (epoch ms), for the pool's deadline; for a
+ * batch of checks, when it began the current item, and that item's index in the second slot.
+ */
 export type StartedTask = RenderTask & { started?: BigInt64Array };
 
 /** AppError does not survive the thread boundary as a class; its fields do. */
 export type RenderReply =
   | { ok: true; value: unknown }
   | { ok: false; error: { code: AppError['code']; message: string; details: unknown } };
+
+/** The reply for one item of a batch of checks: also a fault that is not an AppError. */
+export type CheckReply = RenderReply | { ok: false; fault: string };
 
 const options = ((workerData as { renderer?: TemplateRendererOptions } | undefined)?.renderer ??
   {}) as TemplateRendererOptions;
@@ -37,6 +49,22 @@ export default async function renderTask(task: StartedTask): Promise<RenderReply
         return { ok: true, value: rendererFor(task.source).requiredVariables(task.source) };
       case 'render':
         return { ok: true, value: await rendererFor(task.source).render(task.source, task.variables) };
+      case 'checks': {
+        const replies: CheckReply[] = [];
+        for (const [i, item] of task.items.entries()) {
+          if (task.started) {
+            Atomics.store(task.started, 1, BigInt(i));
+            Atomics.store(task.started, 0, BigInt(Date.now()));
+          }
+          const source = task.sources[item.source] as TemplateSource;
+          try {
+            replies.push({ ok: true, value: await rendererFor(source).check(source, item.variables) });
+          } catch (e) {
+            replies.push(failure(e));
+          }
+        }
+        return { ok: true, value: replies };
+      }
     }
   } catch (e) {
     if (e instanceof AppError) {
@@ -44,4 +72,12 @@ export default async function renderTask(task: StartedTask): Promise<RenderReply
     }
     throw e;
   }
+}
+
+/** One check of a batch: an AppError as a reply; anything else as the fault it is. */
+function failure(e: unknown): CheckReply {
+  if (e instanceof AppError) {
+    return { ok: false, error: { code: e.code, message: e.message, details: e.details } };
+  }
+  return { ok: false, fault: e instanceof Error ? e.message : String(e) };
 }

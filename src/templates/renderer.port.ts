@@ -36,5 +36,10 @@ export interface TemplateEngine {
   /** The top-level variable names the templates read from the caller, sorted. */
   requiredVariables(source: TemplateSource): Promise<string[]>;
   render(source: TemplateSource, variables: Record<string, unknown>): Promise<RenderedEmail>;
+  /**
+   * What acceptance needs: renders the email with delivery's checks and errors and returns its
+   * subject (see TemplateRenderer.check). An engine may batch concurrent checks.
+   */
+  check(source: TemplateSource, variables: Record<string, unknown>): Promise<{ subject: string }>;
   close(): Promise<void>;
 }

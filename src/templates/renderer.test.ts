@@ -412,3 +412,38 @@ describe('sandbox', () => {
     expect(derived.details).toMatchObject({ field: 'text_template' });
   });
 });
+
+describe('TemplateRenderer.check', () => {
+  const source = (html: string, text: string | null = null): TemplateSource => ({
+    cacheKey: `check@${html.length}@${text}`,
+    subject: 'Order {{ order }}',
+    html,
+    text,
+  });
+
+  it('answers the subject and refuses what render refuses, with the same errors', async () => {
+    const r = new TemplateRenderer();
+    expect(await r.check(source('<p>{{ order }} for {{ name }}</p>'), { order: 'A1', name: 'Ann' })).toEqual({
+      subject: 'Order A1',
+    });
+    const missing = await r.check(source('<p>{{ item.qty }}</p>'), { order: 'A1', item: {} }).catch((e) => e);
+    const rendered = await r
+      .render(source('<p>{{ item.qty }}</p>'), { order: 'A1', item: {} })
+      .catch((e) => e);
+    expect(missing).toBeInstanceOf(AppError);
+    expect([missing.code, missing.details]).toEqual([rendered.code, rendered.details]);
+    const text = await r.check(source('<p>ok</p>', '{{ nope }}'), { order: 'A1' }).catch((e) => e);
+    expect(text.code).toBe('missing_variables');
+  });
+
+  it('checks the size of the text derived from a large HTML part', async () => {
+    const r = new TemplateRenderer({ outputLimitBytes: 150_000 });
+    // 70 KB of rules: each becomes a 100-character line in the derived text.
+    const err = await r
+      .check(source('{% for i in (1..17500) %}<hr>{% endfor %}'), { order: 'A1' })
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(AppError);
+    expect(err.code).toBe('template_render_limit');
+    expect(err.details).toMatchObject({ field: 'text_template' });
+  });
+});

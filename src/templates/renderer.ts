@@ -38,6 +38,13 @@ const DEFAULTS = {
   memoryLimit: 4_000_000,
 } as const;
 
+/**
+ * Below this HTML size, an acceptance check does not derive the plain-text part: it would take
+ * pathological markup (thousands of nested quotes or lists) for the text of so small an HTML part
+ * to pass the output limit, and delivery still checks it.
+ */
+export const CHECK_DERIVED_TEXT_ABOVE_BYTES = 64 * 1024;
+
 // Deeper than any sane email payload; the bound also stops cyclic objects from recursing forever.
 const MAX_VARIABLE_DEPTH = 64;
 const MAX_ERROR_MESSAGE_CHARS = 300;
@@ -339,7 +346,22 @@ export class TemplateRenderer {
     return this.globalsOf(this.parsedFor(source));
   }
 
-  async render(source: TemplateSource, variables: Record<string, unknown>): Promise<RenderedEmail> {
+  /**
+   * Renders the email as delivery will and reports the same errors, for acceptance. The plain
+   * text derived from the HTML (when the version has no text template) is only computed, to check
+   * the output limit, when the HTML is larger than `CHECK_DERIVED_TEXT_ABOVE_BYTES`: it is most of
+   * the render's cost and the HTML it comes from has already been checked.
+   */
+  async check(source: TemplateSource, variables: Record<string, unknown>): Promise<{ subject: string }> {
+    const { subject } = await this.render(source, variables, { check: true });
+    return { subject };
+  }
+
+  async render(
+    source: TemplateSource,
+    variables: Record<string, unknown>,
+    opts: { check?: boolean } = {},
+  ): Promise<RenderedEmail> {
     const parsed = this.parsedFor(source);
 
     const scope = (toTemplateData(variables, 0) ?? {}) as Record<string, unknown>;
@@ -350,6 +372,9 @@ export class TemplateRenderer {
     remaining -= Buffer.byteLength(subject);
     const html = await this.renderPart(state, 'html_template', remaining);
     remaining -= Buffer.byteLength(html);
+    if (opts.check && parsed.text === null && Buffer.byteLength(html) <= CHECK_DERIVED_TEXT_ABOVE_BYTES) {
+      return { subject, html, text: '' };
+    }
     const text =
       parsed.text === null ? htmlToText(html) : await this.renderPart(state, 'text_template', remaining);
     if (Buffer.byteLength(text) > remaining) {
@@ -476,6 +501,7 @@ export function inlineEngine(renderer: TemplateRenderer = new TemplateRenderer()
     validate: async (source) => renderer.validate(source),
     requiredVariables: async (source) => renderer.requiredVariables(source),
     render: (source, variables) => renderer.render(source, variables),
+    check: (source, variables) => renderer.check(source, variables),
     close: async () => {},
   };
 }
