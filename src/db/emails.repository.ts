@@ -235,7 +235,7 @@ export function emailsRepository(db: Database) {
            ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
            RETURNING id, tenant_id, template_id, status, request_fingerprint, send_at
          ), ev AS (
-           ${eventsFrom('ins', { sql: 'ins.status' }, "jsonb_strip_nulls(jsonb_build_object('send_at', ins.send_at))")}
+           ${appendEventsFrom('ins', { sql: 'ins.status' }, "jsonb_strip_nulls(jsonb_build_object('send_at', ins.send_at))")}
          )
          SELECT id, status, request_fingerprint FROM ins`,
         [JSON.stringify(records)],
