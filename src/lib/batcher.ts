@@ -34,25 +34,27 @@ export function createBatcher<I, O>(opts: {
       queue = queue.slice(batch.length);
       inFlight++;
       running += batch.length;
-      void opts
-        .run(batch.map((w) => w.item))
-        .then(
-          (results) => {
-            if (results.length !== batch.length) throw new Error('batch returned a result per item');
-            for (const [i, w] of batch.entries()) w.resolve(results[i] as O);
-          },
-          (e: unknown) => {
+      // The batch is counted out before its callers hear back, so `pending` is already true then.
+      const done = () => {
+        inFlight--;
+        running -= batch.length;
+        if (queue.length > 0) schedule();
+      };
+      opts.run(batch.map((w) => w.item)).then(
+        (results) => {
+          done();
+          if (results.length !== batch.length) {
+            const e = new Error(`a batch of ${batch.length} returned ${results.length} results`);
             for (const w of batch) w.reject(e);
-          },
-        )
-        .catch((e: unknown) => {
+            return;
+          }
+          for (const [i, w] of batch.entries()) w.resolve(results[i] as O);
+        },
+        (e: unknown) => {
+          done();
           for (const w of batch) w.reject(e);
-        })
-        .finally(() => {
-          inFlight--;
-          running -= batch.length;
-          if (queue.length > 0) schedule();
-        });
+        },
+      );
     }
   };
   const schedule = () => {
