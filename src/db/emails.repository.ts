@@ -101,6 +101,11 @@ export interface ClaimedEmail extends EmailRow {
   shared_variables: Record<string, unknown>;
   /** Why the recipient is on the tenant's suppression list now, or null. */
   suppressed_reason: string | null;
+  /** Open/click tracking in force at the claim (the email's, else its bulk job's, else the tenant's). */
+  track_opens?: boolean | null;
+  track_clicks?: boolean | null;
+  /** Whether any file is attached (the email's own or its bulk job's); absent: unknown. */
+  has_attachments?: boolean;
 }
 
 export interface EmailFilters {
@@ -377,13 +382,31 @@ export function emailsRepository(db: Database) {
        */
       blockedProviders: readonly string[] = [],
     ): Promise<ClaimedEmail | null> {
+      return (await this.claimMany([id], leaseSeconds, workerId, blockedProviders))[0] ?? null;
+    },
+
+    /**
+     * `claim` for several ids in one statement (the same conditions, row by row): returns the
+     * emails claimed, in no particular order; an id missing from the result was not claimed.
+     * Rows are locked in index order, so two batches that share ids cannot deadlock.
+     */
+    async claimMany(
+      ids: readonly string[],
+      leaseSeconds: number,
+      workerId: string | null = null,
+      blockedProviders: readonly string[] = [],
+    ): Promise<ClaimedEmail[]> {
+      if (ids.length === 0) return [];
       // A suspended tenant's mail is held: not claimed, not sent, still queued (docs/operations.md).
-      const { rows } = await db.query<ClaimedEmail>(
+      // The statement also answers what the delivery would otherwise ask separately: the tracking
+      // choice in force (the email's own, else its bulk job's, else the tenant's) and whether any
+      // file is attached.
+      const { rows } = await db.query<ClaimedEmail & { resolved_opens: boolean; resolved_clicks: boolean }>(
         `WITH claimed AS (
            UPDATE emails
               SET status = 'processing', attempts = attempts + 1, updated_at = now(),
                   lease_until = now() + make_interval(secs => $2), claimed_by = $3
-            WHERE id = $1
+            WHERE id = ANY($1::uuid[])
               AND ((status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= now() + interval '2 seconds'))
                    OR (status = 'processing' AND lease_until < now()))
               AND NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = emails.tenant_id AND t.status = 'suspended')
@@ -395,14 +418,25 @@ export function emailsRepository(db: Database) {
            ${appendEventsFrom('claimed', 'processing', "jsonb_build_object('attempt', claimed.attempts)")}
          )
          SELECT c.*, c.created_at::text AS cursor_ts, v.subject_template, v.html_template, v.text_template,
-                coalesce(b.shared_variables, '{}'::jsonb) AS shared_variables, x.reason AS suppressed_reason
+                coalesce(b.shared_variables, '{}'::jsonb) AS shared_variables, x.reason AS suppressed_reason,
+                coalesce(c.track_opens, b.track_opens, t.track_opens) AS resolved_opens,
+                coalesce(c.track_clicks, b.track_clicks, t.track_clicks) AS resolved_clicks,
+                (EXISTS (SELECT 1 FROM email_attachments a WHERE a.email_id = c.id)
+                 OR (c.bulk_job_id IS NOT NULL
+                     AND EXISTS (SELECT 1 FROM email_attachments a WHERE a.bulk_job_id = c.bulk_job_id)))
+                  AS has_attachments
            FROM claimed c
            JOIN template_versions v ON v.template_id = c.template_id AND v.version = c.template_version
+           JOIN tenants t ON t.id = c.tenant_id
            LEFT JOIN bulk_jobs b ON b.id = c.bulk_job_id
            LEFT JOIN suppressions x ON x.tenant_id = c.tenant_id AND x.email = c.recipient_email`,
-        [id, leaseSeconds, workerId, blockedProviders],
+        [ids, leaseSeconds, workerId, blockedProviders],
       );
-      return rows[0] ?? null;
+      return rows.map(({ resolved_opens, resolved_clicks, ...row }) => ({
+        ...row,
+        track_opens: resolved_opens,
+        track_clicks: resolved_clicks,
+      }));
     },
 
     /**
@@ -477,6 +511,50 @@ export function emailsRepository(db: Database) {
         [id, attempt, r.providerMessageId, r.subject, r.response ?? null, PROVIDER_REPORTED_STATUSES],
       );
       return rowCount > 0;
+    },
+
+    /**
+     * `markSent` for several emails in one statement (each row under its own fencing token);
+     * returns, per item in order, whether its send was recorded. Rows are locked in id order.
+     */
+    async markSentMany(
+      items: ReadonlyArray<{
+        id: string;
+        attempt: number;
+        providerMessageId: string;
+        subject: string;
+        response?: string | undefined;
+      }>,
+    ): Promise<boolean[]> {
+      if (items.length === 0) return [];
+      const { rows } = await db.query<{ id: string; attempts: number }>(
+        `WITH input AS (
+           SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[])
+                    AS i(id, attempt, provider_message_id, subject, response)
+         ), upd AS (
+           UPDATE emails e SET provider_message_id = i.provider_message_id, subject = i.subject, sent_at = now(),
+                  status = CASE WHEN e.status = 'processing' THEN 'sent' ELSE e.status END,
+                  lease_until = NULL, next_attempt_at = NULL, last_error = NULL, updated_at = now()
+             FROM (SELECT x.* FROM input x JOIN emails y ON y.id = x.id ORDER BY x.id FOR UPDATE OF y) i
+            WHERE e.id = i.id AND e.attempts = i.attempt
+              AND (e.status = 'processing'
+                   OR (e.status = ANY($6::text[]) AND e.sent_at IS NULL))
+            RETURNING e.id, e.tenant_id, e.template_id, e.provider, e.attempts, i.provider_message_id, i.response
+         ), ev AS (
+           ${eventsFrom('upd', 'sent', "jsonb_build_object('provider', upd.provider, 'provider_message_id', upd.provider_message_id, 'attempt', upd.attempts, 'response', upd.response)")}
+         )
+         SELECT id, attempts FROM upd`,
+        [
+          items.map((i) => i.id),
+          items.map((i) => i.attempt),
+          items.map((i) => i.providerMessageId),
+          items.map((i) => i.subject),
+          items.map((i) => i.response ?? null),
+          PROVIDER_REPORTED_STATUSES,
+        ],
+      );
+      const done = new Set(rows.map((r) => `${r.id}.${r.attempts}`));
+      return items.map((i) => done.has(`${i.id}.${i.attempt}`));
     },
 
     /**
@@ -676,7 +754,7 @@ export function emailsRepository(db: Database) {
          ), ev AS (
            ${appendEventsFrom('upd', 'queued', "jsonb_build_object('from', 'scheduled')")}
          )
-         SELECT id FROM upd`,
+         SELECT id, attempts FROM upd`,
         [ids],
       );
       return rows.map((r) => r.id);

@@ -3,6 +3,7 @@ import { isConnectionError } from '../db/database.js';
 import type { ClaimedEmail, EmailsRepository } from '../db/emails.repository.js';
 import { isAppError } from '../domain/errors.js';
 import { canRetry, type RetryPolicy, retryDelayMs } from '../domain/retry-policy.js';
+import { createBatcher } from '../lib/batcher.js';
 import { newId } from '../lib/ids.js';
 import type {
   EmailProvider,
@@ -101,6 +102,69 @@ export function deliveryService(deps: {
 
   const quietly = (dispatch: () => Promise<void>) => dispatchQuietly(dispatch, deps.onDispatchError);
 
+  // Claims and sent outcomes of concurrent deliveries share statements: what arrives while one
+  // statement is on its way goes out in the next (no added delay). Each row keeps its own
+  // conditions and fencing token, so a batch decides exactly what the single statements would.
+  const claims = createBatcher<{ id: string; blocked: readonly string[] }, ClaimedEmail | null>({
+    maxBatch: 100,
+    maxInFlight: 2,
+    run: async (requests) => {
+      const byBlocked = new Map<string, string[]>();
+      for (const r of requests) {
+        const key = r.blocked.join('\n');
+        byBlocked.set(key, [...(byBlocked.get(key) ?? []), r.id]);
+      }
+      const claimed = new Map<string, ClaimedEmail>();
+      for (const [key, ids] of byBlocked) {
+        const blocked = key === '' ? [] : key.split('\n');
+        const rows = await claimBatch([...new Set(ids)], blocked);
+        for (const row of rows) claimed.set(row.id, row);
+      }
+      // Two jobs for one email in the same batch: only the first gets the claim.
+      return requests.map((r) => {
+        const row = claimed.get(r.id) ?? null;
+        claimed.delete(r.id);
+        return row;
+      });
+    },
+  });
+  const claimBatch = async (ids: string[], blocked: string[]): Promise<ClaimedEmail[]> => {
+    try {
+      return await deps.emails.claimMany(ids, deps.leaseSeconds, deps.workerId ?? null, blocked);
+    } catch (e) {
+      // A statement that failed claimed nothing. Connection errors are every caller's (the job is
+      // tried again); anything else is tried email by email, so one email's fault stays its own.
+      if (ids.length === 1 || isConnectionError(e)) throw e;
+      const one = await Promise.allSettled(
+        ids.map((id) => deps.emails.claimMany([id], deps.leaseSeconds, deps.workerId ?? null, blocked)),
+      );
+      return one.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
+    }
+  };
+  type SentItem = Parameters<EmailsRepository['markSentMany']>[0][number];
+  const sents = createBatcher<SentItem, boolean>({
+    maxBatch: 100,
+    maxInFlight: 2,
+    run: async (items) => {
+      try {
+        return await deps.emails.markSentMany(items);
+      } catch (e) {
+        // A statement that failed wrote nothing: connection errors go to every caller (each keeps
+        // its outcome in the journal); anything else is written email by email.
+        if (items.length === 1 || isConnectionError(e)) throw e;
+        return Promise.all(
+          items.map((i) =>
+            deps.emails.markSent(i.id, i.attempt, {
+              providerMessageId: i.providerMessageId,
+              subject: i.subject,
+              response: i.response,
+            }),
+          ),
+        );
+      }
+    },
+  });
+
   const fail = async (
     email: ClaimedEmail,
     error: string,
@@ -122,7 +186,9 @@ export function deliveryService(deps: {
     outcome: SendOutcome,
   ): Promise<DeliveryResult> => {
     if (outcome.kind === 'sent') {
-      const ok = await deps.emails.markSent(email.id, email.attempts, {
+      const ok = await sents.submit({
+        id: email.id,
+        attempt: email.attempts,
         providerMessageId: outcome.providerMessageId,
         subject,
         response: outcome.response,
@@ -214,12 +280,8 @@ export function deliveryService(deps: {
       if (deps.heartbeatFresh && !(await deps.heartbeatFresh()))
         throw new Error('worker heartbeat is stale: not claiming');
       const refusing = await blocked();
-      const email = await deps.emails.claim(
-        emailId,
-        deps.leaseSeconds,
-        deps.workerId ?? null,
-        refusing.map((s) => s.provider),
-      );
+      const claimedAt = performance.now();
+      const email = await claims.submit({ id: emailId, blocked: refusing.map((s) => s.provider) });
       if (!email) {
         if (refusing.length === 0) return { kind: 'skipped' };
         // Perhaps not claimed because its provider's breaker is open: then it waits for the
@@ -248,7 +310,7 @@ export function deliveryService(deps: {
         return { kind: 'waiting', delayMs: held.delayMs };
       }
       try {
-        return await this.deliverClaimed(email);
+        return await this.deliverClaimed(email, claimedAt);
       } catch (e) {
         // PostgreSQL went away before anything was sent: hand the claim back (without spending
         // an attempt) as soon as it answers, rather than leave the email to its lease. Other
@@ -276,7 +338,7 @@ export function deliveryService(deps: {
     },
 
     /** Everything after the claim: suppression, identity, render, breaker, send, record. */
-    async deliverClaimed(email: ClaimedEmail): Promise<DeliveryResult> {
+    async deliverClaimed(email: ClaimedEmail, claimedAt?: number): Promise<DeliveryResult> {
       // The claim reads the suppression list in the same statement: an address suppressed after
       // the email was accepted is caught here, and nothing is sent.
       if (email.suppressed_reason) {
@@ -297,7 +359,8 @@ export function deliveryService(deps: {
         return result;
       }
 
-      const files = deps.attachments ? await deps.attachments(email) : null;
+      const files =
+        deps.attachments && email.has_attachments !== false ? await deps.attachments(email) : null;
       if (files?.missing.length) {
         const result = await fail(
           email,
@@ -352,8 +415,14 @@ export function deliveryService(deps: {
       if (provider && hooks.beforeSend) {
         await hooks.beforeSend(provider.name);
         // Waiting for the provider's pace may have outlived the lease, and another worker may
-        // hold the email now: renew the claim, and send only if it still holds.
-        if (!(await deps.emails.renewClaim(email.id, email.attempts, deps.leaseSeconds))) {
+        // hold the email now: renew the claim, and send only if it still holds. Right after the
+        // claim (less than a twentieth of the lease, at most a second, since it was asked for)
+        // the lease PostgreSQL gave is known to run for nearly all of LEASE_SECONDS still, so
+        // there is nothing to renew.
+        const fresh =
+          claimedAt !== undefined &&
+          performance.now() - claimedAt < Math.min(1000, (deps.leaseSeconds * 1000) / 20);
+        if (!fresh && !(await deps.emails.renewClaim(email.id, email.attempts, deps.leaseSeconds))) {
           const lost: DeliveryResult = { kind: 'lost_claim' };
           hooks.onOutcome?.(email, lost);
           return lost;
