@@ -18,7 +18,7 @@
 import type { ChildProcess } from 'node:child_process';
 import nodemailer from 'nodemailer';
 import pg from 'pg';
-import { CaptureSmtpServer } from '../src/providers/smtp/capture-server.js';
+import { CaptureSmtpServer } from '../src/dev/capture-server.js';
 import { ADMIN_TOKEN } from '../test/support/env.js';
 import { testEnv } from '../test/support/harness.js';
 import {

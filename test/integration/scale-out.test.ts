@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRole, stopChild } from '../../bench/lib.js';
-import { CaptureSmtpServer } from '../../src/providers/smtp/capture-server.js';
+import { CaptureSmtpServer } from '../../src/dev/capture-server.js';
 import { ensureServerBuilt } from '../support/build.js';
 import { ADMIN_TOKEN, TEST_REDIS_URL } from '../support/env.js';
 import { createTestDatabase, deleteRedisPrefix, eventually, testEnv } from '../support/harness.js';
