@@ -1,7 +1,7 @@
 // Where the worker's delivery time goes: queues BENCH_EMAILS emails, drains them with `node dist/main/worker.js`
 // (with `--cpu-prof` into $PROF when set) and prints the drain rate and worker CPU per email. Not a bench: no baseline.
 import { spawn } from 'node:child_process';
-import { CaptureSmtpServer } from '../src/providers/smtp/capture-server.js';
+import { CaptureSmtpServer } from '../src/dev/capture-server.js';
 import {
   BENCH_TEMPLATE,
   benchDatabase,

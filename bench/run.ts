@@ -10,6 +10,7 @@
  *   trigger        what the analytics trigger adds to event inserts
  *   stale-plans    a bulk fan-out statement on a connection whose plans are stale
  *   render         (when present) a normal template's render cost
+ *   scale-out      2 API + 3 worker processes: a bulk and concurrent sends, each recipient once
  *
  *   npm run bench                       every scenario, full size (tens of minutes)
  *   npm run bench -- send delivery      some of them
@@ -62,6 +63,11 @@ const SCENARIOS: Scenario[] = [
   },
   { name: 'stale-plans', file: 'stale-plans.bench.ts', smoke: { BENCH_STALE_ROWS: '2000' } },
   { name: 'render', file: 'render.bench.ts', smoke: { BENCH_RENDERS: '200' } },
+  {
+    name: 'scale-out',
+    file: 'scale-out.bench.ts',
+    smoke: { BENCH_BULK: '1000', BENCH_SINGLES: '200', BENCH_CONNECTIONS: '8' },
+  },
 ];
 
 function run(file: string, env: Record<string, string>): Promise<number> {

@@ -165,7 +165,7 @@ export function bulkRepository(db: Database) {
     async pendingFanout(
       id: string,
     ): Promise<{ job: BulkJobRow; recipients: BulkRecipient[]; doneChunks: Set<number> } | null> {
-      const { rows } = await db.query<BulkJobRow & { recipients: BulkRecipient[] | null }>(
+      const { rows } = await db.query<BulkJobRow & { recipients: string | null }>(
         `UPDATE bulk_jobs SET status = 'processing', updated_at = now()
           WHERE id = $1 AND status IN ('queued', 'processing') AND NOT fanout_done
             AND (send_at IS NULL OR send_at <= now() + interval '1 second')
@@ -174,7 +174,9 @@ export function bulkRepository(db: Database) {
       );
       const row = rows[0];
       if (!row?.recipients) return null;
-      const { recipients, ...job } = row;
+      // Stored as JSON text (migration 019): parsed here, once.
+      const { recipients: text, ...job } = row;
+      const recipients = JSON.parse(text) as BulkRecipient[];
       const done = await db.query<{ chunk: number }>(
         'SELECT chunk FROM bulk_fanout_chunks WHERE bulk_job_id = $1',
         [id],
@@ -203,28 +205,31 @@ export function bulkRepository(db: Database) {
         );
         if (already.length > 0) return [];
         const { rows } = await tx.query<{ id: string }>(
+          // The recipients travel as one JSON array, zipped with their ids by position: cheaper on
+          // both sides than three text arrays and a jsonb array, element by element escaped.
           `WITH src AS (
-             SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[]) AS s(id, email, name, variables)
+             SELECT * FROM ROWS FROM (
+               unnest($1::uuid[]),
+               json_to_recordset($2::json) AS (email text, name text, variables jsonb)
+             ) AS s(id, email, name, variables)
            ), ins AS (
              INSERT INTO emails (id, tenant_id, template_id, template_version, bulk_job_id, recipient_email,
                                  recipient_name, variables, metadata, tags, headers, status, provider, message_id,
                                  next_attempt_at, list_unsubscribe, sender, test)
-             SELECT s.id, $5, $6, $7, $8, s.email, s.name, s.variables, $9, $10, $11, 'queued', $12,
-                    '<' || s.id || '@' || $13 || '>', now(), true, $14::jsonb, $15
+             SELECT s.id, $3, $4, $5, $6, s.email, s.name, s.variables, $7, $8, $9, 'queued', $10,
+                    '<' || s.id || '@' || $11 || '>', now(), true, $12::jsonb, $13
                FROM src s
-              WHERE NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.tenant_id = $5 AND x.email = s.email)
+              WHERE NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.tenant_id = $3 AND x.email = s.email)
              ON CONFLICT (id) DO NOTHING
              RETURNING id, tenant_id, template_id
            ), ev AS (
              INSERT INTO email_events (email_id, tenant_id, template_id, type, data)
-             SELECT id, tenant_id, template_id, 'queued', jsonb_build_object('bulk_job_id', $8::text) FROM ins
+             SELECT id, tenant_id, template_id, 'queued', jsonb_build_object('bulk_job_id', $6::text) FROM ins
            )
            SELECT id FROM ins`,
           [
             chunk.ids,
-            chunk.recipients.map((r) => r.email),
-            chunk.recipients.map((r) => r.name),
-            chunk.recipients.map((r) => JSON.stringify(r.variables)),
+            JSON.stringify(chunk.recipients),
             job.tenant_id,
             job.template_id,
             job.template_version,

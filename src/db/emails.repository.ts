@@ -541,7 +541,7 @@ export function emailsRepository(db: Database) {
                    OR (e.status = ANY($6::text[]) AND e.sent_at IS NULL))
             RETURNING e.id, e.tenant_id, e.template_id, e.provider, e.attempts, i.provider_message_id, i.response
          ), ev AS (
-           ${eventsFrom('upd', 'sent', "jsonb_build_object('provider', upd.provider, 'provider_message_id', upd.provider_message_id, 'attempt', upd.attempts, 'response', upd.response)")}
+           ${appendEventsFrom('upd', 'sent', "jsonb_build_object('provider', upd.provider, 'provider_message_id', upd.provider_message_id, 'attempt', upd.attempts, 'response', upd.response)")}
          )
          SELECT id, attempts FROM upd`,
         [
