@@ -754,7 +754,7 @@ export function emailsRepository(db: Database) {
          ), ev AS (
            ${appendEventsFrom('upd', 'queued', "jsonb_build_object('from', 'scheduled')")}
          )
-         SELECT id, attempts FROM upd`,
+         SELECT id FROM upd`,
         [ids],
       );
       return rows.map((r) => r.id);
