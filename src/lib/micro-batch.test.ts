@@ -50,4 +50,40 @@ describe('microBatch', () => {
     expect(await Promise.all(['a', 'b', 'a', 'none'].map(lookup))).toEqual(['A', 'B', 'A', undefined]);
     expect(asked).toEqual([['a', 'b', 'none']]);
   });
+  it('queues calls behind a running batch into the next one, at most maxBatch each', async () => {
+    const batches: number[][] = [];
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const call = microBatch<number, number>({
+      maxBatch: 2,
+      maxInFlight: 1,
+      run: async (items) => {
+        batches.push(items);
+        if (batches.length === 1) await gate;
+        return items;
+      },
+    });
+    const first = call(0);
+    await new Promise((r) => setImmediate(r));
+    const rest = [1, 2, 3].map((i) => call(i));
+    release();
+    expect(await Promise.all([first, ...rest])).toEqual([0, 1, 2, 3]);
+    expect(batches).toEqual([[0], [1, 2], [3]]);
+  });
+
+  it('goes on with the next batch after one that failed', async () => {
+    let n = 0;
+    const call = microBatch<string, string>({
+      run: async (items) => {
+        n++;
+        if (n === 1) throw new Error('database away');
+        return items;
+      },
+    });
+    const failed = await Promise.allSettled([call('a'), call('b')]);
+    expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(await call('c')).toBe('c');
+  });
 });

@@ -3,8 +3,8 @@ import { isConnectionError } from '../db/database.js';
 import type { ClaimedEmail, EmailsRepository } from '../db/emails.repository.js';
 import { isAppError } from '../domain/errors.js';
 import { canRetry, type RetryPolicy, retryDelayMs } from '../domain/retry-policy.js';
-import { createBatcher } from '../lib/batcher.js';
 import { newId } from '../lib/ids.js';
+import { microBatch } from '../lib/micro-batch.js';
 import type {
   EmailProvider,
   OutgoingAttachment,
@@ -105,7 +105,7 @@ export function deliveryService(deps: {
   // Claims and sent outcomes of concurrent deliveries share statements: what arrives while one
   // statement is on its way goes out in the next (no added delay). Each row keeps its own
   // conditions and fencing token, so a batch decides exactly what the single statements would.
-  const claims = createBatcher<{ id: string; blocked: readonly string[] }, ClaimedEmail | null>({
+  const claim = microBatch<{ id: string; blocked: readonly string[] }, ClaimedEmail | null>({
     maxBatch: 100,
     maxInFlight: 2,
     run: async (requests) => {
@@ -142,7 +142,7 @@ export function deliveryService(deps: {
     }
   };
   type SentItem = Parameters<EmailsRepository['markSentMany']>[0][number];
-  const sents = createBatcher<SentItem, boolean>({
+  const recordSent = microBatch<SentItem, boolean>({
     maxBatch: 100,
     maxInFlight: 2,
     run: async (items) => {
@@ -186,7 +186,7 @@ export function deliveryService(deps: {
     outcome: SendOutcome,
   ): Promise<DeliveryResult> => {
     if (outcome.kind === 'sent') {
-      const ok = await sents.submit({
+      const ok = await recordSent({
         id: email.id,
         attempt: email.attempts,
         providerMessageId: outcome.providerMessageId,
@@ -281,7 +281,7 @@ export function deliveryService(deps: {
         throw new Error('worker heartbeat is stale: not claiming');
       const refusing = await blocked();
       const claimedAt = performance.now();
-      const email = await claims.submit({ id: emailId, blocked: refusing.map((s) => s.provider) });
+      const email = await claim({ id: emailId, blocked: refusing.map((s) => s.provider) });
       if (!email) {
         if (refusing.length === 0) return { kind: 'skipped' };
         // Perhaps not claimed because its provider's breaker is open: then it waits for the
