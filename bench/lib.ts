@@ -93,18 +93,22 @@ export async function freePort(): Promise<number> {
 /**
  * Starts one of Mailsystem's own entry points (`api` or `worker`) with `env`, and resolves once it
  * is ready: the API when `/health/live` answers (it logs at `warn`, as a busy production API would
- * not log two lines per request either), the worker when it logs that it started.
+ * not log two lines per request either), the worker when it logs that it started. `nodeArgs` go
+ * to node before the script (e.g. `--cpu-prof`, which NODE_OPTIONS does not allow).
  */
 export async function startRole(
   role: 'api' | 'worker',
   env: Record<string, string>,
+  nodeArgs: string[] = [],
 ): Promise<{ url: string; child: ChildProcess }> {
   const compiled = join(root, 'dist/main', `${role}.js`);
   if (RUNTIME === 'compiled' && !existsSync(compiled)) {
     throw new Error(`${compiled} is missing: run \`npm run build:server\` (or set BENCH_RUNTIME=tsx)`);
   }
-  const args =
-    RUNTIME === 'compiled' ? [compiled] : ['--import', 'tsx', join(root, 'src/main', `${role}.ts`)];
+  const args = [
+    ...nodeArgs,
+    ...(RUNTIME === 'compiled' ? [compiled] : ['--import', 'tsx', join(root, 'src/main', `${role}.ts`)]),
+  ];
   const port = role === 'api' ? await freePort() : 0;
   const url = role === 'api' ? `http://127.0.0.1:${port}` : '';
   const child = spawn(process.execPath, args, {
