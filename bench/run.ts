@@ -10,6 +10,7 @@
  *   trigger        what the analytics trigger adds to event inserts
  *   stale-plans    a bulk fan-out statement on a connection whose plans are stale
  *   render         (when present) a normal template's render cost
+ *   soak           API and worker RSS over 10 minutes of steady /send + deliveries + webhooks
  *
  *   npm run bench                       every scenario, full size (tens of minutes)
  *   npm run bench -- send delivery      some of them
@@ -62,6 +63,7 @@ const SCENARIOS: Scenario[] = [
   },
   { name: 'stale-plans', file: 'stale-plans.bench.ts', smoke: { BENCH_STALE_ROWS: '2000' } },
   { name: 'render', file: 'render.bench.ts', smoke: { BENCH_RENDERS: '200' } },
+  { name: 'soak', file: 'soak.bench.ts', smoke: { BENCH_SOAK_SECONDS: '6', BENCH_SOAK_SAMPLE_SECONDS: '1' } },
 ];
 
 function run(file: string, env: Record<string, string>): Promise<number> {
