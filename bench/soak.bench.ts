@@ -3,8 +3,8 @@
  * POST /send, the deliveries they cause (into a local SMTP sink) and signed provider webhooks for
  * the emails sent (20 % of them replays), for BENCH_SOAK_SECONDS (default 600). Each role's RSS is
  * sampled every BENCH_SOAK_SAMPLE_SECONDS (default 5); the bench prints RSS at the start, after the
- * warm-up (the first 10 % of the run, at least one sample), at the end and at its highest, and the
- * drift from after the warm-up to the end. It prints; it judges nothing (docs/performance.md has
+ * warm-up (median of the samples from 10 % to 20 % of the run), at the end (median of the last
+ * 10 %) and at its highest, and the drift from after the warm-up to the end. It prints; it judges nothing (docs/performance.md has
  * the targets and what each role holds).
  *
  *   npm run bench:soak       (BENCH_SOAK_SECONDS=600 BENCH_SOAK_SEND_RATE=40 BENCH_SOAK_WEBHOOK_RATE=150;
@@ -20,6 +20,7 @@ import {
   BENCH_TEMPLATE,
   benchDatabase,
   benchVariables,
+  median,
   RUNTIME,
   rssMb,
   sleep,
@@ -201,11 +202,13 @@ async function main() {
     clearInterval(sampler);
     sample();
 
-    const warm = Math.max(1, Math.ceil(samples.length * 0.1));
+    // One sample can catch a collection halfway: "after warm-up" is the median of the samples
+    // from 10 % to 20 % of the run, "end" the median of its last 10 %.
+    const tenth = Math.max(1, Math.floor(samples.length / 10));
     const row = (role: 'api' | 'worker') => {
       const values = samples.map((s) => s[role]);
-      const afterWarmup = values[Math.min(warm, values.length - 1)] as number;
-      const end = values.at(-1) as number;
+      const afterWarmup = median(values.slice(tenth, 2 * tenth));
+      const end = median(values.slice(-tenth));
       const f = (v: number) => `${v.toFixed(0).padStart(5)} MB`;
       const drift = ((end - afterWarmup) / afterWarmup) * 100;
       return (
