@@ -93,23 +93,27 @@ export async function freePort(): Promise<number> {
 /**
  * Starts one of Mailsystem's own entry points (`api` or `worker`) with `env`, and resolves once it
  * is ready: the API when `/health/live` answers (it logs at `warn`, as a busy production API would
- * not log two lines per request either), the worker when it logs that it started.
+ * not log two lines per request either), the worker when it logs that it started. `nodeArgs` go
+ * to node before the script (e.g. `--cpu-prof`, which NODE_OPTIONS does not allow).
  */
 export async function startRole(
   role: 'api' | 'worker',
   env: Record<string, string>,
+  nodeArgs: string[] = [],
 ): Promise<{ url: string; child: ChildProcess }> {
   const compiled = join(root, 'dist/main', `${role}.js`);
   if (RUNTIME === 'compiled' && !existsSync(compiled)) {
     throw new Error(`${compiled} is missing: run \`npm run build:server\` (or set BENCH_RUNTIME=tsx)`);
   }
   // BENCH_CPU_PROF=<dir>: each role writes a V8 CPU profile there when it exits (open it in
-  // Chrome DevTools or speedscope).
-  const prof = process.env.BENCH_CPU_PROF
-    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
-    : [];
+  // Chrome DevTools or speedscope), unless the caller already asked for one.
+  const prof =
+    process.env.BENCH_CPU_PROF && !nodeArgs.includes('--cpu-prof')
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+      : [];
   const args = [
     ...prof,
+    ...nodeArgs,
     ...(RUNTIME === 'compiled' ? [compiled] : ['--import', 'tsx', join(root, 'src/main', `${role}.ts`)]),
   ];
   const port = role === 'api' ? await freePort() : 0;

@@ -11,6 +11,7 @@
  *   stale-plans    a bulk fan-out statement on a connection whose plans are stale
  *   render         (when present) a normal template's render cost
  *   scale-out      2 API + 3 worker processes: a bulk and concurrent sends, each recipient once
+ *   soak           API and worker RSS over 10 minutes of steady /send + deliveries + webhooks
  *
  *   npm run bench                       every scenario, full size (tens of minutes)
  *   npm run bench -- send delivery      some of them
@@ -68,6 +69,7 @@ const SCENARIOS: Scenario[] = [
     file: 'scale-out.bench.ts',
     smoke: { BENCH_BULK: '1000', BENCH_SINGLES: '200', BENCH_CONNECTIONS: '8' },
   },
+  { name: 'soak', file: 'soak.bench.ts', smoke: { BENCH_SOAK_SECONDS: '6', BENCH_SOAK_SAMPLE_SECONDS: '1' } },
 ];
 
 function run(file: string, env: Record<string, string>): Promise<number> {

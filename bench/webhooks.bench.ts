@@ -5,16 +5,17 @@
  *   - a bare Fastify route (same raw-body parser, constant answer): the HTTP ceiling;
  *   - the dedupe upsert alone (INSERT … ON CONFLICT DO NOTHING, no HTTP);
  *   - the whole per-event statement alone (record_webhook_event, no HTTP, no signature).
- * Servers run in child processes so that the load generator does not share their event loop.
+ * Servers run in child processes so that the load generator does not share their event loop; the API
+ * role runs compiled, as in production (`npm run build:server` first; BENCH_RUNTIME=tsx runs the
+ * sources). BENCH_CPU_PROF=<dir> makes the API role write a V8 CPU profile there when it stops.
  *
  *   npm run bench:webhooks      (BENCH_SECONDS=10 BENCH_CONNECTIONS=50 BENCH_ROUNDS=2 by default)
  *
  * Needs PostgreSQL and Redis as the tests do (TEST_PG_URL, TEST_REDIS_URL); it creates and drops
  * its own database and Redis key prefix.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
@@ -27,6 +28,7 @@ import { signStandardWebhook, standardWebhooksKey } from '../src/providers/stand
 import { webhookEffect } from '../src/services/webhooks.service.js';
 import { dbUrl, TEST_REDIS_URL } from '../test/support/env.js';
 import { deleteRedisPrefix } from '../test/support/harness.js';
+import { cpuSeconds, RUNTIME, sleep, startChild, startRole, stopChild } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -35,55 +37,16 @@ const REPLAY_SHARE = 0.2;
 const EMAILS = 2000;
 const SECRET = 'bench-webhook-secret-0123456789';
 
-type Role = 'system' | 'bare';
+// ---- child process: the bare baseline server, prints its URL ----------------------------------
 
-// ---- child process: one server, prints its URL -----------------------------------------------
-
-async function serve(role: Role, databaseUrl: string, prefix: string) {
-  if (role === 'bare') {
-    const app = Fastify();
-    await app.register(async (s) => {
-      s.removeAllContentTypeParsers();
-      s.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-      s.post('/webhooks/:provider', async (_req, reply) => reply.code(202).send({ received: 1 }));
-    });
-    process.stdout.write(`${await app.listen({ host: '127.0.0.1', port: 0 })}\n`);
-    return;
-  }
-  const config = loadConfig({
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'silent',
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: TEST_REDIS_URL,
-    QUEUE_PREFIX: prefix,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    WEBHOOK_SECRET_SMTP: SECRET,
-    ...(process.env.DATABASE_POOL_SIZE ? { DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE } : {}),
+async function serveBare() {
+  const app = Fastify();
+  await app.register(async (s) => {
+    s.removeAllContentTypeParsers();
+    s.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    s.post('/webhooks/:provider', async (_req, reply) => reply.code(202).send({ received: 1 }));
   });
-  const system = await createSystem({ config, roles: { api: true, worker: false } });
-  process.stdout.write(`${await system.listen()}\n`);
-}
-
-function startChild(
-  role: Role,
-  databaseUrl: string,
-  prefix: string,
-): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', role, databaseUrl, prefix],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const line = out.split('\n').find((l) => l.startsWith('http'));
-      if (line) resolve({ url: line.trim(), child });
-    });
-    child.on('exit', (code) => reject(new Error(`${role} server exited with ${code}`)));
-  });
+  process.stdout.write(`${await app.listen({ host: '127.0.0.1', port: 0 })}\n`);
 }
 
 // ---- the workload ---------------------------------------------------------------------------
@@ -160,16 +123,6 @@ async function load(url: string, requests: PreparedRequest[]) {
     errors: result.errors + result.timeouts,
     sent: next,
   };
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
-function processCpuSeconds(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 /** Runs `op` with `concurrency` callers for SECONDS; returns operations per second. */
@@ -257,10 +210,10 @@ async function main() {
       console.log(`round ${round}: preparing ${expected} signed requests (${REPLAY_SHARE * 100} % replays)…`);
       const prepared = prepare(expected, emailIds);
 
-      const bare = await startChild('bare', url, prefix);
+      const bare = await startChild(fileURLToPath(import.meta.url), []);
       children.push(bare.child);
-      const bareResult = await load(bare.url, prepared);
-      bare.child.kill();
+      const bareResult = await load(bare.line, prepared);
+      await stopChild(bare.child);
 
       // The database-only baselines, with the callers the HTTP run has and the API's pool size.
       const db = createPgDatabase(url, { max: 20 });
@@ -300,16 +253,27 @@ async function main() {
       await db.close();
 
       const before = await countStored();
-      const system = await startChild('system', url, prefix);
+      const system = await startRole(
+        'api',
+        {
+          NODE_ENV: 'production',
+          LOG_LEVEL: 'warn',
+          DATABASE_URL: url,
+          REDIS_URL: TEST_REDIS_URL,
+          QUEUE_PREFIX: prefix,
+          WEBHOOK_SECRET_SMTP: SECRET,
+        },
+        // BENCH_CPU_PROF=<dir>: the API role writes a V8 CPU profile there when it stops.
+        process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [],
+      );
       children.push(system.child);
-      const cpuBefore = processCpuSeconds(system.child.pid);
+      const cpuBefore = cpuSeconds(system.child.pid);
       const started = performance.now();
       const full = await load(system.url, prepared);
-      const apiCpu =
-        (processCpuSeconds(system.child.pid) - cpuBefore) / ((performance.now() - started) / 1000);
+      const apiCpu = (cpuSeconds(system.child.pid) - cpuBefore) / ((performance.now() - started) / 1000);
       // Let the requests still in flight when the clock stopped finish before counting.
-      await new Promise((r) => setTimeout(r, 1000));
-      system.child.kill();
+      await sleep(1000);
+      await stopChild(system.child);
       const stored = (await countStored()) - before;
       const distinctSent = new Set(prepared.slice(0, full.sent).map((r) => r.eventId)).size;
       met ||= full.perSecond >= 3000;
@@ -325,7 +289,9 @@ async function main() {
       );
     }
 
-    console.log(`\nwebhook ingestion, ${SECONDS} s per run, ${CONNECTIONS} connections, 2-core machine`);
+    console.log(
+      `\nwebhook ingestion (API ${RUNTIME}), ${SECONDS} s per run, ${CONNECTIONS} connections, 2-core machine`,
+    );
     console.log('                                         per second   p50 ms   p99 ms   non-2xx');
     console.log(report.join('\n'));
     console.log(`\ntarget ≥ 3000 events/s through POST /webhooks/smtp: ${met ? 'met' : 'NOT met'}`);
@@ -338,7 +304,7 @@ async function main() {
 }
 
 if (process.argv[2] === '--serve') {
-  await serve(process.argv[3] as Role, process.argv[4] as string, process.argv[5] as string);
+  await serveBare();
 } else {
   await main();
   process.exit(0);

@@ -30,40 +30,151 @@ export interface RecordedWebhookEvent {
   tenantId: string | null;
 }
 
-export function webhooksRepository(db: Database) {
+/**
+ * How concurrent events are grouped (group commit): each event goes to a lane chosen by its email
+ * (our id, else the provider's message id), so two events of one email always share a lane and are
+ * written in the order they arrived. A lane runs one statement at a time; the events that arrive
+ * while it runs, or within `waitMs` of an idle lane's first one, go together in its next statement
+ * (at most `maxEvents`), which is one transaction and one commit. Every caller is answered once the
+ * statement holding its event has committed.
+ */
+export interface WebhookBatching {
+  lanes: number;
+  maxEvents: number;
+  waitMs: number;
+}
+
+export const DEFAULT_WEBHOOK_BATCHING: WebhookBatching = { lanes: 4, maxEvents: 100, waitMs: 1 };
+
+const RECORD_ONE = 'SELECT * FROM record_webhook_event($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)';
+
+// One call of record_webhook_event per event, in the order given, in one statement. Each call
+// sees what the calls before it wrote (PL/pgSQL runs each of its statements on a new snapshot), so
+// a replay of an event of the same batch is recognised as one.
+const RECORD_MANY = `SELECT b.n, r.*
+  FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::jsonb[],
+              $8::jsonb[], $9::text[], $10::jsonb[], $11::text[], $12::jsonb[])
+       WITH ORDINALITY AS b(provider, event_id, email_id, message_id, provider_type, occurred_at, payload,
+                            transitions, event_type, event_data, suppression_reason, suppression_source, n)
+ CROSS JOIN LATERAL record_webhook_event(b.provider, b.event_id, b.email_id, b.message_id, b.provider_type,
+                                         b.occurred_at, b.payload, b.transitions, b.event_type, b.event_data,
+                                         b.suppression_reason, b.suppression_source) r
+ ORDER BY b.n`;
+
+interface RecordRow {
+  was_inserted: boolean;
+  found_email_id: string | null;
+  found_tenant_id: string | null;
+}
+
+interface Pending {
+  params: unknown[];
+  resolve: (r: RecordedWebhookEvent) => void;
+  reject: (e: unknown) => void;
+}
+
+const recorded = (row: RecordRow | undefined): RecordedWebhookEvent => ({
+  duplicate: row?.was_inserted !== true,
+  emailId: row?.found_email_id ?? null,
+  tenantId: row?.found_tenant_id ?? null,
+});
+
+function recordParams(ev: IncomingWebhookEvent, effect: WebhookEffect): unknown[] {
+  const moves = Object.keys(effect.transitions).length > 0 ? JSON.stringify(effect.transitions) : null;
+  return [
+    ev.provider,
+    ev.providerEventId,
+    ev.emailId,
+    ev.providerMessageId,
+    ev.providerType,
+    ev.occurredAt,
+    JSON.stringify(ev.payload),
+    moves,
+    effect.event?.type ?? null,
+    effect.event ? JSON.stringify(effect.event.data) : null,
+    effect.suppression?.reason ?? null,
+    effect.suppression ? JSON.stringify(effect.suppression.source) : null,
+  ];
+}
+
+/** FNV-1a: the lane of an email key. */
+function laneOf(key: string, lanes: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % lanes;
+}
+
+export function webhooksRepository(db: Database, batching: WebhookBatching = DEFAULT_WEBHOOK_BATCHING) {
+  const recordOne = async (params: unknown[]) =>
+    recorded((await db.query<RecordRow>(RECORD_ONE, params)).rows[0]);
+
+  const recordMany = async (batch: Pending[]) => {
+    if (batch.length === 1) {
+      const [only] = batch as [Pending];
+      await recordOne(only.params).then(only.resolve, only.reject);
+      return;
+    }
+    let rows: (RecordRow & { n: number })[];
+    try {
+      const columns = Array.from({ length: 12 }, (_, k) => batch.map((p) => p.params[k]));
+      rows = (await db.query<RecordRow & { n: number }>(RECORD_MANY, columns)).rows;
+    } catch {
+      // The statement was rolled back as a whole (an event PostgreSQL refuses, a deadlock with
+      // another writer): each event is written on its own, so one event's error is its caller's.
+      for (const p of batch) await recordOne(p.params).then(p.resolve, p.reject);
+      return;
+    }
+    const answered = new Set<number>();
+    for (const row of rows) {
+      batch[row.n - 1]?.resolve(recorded(row));
+      answered.add(row.n - 1);
+    }
+    // Never expected (the function returns one row per call), but no caller is left waiting.
+    for (const [i, p] of batch.entries()) {
+      if (!answered.has(i)) await recordOne(p.params).then(p.resolve, p.reject);
+    }
+  };
+
+  const lanes = Array.from({ length: Math.max(1, batching.lanes) }, () => ({
+    queue: [] as Pending[],
+    busy: false,
+    timer: null as NodeJS.Timeout | null,
+  }));
+  type Lane = (typeof lanes)[number];
+  const flush = (lane: Lane) => {
+    if (lane.timer) {
+      clearTimeout(lane.timer);
+      lane.timer = null;
+    }
+    if (lane.busy || lane.queue.length === 0) return;
+    lane.busy = true;
+    const batch = lane.queue.splice(0, batching.maxEvents);
+    void recordMany(batch).finally(() => {
+      lane.busy = false;
+      // What arrived meanwhile has waited long enough: it goes at once.
+      flush(lane);
+    });
+  };
+
   return {
     /**
-     * Stores one provider event and applies its effect in ONE statement, hence one transaction, by
-     * calling `record_webhook_event` (migration 006, which explains the dedupe, the lock and why it
-     * is a function: its plans are kept per connection). An event for an unknown email still gets
-     * its row, with no tenant and no email.
+     * Stores one provider event and applies its effect, by calling `record_webhook_event`
+     * (migration 006, which explains the dedupe and the lock; 016 how it plans): one statement,
+     * hence one transaction, shared with the events that arrive at the same time
+     * (`WebhookBatching`). Resolves once that transaction has committed. An event for an unknown
+     * email still gets its row, with no tenant and no email.
      */
-    async record(ev: IncomingWebhookEvent, effect: WebhookEffect): Promise<RecordedWebhookEvent> {
-      const moves = Object.keys(effect.transitions).length > 0 ? JSON.stringify(effect.transitions) : null;
-      const { rows } = await db.query<{
-        was_inserted: boolean;
-        found_email_id: string | null;
-        found_tenant_id: string | null;
-      }>('SELECT * FROM record_webhook_event($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)', [
-        ev.provider,
-        ev.providerEventId,
-        ev.emailId,
-        ev.providerMessageId,
-        ev.providerType,
-        ev.occurredAt,
-        JSON.stringify(ev.payload),
-        moves,
-        effect.event?.type ?? null,
-        effect.event ? JSON.stringify(effect.event.data) : null,
-        effect.suppression?.reason ?? null,
-        effect.suppression ? JSON.stringify(effect.suppression.source) : null,
-      ]);
-      const row = rows[0];
-      return {
-        duplicate: row?.was_inserted !== true,
-        emailId: row?.found_email_id ?? null,
-        tenantId: row?.found_tenant_id ?? null,
-      };
+    record(ev: IncomingWebhookEvent, effect: WebhookEffect): Promise<RecordedWebhookEvent> {
+      const params = recordParams(ev, effect);
+      const lane = lanes[
+        laneOf(ev.emailId ?? ev.providerMessageId ?? ev.providerEventId, lanes.length)
+      ] as Lane;
+      return new Promise<RecordedWebhookEvent>((resolve, reject) => {
+        lane.queue.push({ params, resolve, reject });
+        if (lane.busy) return;
+        if (lane.queue.length >= batching.maxEvents) flush(lane);
+        else lane.timer ??= setTimeout(() => flush(lane), batching.waitMs);
+      });
     },
 
     /**

@@ -1,4 +1,4 @@
-import { simpleParser } from 'mailparser';
+import type { simpleParser as SimpleParser } from 'mailparser';
 import { decodeCursor, page } from '../db/cursor.js';
 import type { InboxRepository, InboxRow } from '../db/inbox.repository.js';
 import { AppError } from '../domain/errors.js';
@@ -15,6 +15,16 @@ const summary = (r: InboxRow) => ({
   size: r.size,
   received_at: r.created_at.toISOString(),
 });
+
+/**
+ * mailparser (with its dependencies, 15–20 MB of a process's memory) is loaded when the first
+ * captured message is read, not at start: most processes never read one.
+ */
+let parser: typeof SimpleParser | null = null;
+const simpleParser: typeof SimpleParser = (async (...args: Parameters<typeof SimpleParser>) => {
+  parser ??= (await import('mailparser')).simpleParser;
+  return parser(...args);
+}) as typeof SimpleParser;
 
 /** `Name: value` as sent (folded lines joined), from mailparser's raw header lines. */
 function headerLine(line: string): { name: string; value: string } {

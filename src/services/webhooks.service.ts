@@ -92,8 +92,9 @@ export function webhooksService(deps: {
 }) {
   return {
     /**
-     * Authenticates a provider's request, then stores each event and applies its effect in its own
-     * transaction (so a provider's retry of a half-processed batch only redoes what is missing).
+     * Authenticates a provider's request, then stores each event and applies its effect (each
+     * event is deduplicated on its own, so a provider's retry of a half-processed request only
+     * redoes what is missing). Answers once every event of the request is committed.
      */
     async receive(
       provider: string,
@@ -115,23 +116,26 @@ export function webhooksService(deps: {
         case 'acknowledged':
           return { status: 200, body: { received: 0, duplicates: 0, results: [], message: outcome.message } };
       }
-      const results: WebhookEventResult[] = [];
-      for (const ev of outcome.events) {
-        const recorded = await deps.webhooks.record(
-          {
-            provider,
-            providerEventId: ev.eventId,
-            providerType: ev.providerType,
-            emailId: ev.emailId && isUuid(ev.emailId) ? ev.emailId.toLowerCase() : null,
-            providerMessageId: ev.providerMessageId,
-            occurredAt: notInFuture(ev.occurredAt),
-            payload: ev.payload,
-          },
-          webhookEffect(provider, ev),
-        );
-        results.push({ event_id: ev.eventId, duplicate: recorded.duplicate, email_id: recorded.emailId });
-        deps.onEvent?.(provider, ev.type ?? 'other', recorded.duplicate);
-      }
+      // The events go to the repository together: those of one email are written in this order,
+      // and those of several requests share a transaction (the repository's batching).
+      const results: WebhookEventResult[] = await Promise.all(
+        outcome.events.map(async (ev) => {
+          const recorded = await deps.webhooks.record(
+            {
+              provider,
+              providerEventId: ev.eventId,
+              providerType: ev.providerType,
+              emailId: ev.emailId && isUuid(ev.emailId) ? ev.emailId.toLowerCase() : null,
+              providerMessageId: ev.providerMessageId,
+              occurredAt: notInFuture(ev.occurredAt),
+              payload: ev.payload,
+            },
+            webhookEffect(provider, ev),
+          );
+          deps.onEvent?.(provider, ev.type ?? 'other', recorded.duplicate);
+          return { event_id: ev.eventId, duplicate: recorded.duplicate, email_id: recorded.emailId };
+        }),
+      );
       const duplicates = results.filter((r) => r.duplicate).length;
       const allSeen = results.length > 0 && duplicates === results.length;
       return { status: allSeen ? 200 : 202, body: { received: results.length, duplicates, results } };

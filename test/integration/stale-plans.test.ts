@@ -98,12 +98,84 @@ describe('plans that do not depend on fresh statistics', () => {
     expect(rows).toEqual([{ template_id: template, queued: 2503 }]);
   });
 
-  it('plans record_webhook_event for each call, from the table as it is now', async () => {
-    const { rows } = await c.query<{ proconfig: string[] }>(
-      "SELECT proconfig FROM pg_proc WHERE proname = 'record_webhook_event'",
-    );
-    expect(rows.length).toBeGreaterThan(0);
-    for (const r of rows) expect(r.proconfig).toContain('plan_cache_mode=force_custom_plan');
+  it('finds and changes the email of a provider event by index, with plans cached while emails was small', async () => {
+    // A connection set up as the application's are (force_custom_plan), whose record_webhook_event
+    // plans are cached while `emails` holds three rows.
+    const fresh = await createTestDatabase();
+    const conn = new pg.Client({
+      connectionString: fresh.url,
+      options: '-c plan_cache_mode=force_custom_plan',
+    });
+    await conn.connect();
+    const ran: string[] = [];
+    conn.on('notice', (n) => ran.push(String(n.message)));
+    const record = async (emailId: string | null, messageId: string | null) =>
+      (
+        await conn.query<{ was_inserted: boolean; found_email_id: string | null }>({
+          name: 'record',
+          text: `SELECT * FROM record_webhook_event('mock', $1, $2, $3, 'bounced', now(), '{}',
+                   '{"sent": "bounced"}', 'bounced', '{}', 'hard_bounce', '{}')`,
+          values: [randomUUID(), emailId, messageId],
+        })
+      ).rows[0];
+    const seedEmails = async (n: number, tag: string) =>
+      (
+        await conn.query<{ id: string; provider_message_id: string }>(
+          `INSERT INTO emails (id, tenant_id, template_id, template_version, recipient_email, status, provider,
+                               message_id, provider_message_id)
+           SELECT gen_random_uuid(), 'p', $1, 1, $2 || g || '@example.com', 'sent', 'mock',
+                  '<' || $2 || g || '@plans>', $2 || g
+             FROM generate_series(1, $3::int) g
+           RETURNING id, provider_message_id`,
+          [template, tag, n],
+        )
+      ).rows;
+    try {
+      await conn.query("INSERT INTO tenants (id, name) VALUES ('p', 'P')");
+      await conn.query("INSERT INTO templates (id, tenant_id, name) VALUES ($1, 'p', 't')", [template]);
+      await conn.query(
+        `INSERT INTO template_versions (template_id, version, tenant_id, subject_template, html_template)
+         VALUES ($1, 1, 'p', 's', 'h')`,
+        [template],
+      );
+      const small = await seedEmails(3, 's');
+      for (let i = 0; i < 10; i++) {
+        const e = small[i % 3];
+        await record(i % 2 ? (e?.id ?? null) : null, i % 2 ? null : (e?.provider_message_id ?? null));
+      }
+      const grown = await seedEmails(20_000, 'g');
+      await conn.query(`LOAD 'auto_explain'`);
+      await conn.query('SET auto_explain.log_min_duration = 0');
+      await conn.query('SET auto_explain.log_nested_statements = on');
+      await conn.query('SET auto_explain.log_level = notice');
+      const byId = grown[12_345];
+      const byMessage = grown[17_000];
+      expect(await record(byId?.id ?? null, null)).toMatchObject({
+        was_inserted: true,
+        found_email_id: byId?.id,
+      });
+      expect(await record(null, byMessage?.provider_message_id ?? null)).toMatchObject({
+        was_inserted: true,
+        found_email_id: byMessage?.id,
+      });
+      const onEmails = ran.filter((p) => / on emails\b/.test(p) && !p.includes('analytics_pending'));
+      // Two lookups (by id, by provider message id) and two status updates (and the foreign-key
+      // checks of the rows written, by primary key too).
+      expect(
+        onEmails.filter((p) => /Index (Only )?Scan using emails_pkey on emails/.test(p)).length,
+      ).toBeGreaterThanOrEqual(3);
+      expect(
+        onEmails.filter((p) => /Index Scan using emails_provider_message_idx on emails/.test(p)),
+      ).toHaveLength(1);
+      expect(ran.filter((p) => /Seq Scan on emails/.test(p))).toEqual([]);
+      const { rows } = await conn.query(
+        "SELECT status, count(*)::int AS n FROM emails WHERE status = 'bounced' GROUP BY 1",
+      );
+      expect(rows).toEqual([{ status: 'bounced', n: 3 + 2 }]);
+    } finally {
+      await conn.end();
+      await fresh.drop();
+    }
   });
 
   it('plans the prepared statements of the application for the table as it is now, not as it was', async () => {

@@ -1,4 +1,4 @@
-import { SESv2Client, SESv2ServiceException, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { EmailProvider, OutgoingMessage, SendOutcome } from '../email-provider.js';
 import { emailIdOf } from '../http-provider.js';
 import { buildMime } from '../mime.js';
@@ -19,25 +19,41 @@ export interface SesOptions {
  * SES sends. SES answers `{MessageId}`; its event notifications carry that id as `mail.messageId`
  * and our `email_id` message tag.
  */
+/**
+ * The AWS SDK is loaded on the first SES send, not at start: it is about 20 MB of a process's
+ * memory, which a process that never sends through SES (the API, a worker without SES) keeps.
+ */
+type SesSdk = typeof import('@aws-sdk/client-sesv2');
+let sdk: SesSdk | null = null;
+const loadSdk = async (): Promise<SesSdk> => {
+  sdk ??= await import('@aws-sdk/client-sesv2');
+  return sdk;
+};
+
 export class SesProvider implements EmailProvider {
   readonly name = 'ses';
-  readonly #client: SESv2Client;
+  #client: SESv2Client | null = null;
 
-  constructor(private readonly opts: SesOptions) {
-    this.#client = new SESv2Client({
-      region: opts.region,
-      ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
-      ...(opts.credentials ? { credentials: opts.credentials } : {}),
+  constructor(private readonly opts: SesOptions) {}
+
+  async #sdkClient(): Promise<{ client: SESv2Client; SendEmailCommand: SesSdk['SendEmailCommand'] }> {
+    const { SESv2Client, SendEmailCommand } = await loadSdk();
+    this.#client ??= new SESv2Client({
+      region: this.opts.region,
+      ...(this.opts.endpoint ? { endpoint: this.opts.endpoint } : {}),
+      ...(this.opts.credentials ? { credentials: this.opts.credentials } : {}),
       // Retries belong to the caller (the EmailProvider contract): one attempt per send().
       maxAttempts: 1,
-      requestHandler: { requestTimeout: opts.timeoutMs, connectionTimeout: opts.timeoutMs },
+      requestHandler: { requestTimeout: this.opts.timeoutMs, connectionTimeout: this.opts.timeoutMs },
     });
+    return { client: this.#client, SendEmailCommand };
   }
 
   async send(message: OutgoingMessage): Promise<SendOutcome> {
     const emailId = emailIdOf(message.messageId);
     try {
-      const out = await this.#client.send(
+      const { client, SendEmailCommand } = await this.#sdkClient();
+      const out = await client.send(
         new SendEmailCommand({
           Content: { Raw: { Data: new Uint8Array(await buildMime(message)) } },
           Destination: { ToAddresses: [message.to.email] },
@@ -53,7 +69,8 @@ export class SesProvider implements EmailProvider {
   }
 
   async close(): Promise<void> {
-    this.#client.destroy();
+    this.#client?.destroy();
+    this.#client = null;
   }
 }
 
@@ -71,7 +88,8 @@ const ACCOUNT_ERRORS = new Set([
 
 /** MessageRejected, MailFromDomainNotVerified, BadRequest: this message cannot go as it is. */
 export function sesOutcome(err: unknown): SendOutcome {
-  if (err instanceof SESv2ServiceException) {
+  // The SDK is loaded once a send has reached it; an error from before (loading it) is no answer.
+  if (sdk && err instanceof sdk.SESv2ServiceException) {
     const error = `SES ${err.name}: ${err.message}`.slice(0, 1000);
     const status = err.$metadata.httpStatusCode ?? 0;
     if (ACCOUNT_ERRORS.has(err.name) || status >= 500 || status === 429 || status === 403) {

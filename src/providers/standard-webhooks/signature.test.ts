@@ -44,6 +44,10 @@ describe('Standard Webhooks signatures', () => {
     expect(check(headers({ timestamp: String(ts + 301) }), body, now).ok).toBe(false);
     expect(check(headers({ timestamp: `${ts}.5` }), body, now).ok).toBe(false);
     expect(check(headers(), Buffer.from('{"event_id":"e2"}'), now).ok).toBe(false);
+    const [, right] = headers().signature.split(',');
+    expect(check(headers({ signature: `v2,${right}` }), body, now).ok).toBe(false);
+    expect(check(headers({ signature: `v1,${right?.slice(0, -4)}` }), body, now).ok).toBe(false);
+    expect(check(headers({ signature: 'v1' }), body, now).ok).toBe(false);
     const latin1 = Buffer.from([0x7b, 0xe9, 0x7d]);
     const sig = signStandardWebhook(key, 'msg_1', ts, latin1.toString());
     expect(check(headers({ signature: sig }), latin1, now)).toMatchObject({ ok: false });

@@ -1,4 +1,5 @@
-import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 import { checkTimestamp, utf8Text } from '../webhook-verifier.js';
 
 /** Standard Webhooks: a timestamp more than five minutes off is refused. */
@@ -29,12 +30,13 @@ export type SignatureCheck = { ok: true } | { ok: false; reason: string };
 
 /**
  * Checks `v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>` (several space-separated
- * signatures allowed) with the maintained `standardwebhooks` package. The package takes its key as
- * raw bytes only in its `raw` format, and hashes the body as a string: the body is therefore decoded
- * strictly first, so a body that is not UTF-8 is refused instead of being hashed lossily.
+ * signatures allowed), as the `standardwebhooks` package does, with Node's own HMAC: the package
+ * hashes in JavaScript, which was a tenth of the API's CPU time per webhook request (its signer
+ * still makes the signatures of tests, benches and clients, so the two are checked against each
+ * other). The body is decoded strictly first, so a body that is not UTF-8 is refused instead of
+ * being hashed lossily.
  */
 export function createStandardWebhooksChecker(key: Buffer) {
-  const webhook = new Webhook(key, { format: 'raw' });
   return (headers: SignatureHeaders, rawBody: Buffer, nowMs = Date.now()): SignatureCheck => {
     if (!headers.id || !headers.signature) return { ok: false, reason: 'signature headers are missing' };
     if (headers.id.length > 256 || headers.signature.length > 4096) {
@@ -44,21 +46,16 @@ export function createStandardWebhooksChecker(key: Buffer) {
     if (!ts.ok) return ts;
     const body = utf8Text(rawBody);
     if (body === null) return { ok: false, reason: 'the body is not UTF-8, so it cannot be the signed text' };
-    try {
-      webhook.verify(
-        body,
-        {
-          'webhook-id': headers.id,
-          'webhook-timestamp': String(ts.seconds),
-          'webhook-signature': headers.signature,
-        },
-        { jsonParse: false },
-      );
-      return { ok: true };
-    } catch (e) {
-      if (e instanceof WebhookVerificationError) return { ok: false, reason: 'no signature matches' };
-      throw e;
+    const expected = Buffer.from(
+      createHmac('sha256', key).update(`${headers.id}.${ts.seconds}.${body}`, 'utf8').digest('base64'),
+    );
+    for (const versioned of headers.signature.split(' ')) {
+      const [version, signature] = versioned.split(',');
+      if (version !== 'v1' || signature === undefined) continue;
+      const given = Buffer.from(signature);
+      if (given.length === expected.length && timingSafeEqual(given, expected)) return { ok: true };
     }
+    return { ok: false, reason: 'no signature matches' };
   };
 }
 
