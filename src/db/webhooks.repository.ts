@@ -1,4 +1,5 @@
 import type { EmailEventType, EmailStatus } from '../domain/email-status.js';
+import { microBatch } from '../lib/micro-batch.js';
 import type { Database } from './database.js';
 import type { SuppressionReason } from './suppressions.repository.js';
 
@@ -67,12 +68,6 @@ interface RecordRow {
   found_tenant_id: string | null;
 }
 
-interface Pending {
-  params: unknown[];
-  resolve: (r: RecordedWebhookEvent) => void;
-  reject: (e: unknown) => void;
-}
-
 const recorded = (row: RecordRow | undefined): RecordedWebhookEvent => ({
   duplicate: row?.was_inserted !== true,
   emailId: row?.found_email_id ?? null,
@@ -108,53 +103,38 @@ export function webhooksRepository(db: Database, batching: WebhookBatching = DEF
   const recordOne = async (params: unknown[]) =>
     recorded((await db.query<RecordRow>(RECORD_ONE, params)).rows[0]);
 
-  const recordMany = async (batch: Pending[]) => {
-    if (batch.length === 1) {
-      const [only] = batch as [Pending];
-      await recordOne(only.params).then(only.resolve, only.reject);
-      return;
-    }
+  /** One lane's batch: one statement for all, or each on its own when that statement fails. */
+  const recordMany = async (batch: unknown[][]): Promise<(RecordedWebhookEvent | Error)[]> => {
+    const alone = (params: unknown[]) =>
+      recordOne(params).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+    if (batch.length === 1) return [await alone(batch[0] as unknown[])];
     let rows: (RecordRow & { n: number })[];
     try {
-      const columns = Array.from({ length: 12 }, (_, k) => batch.map((p) => p.params[k]));
+      const columns = Array.from({ length: 12 }, (_, k) => batch.map((params) => params[k]));
       rows = (await db.query<RecordRow & { n: number }>(RECORD_MANY, columns)).rows;
     } catch {
       // The statement was rolled back as a whole (an event PostgreSQL refuses, a deadlock with
       // another writer): each event is written on its own, so one event's error is its caller's.
-      for (const p of batch) await recordOne(p.params).then(p.resolve, p.reject);
-      return;
+      const results: (RecordedWebhookEvent | Error)[] = [];
+      for (const params of batch) results.push(await alone(params));
+      return results;
     }
-    const answered = new Set<number>();
-    for (const row of rows) {
-      batch[row.n - 1]?.resolve(recorded(row));
-      answered.add(row.n - 1);
-    }
+    const results: (RecordedWebhookEvent | Error | undefined)[] = batch.map(() => undefined);
+    for (const row of rows) results[row.n - 1] = recorded(row);
     // Never expected (the function returns one row per call), but no caller is left waiting.
-    for (const [i, p] of batch.entries()) {
-      if (!answered.has(i)) await recordOne(p.params).then(p.resolve, p.reject);
-    }
+    for (const [i, params] of batch.entries()) results[i] ??= await alone(params);
+    return results as (RecordedWebhookEvent | Error)[];
   };
 
-  const lanes = Array.from({ length: Math.max(1, batching.lanes) }, () => ({
-    queue: [] as Pending[],
-    busy: false,
-    timer: null as NodeJS.Timeout | null,
-  }));
-  type Lane = (typeof lanes)[number];
-  const flush = (lane: Lane) => {
-    if (lane.timer) {
-      clearTimeout(lane.timer);
-      lane.timer = null;
-    }
-    if (lane.busy || lane.queue.length === 0) return;
-    lane.busy = true;
-    const batch = lane.queue.splice(0, batching.maxEvents);
-    void recordMany(batch).finally(() => {
-      lane.busy = false;
-      // What arrived meanwhile has waited long enough: it goes at once.
-      flush(lane);
-    });
-  };
+  // A lane runs one statement at a time (maxInFlight 1), so one email's events keep their order.
+  const lanes = Array.from({ length: Math.max(1, batching.lanes) }, () =>
+    microBatch<unknown[], RecordedWebhookEvent>({
+      run: recordMany,
+      maxBatch: batching.maxEvents,
+      maxInFlight: 1,
+      waitMs: batching.waitMs,
+    }),
+  );
 
   return {
     /**
@@ -165,16 +145,8 @@ export function webhooksRepository(db: Database, batching: WebhookBatching = DEF
      * email still gets its row, with no tenant and no email.
      */
     record(ev: IncomingWebhookEvent, effect: WebhookEffect): Promise<RecordedWebhookEvent> {
-      const params = recordParams(ev, effect);
-      const lane = lanes[
-        laneOf(ev.emailId ?? ev.providerMessageId ?? ev.providerEventId, lanes.length)
-      ] as Lane;
-      return new Promise<RecordedWebhookEvent>((resolve, reject) => {
-        lane.queue.push({ params, resolve, reject });
-        if (lane.busy) return;
-        if (lane.queue.length >= batching.maxEvents) flush(lane);
-        else lane.timer ??= setTimeout(() => flush(lane), batching.waitMs);
-      });
+      const lane = lanes[laneOf(ev.emailId ?? ev.providerMessageId ?? ev.providerEventId, lanes.length)];
+      return (lane as (typeof lanes)[number])(recordParams(ev, effect));
     },
 
     /**

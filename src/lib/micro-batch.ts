@@ -13,6 +13,12 @@ export interface MicroBatchOptions<I, R> {
   run: (items: I[]) => Promise<(R | Error)[]>;
   maxBatch?: number;
   maxInFlight?: number;
+  /**
+   * How long a batch that found nothing running waits for company before it starts (ms); 0 (the
+   * default): the next turn of the event loop. Calls that arrive while a batch runs never wait
+   * for it: they go as soon as it ends.
+   */
+  waitMs?: number;
 }
 
 interface Waiting<I, R> {
@@ -28,10 +34,12 @@ export function microBatch<I, R>(opts: MicroBatchOptions<I, R>): (item: I) => Pr
   let inFlight = 0;
   let scheduled = false;
 
-  const schedule = () => {
+  const waitMs = Math.max(0, opts.waitMs ?? 0);
+  const schedule = (afterBatch: boolean) => {
     if (scheduled || inFlight >= maxInFlight || queue.length === 0) return;
     scheduled = true;
-    setImmediate(start);
+    if (waitMs > 0 && !afterBatch && queue.length < maxBatch) setTimeout(start, waitMs);
+    else setImmediate(start);
   };
 
   const start = () => {
@@ -42,7 +50,7 @@ export function microBatch<I, R>(opts: MicroBatchOptions<I, R>): (item: I) => Pr
       inFlight++;
       serve(batch).finally(() => {
         inFlight--;
-        schedule();
+        schedule(true);
       });
     }
   };
@@ -66,7 +74,7 @@ export function microBatch<I, R>(opts: MicroBatchOptions<I, R>): (item: I) => Pr
   return (item: I) =>
     new Promise<R>((resolve, reject) => {
       queue.push({ item, resolve, reject });
-      schedule();
+      schedule(false);
     });
 }
 
