@@ -9,6 +9,7 @@ import { attachmentsRepository } from '../db/attachments.repository.js';
 import { bulkRepository } from '../db/bulk.repository.js';
 import type { Database } from '../db/database.js';
 import { deadLettersRepository } from '../db/dead-letters.repository.js';
+import { deliveriesRepository } from '../db/deliveries.repository.js';
 import { domainsRepository } from '../db/domains.repository.js';
 import { emailsRepository } from '../db/emails.repository.js';
 import { inboxRepository } from '../db/inbox.repository.js';
@@ -119,6 +120,7 @@ function buildServices(opts: {
     apiKeys: apiKeysRepository(db),
     templates: templatesRepository(db),
     emails: emailsRepository(db),
+    deliveries: deliveriesRepository(db),
     deadLetters: deadLettersRepository(db),
     suppressions: suppressionsRepository(db),
     bulk: bulkRepository(db),
@@ -156,7 +158,7 @@ function buildServices(opts: {
       return t ? { provider: t.provider, fallbacks: t.fallback_providers } : null;
     },
     onReroute: async (email, from, to) => {
-      await repos.emails.reroute(email.id, email.attempts, from, to);
+      await repos.deliveries.reroute(email.id, email.attempts, from, to);
     },
   });
   const onDispatchError = (err: unknown) =>
@@ -294,7 +296,7 @@ function buildServices(opts: {
     }),
     deadLetters: deadLettersService({ deadLetters: repos.deadLetters, dispatcher, onDispatchError }),
     delivery: deliveryService({
-      emails: repos.emails,
+      deliveries: repos.deliveries,
       renderer,
       providers,
       dispatcher,
@@ -321,7 +323,7 @@ function buildServices(opts: {
     }),
     recovery: recoveryService({
       db,
-      emails: repos.emails,
+      deliveries: repos.deliveries,
       dispatcher,
       graceSeconds: config.recovery.graceSeconds,
       batchSize: config.recovery.batchSize,

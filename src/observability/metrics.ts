@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { BreakerState } from '../breaker/provider-breaker.js';
-import type { ClaimedEmail } from '../db/emails.repository.js';
+import type { ClaimedEmail } from '../db/deliveries.repository.js';
 import type { SendOutcome } from '../providers/email-provider.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import { QUEUE_NAMES } from '../queue/jobs.js';

@@ -1,6 +1,6 @@
 import type { BreakerState, ProviderBreaker } from '../breaker/provider-breaker.js';
 import { isConnectionError } from '../db/database.js';
-import type { ClaimedEmail, EmailsRepository } from '../db/emails.repository.js';
+import type { ClaimedEmail, DeliveriesRepository } from '../db/deliveries.repository.js';
 import { isAppError } from '../domain/errors.js';
 import { canRetry, type RetryPolicy, retryDelayMs } from '../domain/retry-policy.js';
 import { newId } from '../lib/ids.js';
@@ -46,7 +46,7 @@ export interface DeliveryHooks {
 }
 
 export function deliveryService(deps: {
-  emails: EmailsRepository;
+  deliveries: DeliveriesRepository;
   renderer: TemplateEngine;
   providers: ProviderRegistry;
   dispatcher: Dispatcher;
@@ -130,31 +130,31 @@ export function deliveryService(deps: {
   });
   const claimBatch = async (ids: string[], blocked: string[]): Promise<ClaimedEmail[]> => {
     try {
-      return await deps.emails.claimMany(ids, deps.leaseSeconds, deps.workerId ?? null, blocked);
+      return await deps.deliveries.claimMany(ids, deps.leaseSeconds, deps.workerId ?? null, blocked);
     } catch (e) {
       // A statement that failed claimed nothing. Connection errors are every caller's (the job is
       // tried again); anything else is tried email by email, so one email's fault stays its own.
       if (ids.length === 1 || isConnectionError(e)) throw e;
       const one = await Promise.allSettled(
-        ids.map((id) => deps.emails.claimMany([id], deps.leaseSeconds, deps.workerId ?? null, blocked)),
+        ids.map((id) => deps.deliveries.claimMany([id], deps.leaseSeconds, deps.workerId ?? null, blocked)),
       );
       return one.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
     }
   };
-  type SentItem = Parameters<EmailsRepository['markSentMany']>[0][number];
+  type SentItem = Parameters<DeliveriesRepository['markSentMany']>[0][number];
   const recordSent = microBatch<SentItem, boolean>({
     maxBatch: 100,
     maxInFlight: 2,
     run: async (items) => {
       try {
-        return await deps.emails.markSentMany(items);
+        return await deps.deliveries.markSentMany(items);
       } catch (e) {
         // A statement that failed wrote nothing: connection errors go to every caller (each keeps
         // its outcome in the journal); anything else is written email by email.
         if (items.length === 1 || isConnectionError(e)) throw e;
         return Promise.all(
           items.map((i) =>
-            deps.emails.markSent(i.id, i.attempt, {
+            deps.deliveries.markSent(i.id, i.attempt, {
               providerMessageId: i.providerMessageId,
               subject: i.subject,
               response: i.response,
@@ -170,7 +170,7 @@ export function deliveryService(deps: {
     error: string,
     reason: 'permanent' | 'retries_exhausted' | 'provider_unavailable',
   ) => {
-    const deadLetterId = await deps.emails.markFailed(email.id, email.attempts, error, reason, newId());
+    const deadLetterId = await deps.deliveries.markFailed(email.id, email.attempts, error, reason, newId());
     if (!deadLetterId) return { kind: 'lost_claim' } as const;
     await quietly(() =>
       deps.dispatcher.dispatch('mail.dlq', [
@@ -216,7 +216,7 @@ export function deliveryService(deps: {
         ? Math.floor(Math.random() * Math.min(1000, deps.providerRetryMs ?? 1000))
         : await holdDelayMs(email.provider, outcome.retryAfterMs)
       : retryDelayMs(deps.retry, messageAttempts, Math.random, outcome.retryAfterMs);
-    const retried = await deps.emails.markRetry(
+    const retried = await deps.deliveries.markRetry(
       email.id,
       email.attempts,
       outcome.error,
@@ -287,7 +287,7 @@ export function deliveryService(deps: {
         // Perhaps not claimed because its provider's breaker is open: then it waits for the
         // probe, spread over one more pause, with a job of its own for that time.
         const now = Date.now();
-        const held = await deps.emails.holdForProvider(
+        const held = await deps.deliveries.holdForProvider(
           emailId,
           refusing.map((s) => ({
             provider: s.provider,
@@ -321,7 +321,7 @@ export function deliveryService(deps: {
           error: `delivery interrupted: ${e instanceof Error ? e.message : String(e)}`,
         };
         const retry = () =>
-          deps.emails.markRetry(email.id, email.attempts, handBack.error, 500, true).then((r) =>
+          deps.deliveries.markRetry(email.id, email.attempts, handBack.error, 500, true).then((r) =>
             r === 'queued'
               ? deps.dispatcher.dispatch('mail.send', [
                   sendJob(email.id, {
@@ -342,7 +342,7 @@ export function deliveryService(deps: {
       // The claim reads the suppression list in the same statement: an address suppressed after
       // the email was accepted is caught here, and nothing is sent.
       if (email.suppressed_reason) {
-        const ok = await deps.emails.markSuppressed(email.id, email.attempts, email.suppressed_reason);
+        const ok = await deps.deliveries.markSuppressed(email.id, email.attempts, email.suppressed_reason);
         const result: DeliveryResult = ok ? { kind: 'suppressed' } : { kind: 'lost_claim' };
         hooks.onOutcome?.(email, result);
         return result;
@@ -422,7 +422,7 @@ export function deliveryService(deps: {
         const fresh =
           claimedAt !== undefined &&
           performance.now() - claimedAt < Math.min(1000, (deps.leaseSeconds * 1000) / 20);
-        if (!fresh && !(await deps.emails.renewClaim(email.id, email.attempts, deps.leaseSeconds))) {
+        if (!fresh && !(await deps.deliveries.renewClaim(email.id, email.attempts, deps.leaseSeconds))) {
           const lost: DeliveryResult = { kind: 'lost_claim' };
           hooks.onOutcome?.(email, lost);
           return lost;
@@ -453,13 +453,13 @@ export function deliveryService(deps: {
 
     /** Promotes a scheduled email whose time has come and dispatches its send. */
     async promote(emailId: string): Promise<boolean> {
-      const moved = await deps.emails.promoteScheduled(emailId);
+      const moved = await deps.deliveries.promoteScheduled(emailId);
       if (moved) {
         await quietly(() => deps.dispatcher.dispatch('mail.send', [sendJob(emailId)]));
         return true;
       }
       // A timer that fired a little early (clocks differ by milliseconds): wait for the rest.
-      const dueInMs = await deps.emails.scheduledDueInMs(emailId);
+      const dueInMs = await deps.deliveries.scheduledDueInMs(emailId);
       if (dueInMs !== null) {
         await quietly(() =>
           deps.dispatcher.dispatch('mail.scheduled', [

@@ -1,5 +1,5 @@
 import type { Database } from '../db/database.js';
-import type { EmailsRepository } from '../db/emails.repository.js';
+import type { DeliveriesRepository } from '../db/deliveries.repository.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import { type DispatchRequest, sendJob } from '../queue/jobs.js';
 
@@ -28,7 +28,7 @@ export interface RecoveryTickResult {
  */
 export function recoveryService(deps: {
   db: Database;
-  emails: EmailsRepository;
+  deliveries: DeliveriesRepository;
   dispatcher: Dispatcher;
   graceSeconds: number;
   batchSize: number;
@@ -50,10 +50,10 @@ export function recoveryService(deps: {
       let promoted = 0;
       let after: { dueAt: string; id: string } | null = null;
       for (let pages = 0; pages < MAX_PAGES_PER_TICK; pages++) {
-        const due = await deps.emails.findDue(grace, deps.batchSize, after);
+        const due = await deps.deliveries.findDue(grace, deps.batchSize, after);
         if (due.length === 0) break;
         const scheduled = due.filter((r) => r.status === 'scheduled').map((r) => r.id);
-        const promotedIds = new Set(await deps.emails.promoteScheduledMany(scheduled));
+        const promotedIds = new Set(await deps.deliveries.promoteScheduledMany(scheduled));
         promoted += promotedIds.size;
         const send: DispatchRequest<'mail.send'>[] = due
           .filter((r) => r.status !== 'scheduled' || promotedIds.has(r.id))

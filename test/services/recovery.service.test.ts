@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { deliveriesRepository } from '../../src/db/deliveries.repository.js';
 import { emailsRepository } from '../../src/db/emails.repository.js';
 import { recoveryService } from '../../src/services/recovery.service.js';
 import {
@@ -16,7 +17,7 @@ describe('recovery decisions', () => {
   const build = (batchSize = 100) =>
     recoveryService({
       db: s.db,
-      emails: emailsRepository(s.db),
+      deliveries: deliveriesRepository(s.db),
       dispatcher: queue.dispatcher,
       graceSeconds: 60,
       batchSize,
