@@ -1,6 +1,7 @@
 import { CANCELLABLE_STATUSES, type EmailStatus, OPEN_STATUSES } from '../domain/email-status.js';
 import { type AttachmentRef, attachmentRefsInsert } from './attachments.repository.js';
 import type { Database } from './database.js';
+import { appendEventsFrom } from './email-events.js';
 
 export interface BulkRecipient {
   email: string;
@@ -44,7 +45,6 @@ export interface BulkJobRow {
   request_fingerprint: string | null;
   /** Accepted with a test-mode key: every email of the job is captured, never delivered. */
   test: boolean;
-  fanout_position: number;
   fanout_done: boolean;
   created_at: Date;
   updated_at: Date;
@@ -80,7 +80,7 @@ export interface NewBulkJob {
 /** Everything but the recipients array, which can be megabytes. */
 const COLUMNS = `id, tenant_id, template_id, template_version, status, total, accepted, invalid_count,
   duplicate_count, suppressed_count, cancelled_count, invalid, shared_variables, metadata, headers, tags,
-  provider, sender, send_at, idempotency_key, request_fingerprint, fanout_position, fanout_done, created_at,
+  provider, sender, send_at, idempotency_key, request_fingerprint, fanout_done, created_at,
   updated_at, completed_at, test`;
 
 export interface FanoutChunk {
@@ -223,8 +223,7 @@ export function bulkRepository(db: Database) {
              ON CONFLICT (id) DO NOTHING
              RETURNING id, tenant_id, template_id
            ), ev AS (
-             INSERT INTO email_events (email_id, tenant_id, template_id, type, data)
-             SELECT id, tenant_id, template_id, 'queued', jsonb_build_object('bulk_job_id', $6::text) FROM ins
+             ${appendEventsFrom('ins', 'queued', "jsonb_build_object('bulk_job_id', $6::text)")}
            )
            SELECT id FROM ins`,
           [
@@ -258,7 +257,7 @@ export function bulkRepository(db: Database) {
            SELECT count(*)::int AS n, coalesce(sum(suppressed), 0)::int AS suppressed
              FROM bulk_fanout_chunks WHERE bulk_job_id = $1
          )
-         UPDATE bulk_jobs b SET fanout_done = true, fanout_position = b.accepted, recipients = NULL,
+         UPDATE bulk_jobs b SET fanout_done = true, recipients = NULL,
                 suppressed_count = c.suppressed, updated_at = now()
            FROM c
           WHERE b.id = $1 AND b.status = 'processing' AND NOT b.fanout_done AND c.n >= $2`,
@@ -322,8 +321,7 @@ export function bulkRepository(db: Database) {
               WHERE tenant_id = $2 AND bulk_job_id = $1 AND status = ANY($3::text[])
               RETURNING id, tenant_id, template_id
            )
-           INSERT INTO email_events (email_id, tenant_id, template_id, type, data)
-           SELECT id, tenant_id, template_id, 'cancelled', jsonb_build_object('bulk_job_id', $1::text) FROM upd`,
+           ${appendEventsFrom('upd', 'cancelled', "jsonb_build_object('bulk_job_id', $1::text)")}`,
           [id, tenantId, CANCELLABLE_STATUSES],
         );
         await tx.query(
