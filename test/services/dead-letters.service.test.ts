@@ -4,18 +4,13 @@ import { emailsRepository } from '../../src/db/emails.repository.js';
 import { newId } from '../../src/lib/ids.js';
 import { deadLettersService } from '../../src/services/dead-letters.service.js';
 import {
+  codeOf,
   insertEmail,
   recordingDispatcher,
   type ServiceDb,
   seedTenant,
   serviceDb,
 } from '../support/services.js';
-
-const codeOf = (p: Promise<unknown>) =>
-  p.then(
-    () => 'resolved',
-    (e: { code?: string }) => e.code ?? String(e),
-  );
 
 describe('dead letters service', () => {
   let s: ServiceDb;

@@ -4,13 +4,7 @@ import { suppressionsRepository } from '../../src/db/suppressions.repository.js'
 import { templatesRepository } from '../../src/db/templates.repository.js';
 import { sendService } from '../../src/services/send.service.js';
 import { inlineEngine } from '../../src/templates/renderer.js';
-import { recordingDispatcher, type ServiceDb, seedTenant, serviceDb } from '../support/services.js';
-
-const codeOf = (p: Promise<unknown>) =>
-  p.then(
-    () => 'accepted',
-    (e: { code?: string }) => e.code ?? String(e),
-  );
+import { codeOf, recordingDispatcher, type ServiceDb, seedTenant, serviceDb } from '../support/services.js';
 
 /** Acceptance edges of POST /send, through the service and its ports only. */
 describe('send service', () => {

@@ -4,14 +4,7 @@ import { tenantsRepository } from '../../src/db/tenants.repository.js';
 import { newId } from '../../src/lib/ids.js';
 import { templatesService } from '../../src/services/templates.service.js';
 import { inlineEngine } from '../../src/templates/renderer.js';
-import { type ServiceDb, serviceDb } from '../support/services.js';
-
-/** The error code a rejected service call carries (the API turns it into its 4xx). */
-const codeOf = (p: Promise<unknown>) =>
-  p.then(
-    () => 'resolved',
-    (e: { code?: string }) => e.code ?? String(e),
-  );
+import { codeOf, type ServiceDb, serviceDb } from '../support/services.js';
 
 describe('templates service', () => {
   let s: ServiceDb;

@@ -121,3 +121,10 @@ export async function insertEmail(
   });
   return id;
 }
+
+/** The error code a service call was refused with ('accepted' when it was not). */
+export const codeOf = (p: Promise<unknown>): Promise<string> =>
+  p.then(
+    () => 'accepted',
+    (e: { code?: string }) => e.code ?? String(e),
+  );
