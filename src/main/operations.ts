@@ -19,33 +19,10 @@ import { startAggregatorLoop } from '../worker/aggregator-loop.js';
 const providerRate = (config: Config) => (provider: string) =>
   provider === 'smtp' ? config.smtp.maxPerSecond : 0;
 
-/** Runs every hook of each kind, in order (metrics and pacing beside the caller's own hooks). */
+/** Runs every observer of deliveries, in order (metrics beside the caller's own). */
 export function combineDeliveryHooks(...all: Array<DeliveryHooks | undefined>): DeliveryHooks {
   const hooks = all.filter((h): h is DeliveryHooks => h !== undefined);
-  const extra = hooks.filter((h) => h.extraHeaders);
-  const transforms = hooks.filter((h) => h.transformHtml);
   return {
-    ...(transforms.length > 0
-      ? {
-          async transformHtml(email, html) {
-            let out = html;
-            for (const h of transforms) out = (await h.transformHtml?.(email, out)) ?? out;
-            return out;
-          },
-        }
-      : {}),
-    async beforeSend(provider) {
-      for (const h of hooks) await h.beforeSend?.(provider);
-    },
-    ...(extra.length > 0
-      ? {
-          async extraHeaders(email) {
-            const out: Record<string, string> = {};
-            for (const h of extra) Object.assign(out, await h.extraHeaders?.(email));
-            return out;
-          },
-        }
-      : {}),
     onOutcome(email, result, outcome) {
       for (const h of hooks) h.onOutcome?.(email, result, outcome);
     },
@@ -88,10 +65,9 @@ export function createOperations(opts: {
     ...(opts.breakers ? { breakers: opts.breakers } : {}),
     ...(opts.journalSize ? { journalSize: opts.journalSize } : {}),
   });
-  const deliveryHooks: DeliveryHooks = {
-    beforeSend: providerPacer(limiter, providerRate(config), (p, s) => metrics.providerWaited(p, s)),
-    ...metrics.deliveryHooks,
-  };
+  const deliveryHooks: DeliveryHooks = metrics.deliveryHooks;
+  /** Delivery's pacing step: waits until the provider may take one more message. */
+  const pace = providerPacer(limiter, providerRate(config), (p, s) => metrics.providerWaited(p, s));
   const api: ApiOperations = {
     limiter,
     rateLimit: config.rateLimit,
@@ -109,6 +85,7 @@ export function createOperations(opts: {
     metrics,
     analytics,
     deliveryHooks,
+    pace,
     /** Worker role: the analytics aggregator. */
     startWorkerLoops() {
       aggregator = startAggregatorLoop(analytics, config.analytics.intervalSeconds * 1000, logger);

@@ -108,6 +108,8 @@ function buildServices(opts: {
   dispatcher: Dispatcher;
   providers?: EmailProvider[];
   deliveryHooks?: DeliveryHooks;
+  /** Delivery's pacing step (per-provider rate limits); absent: no pacing. */
+  pace?: (provider: string) => Promise<void>;
   webhookHttpGet?: HttpGet;
   onWebhookEvent?: (provider: string, type: string, duplicate: boolean) => void;
   breaker: ProviderBreaker;
@@ -225,12 +227,6 @@ function buildServices(opts: {
     },
     publicBaseUrl: config.http.publicBaseUrl,
   });
-  // Bulk mail (and transactional mail that asks for it) carries one-click List-Unsubscribe;
-  // tracked mail gets its pixel and links.
-  const deliveryHooks = combineDeliveryHooks(opts.deliveryHooks, {
-    extraHeaders: (email) => unsubscribe.headersFor(email),
-    transformHtml: (email, html) => tracking.transformHtml(email, html),
-  });
   const allowPrivate = config.outboundWebhooks.allowPrivate;
   let webhookSealingKey: Promise<Buffer> | null = null;
   const outboundWebhooksHttp = createOutboundHttp({ allowPrivate });
@@ -311,7 +307,12 @@ function buildServices(opts: {
       attachments: (email) => attachments.forDelivery(email.tenant_id, email.id),
       route: routeProvider,
       hasFallbacks: routeProvider.hasFallbacks,
-      hooks: deliveryHooks,
+      // Steps of each delivery: bulk mail (and transactional mail that asks for it) carries
+      // one-click List-Unsubscribe; tracked mail gets its pixel and links; each provider's pace.
+      listUnsubscribeHeaders: async (email) => unsubscribe.headersFor(email),
+      trackHtml: (email, html) => tracking.transformHtml(email, html),
+      ...(opts.pace ? { pace: opts.pace } : {}),
+      ...(opts.deliveryHooks ? { hooks: opts.deliveryHooks } : {}),
       onDispatchError,
       breaker: opts.breaker,
       maxRetryAgeSeconds: config.delivery.maxRetryAgeSeconds,
@@ -414,6 +415,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
     dispatcher,
     ...(opts.providers ? { providers: opts.providers } : {}),
     deliveryHooks: combineDeliveryHooks(operations.deliveryHooks, opts.deliveryHooks),
+    pace: operations.pace,
     onWebhookEvent: operations.metrics.webhookEvent,
     ...(opts.webhookHttpGet ? { webhookHttpGet: opts.webhookHttpGet } : {}),
   });

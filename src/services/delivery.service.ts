@@ -34,14 +34,8 @@ export type DeliveryResult =
   | { kind: 'cancelled' }
   | { kind: 'lost_claim' };
 
-/** Hooks for metrics and pacing; every member is optional. */
+/** Observers of deliveries (metrics); they change nothing of what is sent. */
 export interface DeliveryHooks {
-  /** Waits until the provider may take one more message (per-provider rate limit). */
-  beforeSend?(provider: string): Promise<void>;
-  /** Extra headers for this email (List-Unsubscribe for bulk mail, …). */
-  extraHeaders?(email: ClaimedEmail): Record<string, string> | Promise<Record<string, string>>;
-  /** The HTML part as it is sent (open/click tracking); the text part is never changed. */
-  transformHtml?(email: ClaimedEmail, html: string): Promise<string>;
   onOutcome?(email: ClaimedEmail, result: DeliveryResult, outcome?: SendOutcome): void;
 }
 
@@ -58,6 +52,12 @@ export function deliveryService(deps: {
   /** The email's attached files; `missing` names files whose content is no longer stored. */
   attachments?: (email: ClaimedEmail) => Promise<{ attachments: OutgoingAttachment[]; missing: string[] }>;
   hooks?: DeliveryHooks;
+  /** Headers the email gains at delivery (one-click List-Unsubscribe: unsubscribe.service.ts). */
+  listUnsubscribeHeaders?: (email: ClaimedEmail) => Promise<Record<string, string>>;
+  /** The HTML part as it is sent (open/click tracking: tracking.service.ts); text is never changed. */
+  trackHtml?: (email: ClaimedEmail, html: string) => Promise<string>;
+  /** Waits until the provider may take one more message (per-provider rate limit). */
+  pace?: (provider: string) => Promise<void>;
   /** Chooses the provider of each attempt (failover.ts); absent: the email's own provider. */
   route?: (email: ClaimedEmail) => Promise<EmailProvider | undefined>;
   /**
@@ -377,13 +377,13 @@ export function deliveryService(deps: {
           { ...email, version: email.template_version },
           { ...email.shared_variables, ...email.variables },
         );
-        const extra = (await hooks.extraHeaders?.(email)) ?? {};
+        const extra = (await deps.listUnsubscribeHeaders?.(email)) ?? {};
         message = {
           messageId: email.message_id,
           from: identity.from,
           to: { email: email.recipient_email, name: email.recipient_name },
           subject: rendered.subject,
-          html: hooks.transformHtml ? await hooks.transformHtml(email, rendered.html) : rendered.html,
+          html: deps.trackHtml ? await deps.trackHtml(email, rendered.html) : rendered.html,
           text: rendered.text,
           headers: { ...email.headers, ...extra },
           ...(identity.replyTo ? { replyTo: identity.replyTo } : {}),
@@ -412,8 +412,8 @@ export function deliveryService(deps: {
         hooks.onOutcome?.(email, held, refused);
         return held;
       }
-      if (provider && hooks.beforeSend) {
-        await hooks.beforeSend(provider.name);
+      if (provider && deps.pace) {
+        await deps.pace(provider.name);
         // Waiting for the provider's pace may have outlived the lease, and another worker may
         // hold the email now: renew the claim, and send only if it still holds. Right after the
         // claim (less than a twentieth of the lease, at most a second, since it was asked for)
