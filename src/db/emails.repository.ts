@@ -100,75 +100,27 @@ const SELECT = 'SELECT e.*, e.created_at::text AS cursor_ts FROM emails e';
 export function emailsRepository(db: Database) {
   return {
     /**
-     * Inserts the email and its first event in one statement (one transaction). With an
-     * idempotency key that is already taken, inserts nothing and returns the existing email.
+     * Inserts the email, its attachments' references and its first event in one statement (one
+     * transaction). With an idempotency key that is already taken, inserts nothing and returns
+     * the existing email.
      */
     async insert(
       e: NewEmail,
     ): Promise<{ inserted: boolean; row: Pick<EmailRow, 'id' | 'status' | 'request_fingerprint'> }> {
-      const { rows } = await db.query<{
-        id: string;
-        status: EmailStatus;
-        request_fingerprint: string | null;
-      }>(
-        `WITH ins AS (
-           INSERT INTO emails (id, tenant_id, template_id, template_version, recipient_email, recipient_name,
-                               variables, metadata, tags, headers, subject, status, idempotency_key,
-                               request_fingerprint, send_at, provider, message_id, list_unsubscribe, next_attempt_at,
-                               sender, test, track_opens, track_clicks)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                   CASE WHEN $12 = 'queued' THEN now() END, $19, $21, $22, $23)
-           ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-           RETURNING id, tenant_id, template_id, status, request_fingerprint, send_at
-         ), att AS (
-           ${attachmentRefsInsert('email_id', 'ins', '$20')}
-         ), ev AS (
-           ${appendEventsFrom('ins', { sql: 'ins.status' }, "jsonb_strip_nulls(jsonb_build_object('send_at', ins.send_at))")}
-         )
-         SELECT id, status, request_fingerprint FROM ins`,
-        [
-          e.id,
-          e.tenantId,
-          e.templateId,
-          e.templateVersion,
-          e.recipientEmail,
-          e.recipientName,
-          e.variables,
-          e.metadata,
-          e.tags,
-          e.headers,
-          e.subject,
-          e.status,
-          e.idempotencyKey,
-          e.fingerprint,
-          e.sendAt,
-          e.provider,
-          e.messageId,
-          e.listUnsubscribe,
-          e.sender ? JSON.stringify(e.sender) : null,
-          e.attachments?.length ? JSON.stringify(e.attachments) : null,
-          e.test ?? false,
-          e.tracking?.opens ?? null,
-          e.tracking?.clicks ?? null,
-        ],
-      );
-      if (rows[0]) return { inserted: true, row: rows[0] };
-      // The key is taken (possibly by a request that committed while we waited on the conflict).
-      const existing = await this.findByIdempotencyKey(e.tenantId, e.idempotencyKey as string);
-      if (!existing) throw new Error('idempotency conflict without a visible row');
-      return { inserted: false, row: existing };
+      const [result] = await this.insertMany([e]);
+      if (!result) throw new Error('insertMany returned no result');
+      return result;
     },
 
     /**
-     * Inserts many emails and their first events in one statement (one transaction), as `insert`
-     * does one; for attachment-free emails. An email whose idempotency key is already taken (by an
+     * Inserts many emails, their attachments' references and their first events in one statement
+     * (one transaction), named columns from one JSON array. An email whose idempotency key is already taken (by an
      * earlier email, or by one before it in the same call) inserts nothing and gets the existing
      * email. Results are in the order of `emails`.
      */
     async insertMany(
       emails: readonly NewEmail[],
     ): Promise<{ inserted: boolean; row: Pick<EmailRow, 'id' | 'status' | 'request_fingerprint'> }[]> {
-      if (emails.some((e) => e.attachments?.length)) throw new Error('insertMany takes no attachments');
       // `n`: the order of the call, so that of two emails with one key the first wins.
       const records = emails.map((e, n) => ({
         n,
@@ -194,13 +146,21 @@ export function emailsRepository(db: Database) {
         test: e.test ?? false,
         track_opens: e.tracking?.opens ?? null,
         track_clicks: e.tracking?.clicks ?? null,
+        attachments: e.attachments?.length ? e.attachments : null,
       }));
       const { rows } = await db.query<{
         id: string;
         status: EmailStatus;
         request_fingerprint: string | null;
       }>(
-        `WITH ins AS (
+        `WITH r AS (
+           SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(
+                    id uuid, tenant_id text, template_id uuid, template_version integer, recipient_email text,
+                    recipient_name text, variables jsonb, metadata jsonb, tags text[], headers jsonb, subject text,
+                    status text, idempotency_key text, request_fingerprint text, send_at timestamptz,
+                    provider text, message_id text, list_unsubscribe boolean, sender jsonb, test boolean,
+                    track_opens boolean, track_clicks boolean, attachments jsonb, n integer)
+         ), ins AS (
            INSERT INTO emails (id, tenant_id, template_id, template_version, recipient_email, recipient_name,
                                variables, metadata, tags, headers, subject, status, idempotency_key,
                                request_fingerprint, send_at, provider, message_id, list_unsubscribe, next_attempt_at,
@@ -209,15 +169,11 @@ export function emailsRepository(db: Database) {
                   variables, metadata, tags, headers, subject, status, idempotency_key,
                   request_fingerprint, send_at, provider, message_id, list_unsubscribe,
                   CASE WHEN status = 'queued' THEN now() END, sender, test, track_opens, track_clicks
-             FROM jsonb_to_recordset($1::jsonb) AS r(
-                    id uuid, tenant_id text, template_id uuid, template_version integer, recipient_email text,
-                    recipient_name text, variables jsonb, metadata jsonb, tags text[], headers jsonb, subject text,
-                    status text, idempotency_key text, request_fingerprint text, send_at timestamptz,
-                    provider text, message_id text, list_unsubscribe boolean, sender jsonb, test boolean,
-                    track_opens boolean, track_clicks boolean, n integer)
-            ORDER BY n
+             FROM r ORDER BY n
            ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
            RETURNING id, tenant_id, template_id, status, request_fingerprint, send_at
+         ), att AS (
+           ${attachmentRefsInsert('email_id', '(SELECT ins.id, ins.tenant_id, r.attachments FROM ins JOIN r ON r.id = ins.id)', 's.attachments')}
          ), ev AS (
            ${appendEventsFrom('ins', { sql: 'ins.status' }, "jsonb_strip_nulls(jsonb_build_object('send_at', ins.send_at))")}
          )

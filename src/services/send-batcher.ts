@@ -102,7 +102,7 @@ export function sendBatcher(deps: {
     template: async (tenantId: string, id: string) => (await template({ tenantId, id })) ?? null,
     /** The tenant's suppression of the address, or null. */
     suppression: async (tenantId: string, email: string) => (await suppression({ tenantId, email })) ?? null,
-    /** Inserts the email (no attachments) with its first event, and dispatches it once committed. */
+    /** Inserts the email alone (one with attachments) with its first event, and dispatches it once committed. */
     insert,
     /** Dispatches emails inserted elsewhere (best effort, as every dispatch after a commit). */
     dispatchAccepted,
