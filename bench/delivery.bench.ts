@@ -17,6 +17,7 @@ import {
   BENCH_TEMPLATE,
   benchDatabase,
   benchVariables,
+  json,
   median,
   RUNTIME,
   rssMb,
@@ -32,16 +33,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const POOL = 5;
 const IN_FLIGHT = 20;
 const ADMIN = 'bench-admin-token-0123456789abcdef';
-
-async function json(url: string, path: string, body: unknown, auth: string) {
-  const res = await fetch(`${url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${auth}` },
-    body: JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as Record<string, string>;
-}
 
 async function main() {
   const db = await benchDatabase('delivery');

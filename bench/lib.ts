@@ -245,4 +245,15 @@ export const benchVariables = (i: number) => ({
   ],
 });
 
+/** Calls the API as a client would (JSON in and out, a Bearer token); throws on any non-2xx. */
+export async function json(url: string, path: string, body: unknown, auth: string, method = 'POST') {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${auth}` },
+    body: JSON.stringify(body),
+  });
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Record<string, string>;
+}
+
 export { TEST_REDIS_URL };

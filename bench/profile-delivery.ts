@@ -7,6 +7,7 @@ import {
   benchDatabase,
   benchVariables,
   cpuSeconds,
+  json,
   sleep,
   startRole,
   stopChild,
@@ -15,15 +16,6 @@ import {
 
 const EMAILS = Number(process.env.BENCH_EMAILS ?? 2000);
 const ADMIN = 'bench-admin-token-0123456789abcdef';
-async function json(url: string, path: string, body: unknown, auth: string) {
-  const res = await fetch(`${url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${auth}` },
-    body: JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as Record<string, string>;
-}
 const db = await benchDatabase('dprof');
 const sink = new CaptureSmtpServer({ port: 0, keep: 1 });
 const { port } = await sink.start();

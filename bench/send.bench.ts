@@ -20,6 +20,7 @@ import {
   benchDatabase,
   benchVariables,
   cpuSeconds,
+  json,
   median,
   RUNTIME,
   rssMb,
@@ -48,16 +49,6 @@ async function serveBare(databaseUrl: string) {
     return reply.code(202).send({ email_id: rows[0].id, status: 'queued' });
   });
   process.stdout.write(`${await app.listen({ host: '127.0.0.1', port: 0 })}\n`);
-}
-
-async function json(url: string, method: string, path: string, body: unknown, auth: string) {
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${auth}` },
-    body: JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as Record<string, string>;
 }
 
 async function load(url: string, body: (i: number) => string, key = '') {
@@ -108,15 +99,9 @@ async function main() {
     };
     const setup = await startRole('api', systemEnv);
     children.push(setup.child);
-    const tenant = await json(setup.url, 'POST', '/admin/tenants', { name: 'Bench' }, ADMIN);
-    const { key } = await json(
-      setup.url,
-      'POST',
-      `/admin/tenants/${tenant.id}/api-keys`,
-      { name: 'bench' },
-      ADMIN,
-    );
-    const template = await json(setup.url, 'POST', '/templates', BENCH_TEMPLATE, key as string);
+    const tenant = await json(setup.url, '/admin/tenants', { name: 'Bench' }, ADMIN);
+    const { key } = await json(setup.url, `/admin/tenants/${tenant.id}/api-keys`, { name: 'bench' }, ADMIN);
+    const template = await json(setup.url, '/templates', BENCH_TEMPLATE, key as string);
     const sendBody = (i: number) =>
       JSON.stringify({
         template_id: template.id,
@@ -125,7 +110,7 @@ async function main() {
         tags: ['bench'],
       });
     // One request first: a bench that measures refusals measures nothing.
-    await json(setup.url, 'POST', '/send', JSON.parse(sendBody(0)), key as string);
+    await json(setup.url, '/send', JSON.parse(sendBody(0)), key as string);
     await stopChild(setup.child);
 
     const bare: (Awaited<ReturnType<typeof load>> & { cpuMs: number })[] = [];

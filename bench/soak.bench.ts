@@ -20,6 +20,7 @@ import {
   BENCH_TEMPLATE,
   benchDatabase,
   benchVariables,
+  json,
   median,
   RUNTIME,
   rssMb,
@@ -38,16 +39,6 @@ const MAX_IN_FLIGHT = 32;
 const ADMIN = 'bench-admin-token-0123456789abcdef';
 const SECRET = 'bench-soak-webhook-secret-0123456789';
 const TARGET_MB = { api: 150, worker: 200 };
-
-async function json(url: string, path: string, body: unknown, auth: string) {
-  const res = await fetch(`${url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${auth}` },
-    body: JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as Record<string, string>;
-}
 
 /** Calls `op` `perSecond` times a second (in ticks of 100 ms), at most MAX_IN_FLIGHT at once. */
 function steady(perSecond: number, until: number, op: () => Promise<void>): Promise<void> {

@@ -75,3 +75,20 @@ export function sendJob(
     ...(o.bulk ? { priority: BULK_PRIORITY } : {}),
   };
 }
+
+/**
+ * The `mail.scheduled` job that promotes an email at its time: the first one's id is the email's;
+ * a timer re-armed because it fired early (`rearm`) gets an id of its own, since the first job
+ * still exists while it runs.
+ */
+export function scheduledJob(
+  emailId: string,
+  delayMs: number,
+  rearm = false,
+): DispatchRequest<'mail.scheduled'> {
+  return {
+    payload: { emailId },
+    jobId: rearm ? `${emailId}.at${Date.now() + delayMs}` : emailId,
+    delayMs,
+  };
+}

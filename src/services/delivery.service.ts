@@ -13,7 +13,7 @@ import type {
 } from '../providers/email-provider.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { type Dispatcher, dispatchQuietly } from '../queue/dispatcher.js';
-import { sendJob } from '../queue/jobs.js';
+import { scheduledJob, sendJob } from '../queue/jobs.js';
 import type { TemplateEngine } from '../templates/renderer.port.js';
 import type { OutcomeJournal } from './outcome-journal.js';
 import { renderChecked } from './rendering.js';
@@ -462,9 +462,7 @@ export function deliveryService(deps: {
       const dueInMs = await deps.deliveries.scheduledDueInMs(emailId);
       if (dueInMs !== null) {
         await quietly(() =>
-          deps.dispatcher.dispatch('mail.scheduled', [
-            { payload: { emailId }, jobId: `${emailId}.at${Date.now() + dueInMs}`, delayMs: dueInMs + 5 },
-          ]),
+          deps.dispatcher.dispatch('mail.scheduled', [scheduledJob(emailId, dueInMs + 5, true)]),
         );
       }
       return false;

@@ -5,7 +5,7 @@ import type { SuppressionRow, SuppressionsRepository } from '../db/suppressions.
 import type { TemplatesRepository, TemplateVersionRow } from '../db/templates.repository.js';
 import { batchedLookup, microBatch } from '../lib/micro-batch.js';
 import { type Dispatcher, dispatchQuietly } from '../queue/dispatcher.js';
-import { type DispatchRequest, sendJob } from '../queue/jobs.js';
+import { type DispatchRequest, scheduledJob, sendJob } from '../queue/jobs.js';
 
 export type InsertResult = {
   inserted: boolean;
@@ -61,7 +61,7 @@ export function sendBatcher(deps: {
       const r = results[i];
       if (!r || r instanceof Error || !r.inserted) continue;
       if (e.status === 'scheduled' && e.sendAt) {
-        scheduled.push({ payload: { emailId: e.id }, jobId: e.id, delayMs: e.sendAt.getTime() - now });
+        scheduled.push(scheduledJob(e.id, e.sendAt.getTime() - now));
       } else send.push(sendJob(e.id));
     }
     await Promise.all([
