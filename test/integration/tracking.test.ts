@@ -22,6 +22,11 @@ describe('open and click tracking', () => {
     });
     expect(r.status).toBe(202);
     const [msg] = await h.sink.waitFor(1, 30_000);
+    // The worker records the send just after the relay's answer: wait for it, as a reader would.
+    await eventually(async () => {
+      const e = await h.request('GET', `/emails/${r.body.email_id}`, { key: tenant.key });
+      return e.body.status === 'processing' ? null : e;
+    });
     return { id: r.body.email_id as string, html: msg?.html ?? '', text: msg?.text ?? '' };
   };
   const trackedUrls = (html: string, kind: 'o' | 'c') =>
