@@ -52,6 +52,30 @@ describe('RenderPool', () => {
     ]);
   }, 60_000);
 
+  it('renders concurrent emails of a tenant, checks among them, each with its own variables', async () => {
+    const hi = { cacheKey: 'hi@1', subject: 'Hi {{ n }}', html: '<b>{{ n }}</b>', text: null, tenantId: 't' };
+    const slow = { cacheKey: 'loop@1', subject: 'S', html: loop, text: null, tenantId: 't' };
+    const settle = (p: Promise<unknown>) =>
+      p.then(
+        (v) => v,
+        (e: unknown) => (e instanceof AppError ? e.code : String(e)),
+      );
+    // More whole emails than one task carries, a check and a render past its deadline among them.
+    const results = await Promise.all([
+      ...Array.from({ length: 12 }, (_, i) => settle(pool.render(hi, { n: `A${i}` }))),
+      settle(pool.check(hi, { n: 'C' })),
+      settle(pool.render(slow, {})),
+      ...Array.from({ length: 12 }, (_, i) => settle(pool.render(hi, { n: `B${i}` }))),
+    ]);
+    const email = (n: string) => ({ subject: `Hi ${n}`, html: `<b>${n}</b>`, text: n });
+    expect(results).toEqual([
+      ...Array.from({ length: 12 }, (_, i) => email(`A${i}`)),
+      { subject: 'Hi C' },
+      'template_render_limit',
+      ...Array.from({ length: 12 }, (_, i) => email(`B${i}`)),
+    ]);
+  }, 60_000);
+
   it('brings validation errors across the thread boundary as the catalogue error', async () => {
     await expect(
       pool.validate({ subject: 'ok', html: '{% include "/etc/passwd" %}', text: null }),

@@ -3,7 +3,7 @@ import { LRUCache } from 'lru-cache';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { Piscina } from 'piscina';
 import { AppError } from '../domain/errors.js';
-import type { CheckReply, RenderReply, RenderTask } from './render-worker.js';
+import type { ItemReply, RenderReply, RenderTask } from './render-worker.js';
 import type { TemplateRendererOptions } from './renderer.js';
 import type { RenderedEmail, TemplateEngine, TemplateSource, TemplateText } from './renderer.port.js';
 
@@ -24,13 +24,33 @@ export const defaultRenderThreads = (): number => Math.max(2, Math.min(4, availa
 
 const SHARED_BUCKET = '';
 
-/** Most acceptance checks one task carries (concurrent checks of a tenant share a task). */
+/**
+ * Most items one task carries (concurrent renders of a tenant share a task): acceptance checks
+ * keep only a subject each, whole emails keep their HTML and text until the task answers, so
+ * fewer of those share the thread's capped heap.
+ */
 const MAX_CHECKS_PER_TASK = 64;
+const MAX_EMAILS_PER_TASK = 8;
 
-interface PendingCheck {
+/** The first items of a queue one task takes (removed from the queue). */
+function takeBatch(items: PendingRender[]): PendingRender[] {
+  let emails = 0;
+  let n = 0;
+  while (n < items.length && n < MAX_CHECKS_PER_TASK) {
+    if ((items[n] as PendingRender).kind === 'render') {
+      if (emails === MAX_EMAILS_PER_TASK) break;
+      emails++;
+    }
+    n++;
+  }
+  return items.splice(0, n);
+}
+
+interface PendingRender {
+  kind: 'check' | 'render';
   source: TemplateSource;
   variables: Record<string, unknown>;
-  resolve: (v: { subject: string }) => void;
+  resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
 
@@ -69,8 +89,8 @@ export class RenderPool implements TemplateEngine {
   private readonly free: LimitFunction;
   private readonly tenants = new Map<string, LimitFunction>();
   private closed = false;
-  /** Checks waiting for their tenant's turn, by tenant; `scheduled`: a task will take them. */
-  private readonly checks = new Map<string, { items: PendingCheck[]; scheduled: boolean }>();
+  /** Renders waiting for their tenant's turn, by tenant; `scheduled`: a task will take them. */
+  private readonly waiting = new Map<string, { items: PendingRender[]; scheduled: boolean }>();
   /** Versions are immutable, so the names they need are too: a template list asks the threads once. */
   private readonly variables = new LRUCache<string, string[]>({ max: 2000 });
 
@@ -99,48 +119,58 @@ export class RenderPool implements TemplateEngine {
     return names;
   }
 
-  async render(source: TemplateSource, variables: Record<string, unknown>): Promise<RenderedEmail> {
-    return (await this.run(source.tenantId, { op: 'render', source, variables })) as RenderedEmail;
+  /** Renders one whole email (subject, HTML, text), in a batch with the tenant's others. */
+  render(source: TemplateSource, variables: Record<string, unknown>): Promise<RenderedEmail> {
+    return this.enqueue('render', source, variables) as Promise<RenderedEmail>;
+  }
+
+  /** Renders for acceptance (TemplateRenderer.check), in a batch with the tenant's others. */
+  check(source: TemplateSource, variables: Record<string, unknown>): Promise<{ subject: string }> {
+    return this.enqueue('check', source, variables) as Promise<{ subject: string }>;
   }
 
   /**
-   * Renders for acceptance (TemplateRenderer.check). Checks of one tenant that arrive while its
-   * renders are busy wait together and go to a thread as one task (up to MAX_CHECKS_PER_TASK): one
-   * round trip for many emails, in the tenant's own turn as any render. The deadline counts each
-   * check; one that outruns it has its thread ended and is refused, the rest of its task run again.
+   * Renders of one tenant that arrive while its renders are busy wait together and go to a thread
+   * as one task (see takeBatch): one round trip for many emails, in the tenant's own
+   * turn. The deadline counts each render; one that outruns it has its thread ended and is
+   * refused, the rest of its task run again.
    */
-  check(source: TemplateSource, variables: Record<string, unknown>): Promise<{ subject: string }> {
+  private enqueue(
+    kind: PendingRender['kind'],
+    source: TemplateSource,
+    variables: Record<string, unknown>,
+  ): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.enqueueChecks(source.tenantId ?? SHARED_BUCKET, [{ source, variables, resolve, reject }]);
+      this.enqueueAll(source.tenantId ?? SHARED_BUCKET, [{ kind, source, variables, resolve, reject }]);
     });
   }
 
-  private enqueueChecks(key: string, items: PendingCheck[]): void {
-    let queue = this.checks.get(key);
+  private enqueueAll(key: string, items: PendingRender[]): void {
+    let queue = this.waiting.get(key);
     if (!queue) {
       queue = { items: [], scheduled: false };
-      this.checks.set(key, queue);
+      this.waiting.set(key, queue);
     }
     queue.items.push(...items);
     if (!queue.scheduled) {
       queue.scheduled = true;
-      void this.drainChecks(key, queue);
+      void this.drain(key, queue);
     }
   }
 
-  private async drainChecks(key: string, queue: { items: PendingCheck[]; scheduled: boolean }) {
+  private async drain(key: string, queue: { items: PendingRender[]; scheduled: boolean }) {
     const limit = this.tenantLimit(key);
-    let batch: PendingCheck[] = [];
+    let batch: PendingRender[] = [];
     try {
       await limit(() =>
         this.free(async () => {
-          batch = queue.items.splice(0, MAX_CHECKS_PER_TASK);
+          batch = takeBatch(queue.items);
           queue.scheduled = false;
           if (queue.items.length > 0) {
             queue.scheduled = true;
-            void this.drainChecks(key, queue);
-          } else if (this.checks.get(key) === queue) this.checks.delete(key);
-          if (batch.length > 0) await this.runChecks(key, batch);
+            void this.drain(key, queue);
+          } else if (this.waiting.get(key) === queue) this.waiting.delete(key);
+          if (batch.length > 0) await this.runBatch(key, batch);
         }),
       );
     } catch (e) {
@@ -150,7 +180,7 @@ export class RenderPool implements TemplateEngine {
     }
   }
 
-  private async runChecks(key: string, batch: PendingCheck[]): Promise<void> {
+  private async runBatch(key: string, batch: PendingRender[]): Promise<void> {
     const sources: TemplateSource[] = [];
     const index = new Map<string, number>();
     const items = batch.map((b) => {
@@ -160,25 +190,25 @@ export class RenderPool implements TemplateEngine {
         i = sources.push(b.source) - 1;
         index.set(k, i);
       }
-      return { source: i, variables: b.variables };
+      return { source: i, variables: b.variables, kind: b.kind };
     });
     const started = new BigInt64Array(new SharedArrayBuffer(16));
-    let replies: CheckReply[];
+    let replies: ItemReply[];
     try {
-      const reply = await this.runNow({ op: 'checks', sources, items }, started);
-      replies = reply.ok ? (reply.value as CheckReply[]) : [];
+      const reply = await this.runNow({ op: 'batch', sources, items }, started);
+      replies = reply.ok ? (reply.value as ItemReply[]) : [];
     } catch (e) {
       if (!(e instanceof AppError) || e.code !== 'template_render_limit' || batch.length === 1) throw e;
-      // The thread was ended at one check: that one is refused, the others go round again.
+      // The thread was ended at one render: that one is refused, the others go round again.
       const at = Number(Atomics.load(started, 1));
       batch[at]?.reject(e);
       const rest = batch.filter((_, i) => i !== at);
-      if (rest.length > 0) this.enqueueChecks(key, rest);
+      if (rest.length > 0) this.enqueueAll(key, rest);
       return;
     }
     for (const [i, item] of batch.entries()) {
       const reply = replies[i];
-      if (reply?.ok) item.resolve(reply.value as { subject: string });
+      if (reply?.ok) item.resolve(reply.value);
       else if (reply && 'error' in reply)
         item.reject(new AppError(reply.error.code, reply.error.message, reply.error.details));
       else item.reject(new Error(reply ? reply.fault : 'the render thread gave no answer'));

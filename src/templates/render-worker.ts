@@ -8,17 +8,17 @@ import type { TemplateSource, TemplateText } from './renderer.port.js';
 export type RenderTask =
   | { op: 'validate'; source: TemplateText }
   | { op: 'variables'; source: TemplateSource }
-  | { op: 'render'; source: TemplateSource; variables: Record<string, unknown> }
   | {
-      op: 'checks';
+      op: 'batch';
       /** Each version once; items point at theirs by index. */
       sources: TemplateSource[];
-      items: { source: number; variables: Record<string, unknown> }[];
+      /** `check`: an acceptance check (TemplateRenderer.check); `render`: the whole email. */
+      items: { source: number; variables: Record<string, unknown>; kind: 'check' | 'render' }[];
     };
 
 /**
  * Where the thread records when it began the task (epoch ms), for the pool's deadline; for a
- * batch of checks, when it began the current item, and that item's index in the second slot.
+ * batch, when it began the current item, and that item's index in the second slot.
  */
 export type StartedTask = RenderTask & { started?: BigInt64Array };
 
@@ -27,8 +27,8 @@ export type RenderReply =
   | { ok: true; value: unknown }
   | { ok: false; error: { code: AppError['code']; message: string; details: unknown } };
 
-/** The reply for one item of a batch of checks: also a fault that is not an AppError. */
-export type CheckReply = RenderReply | { ok: false; fault: string };
+/** The reply for one item of a batch: also a fault that is not an AppError. */
+export type ItemReply = RenderReply | { ok: false; fault: string };
 
 const options = ((workerData as { renderer?: TemplateRendererOptions } | undefined)?.renderer ??
   {}) as TemplateRendererOptions;
@@ -47,10 +47,8 @@ export default async function renderTask(task: StartedTask): Promise<RenderReply
         return { ok: true, value: null };
       case 'variables':
         return { ok: true, value: rendererFor(task.source).requiredVariables(task.source) };
-      case 'render':
-        return { ok: true, value: await rendererFor(task.source).render(task.source, task.variables) };
-      case 'checks': {
-        const replies: CheckReply[] = [];
+      case 'batch': {
+        const replies: ItemReply[] = [];
         for (const [i, item] of task.items.entries()) {
           if (task.started) {
             Atomics.store(task.started, 1, BigInt(i));
@@ -58,7 +56,14 @@ export default async function renderTask(task: StartedTask): Promise<RenderReply
           }
           const source = task.sources[item.source] as TemplateSource;
           try {
-            replies.push({ ok: true, value: await rendererFor(source).check(source, item.variables) });
+            const renderer = rendererFor(source);
+            replies.push({
+              ok: true,
+              value:
+                item.kind === 'check'
+                  ? await renderer.check(source, item.variables)
+                  : await renderer.render(source, item.variables),
+            });
           } catch (e) {
             replies.push(failure(e));
           }
@@ -74,8 +79,8 @@ export default async function renderTask(task: StartedTask): Promise<RenderReply
   }
 }
 
-/** One check of a batch: an AppError as a reply; anything else as the fault it is. */
-function failure(e: unknown): CheckReply {
+/** One item of a batch: an AppError as a reply; anything else as the fault it is. */
+function failure(e: unknown): ItemReply {
   if (e instanceof AppError) {
     return { ok: false, error: { code: e.code, message: e.message, details: e.details } };
   }
