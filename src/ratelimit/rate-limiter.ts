@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { microBatch } from '../lib/micro-batch.js';
 import { redisOptionsFromUrl } from '../queue/redis-options.js';
 
 /**
@@ -33,33 +34,47 @@ export interface RateLimiter {
   close(): Promise<void>;
 }
 
-// KEYS[1]: the cell. ARGV: interval ms, burst, mode ('take' | 'reserve'). Times are milliseconds
-// from Redis's own clock, so processes with skewed clocks still agree.
+// KEYS[1]: the cell. ARGV: interval ms, burst, mode ('take' | 'reserve'), count. Decides `count`
+// calls in a row, exactly as that many calls of one would (concurrent callers of one cell share a
+// script call). Times are milliseconds from Redis's own clock, so processes with skewed clocks
+// still agree. Returns allowed, wait and remaining for each call, flattened.
 const SCRIPT = `
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
+local take = ARGV[3] == 'take'
+local count = tonumber(ARGV[4])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
--- Never more than an empty bucket behind, so a raised limit applies at once. Reservations may
--- book further ahead: those slots are promised to callers already waiting.
-local clamped = false
-if ARGV[3] == 'take' and tat > now + burst * interval then
-  tat = now + burst * interval
-  clamped = true
+local dirty = false
+local out = {}
+for i = 1, count do
+  if tat < now then tat = now end
+  -- Never more than an empty bucket behind, so a raised limit applies at once. Reservations may
+  -- book further ahead: those slots are promised to callers already waiting.
+  if take and tat > now + burst * interval then
+    tat = now + burst * interval
+    dirty = true
+  end
+  local next_tat = tat + interval
+  local wait = next_tat - burst * interval - now
+  if wait > 0 and take then
+    out[#out + 1] = 0
+    out[#out + 1] = tostring(wait)
+    out[#out + 1] = '0'
+  else
+    tat = next_tat
+    dirty = true
+    local remaining = 0
+    if wait < 0 then remaining = math.floor(-wait / interval) end
+    if wait < 0 then wait = 0 end
+    out[#out + 1] = 1
+    out[#out + 1] = tostring(wait)
+    out[#out + 1] = tostring(remaining)
+  end
 end
-local next_tat = tat + interval
-local wait = next_tat - burst * interval - now
-if wait > 0 and ARGV[3] == 'take' then
-  if clamped then redis.call('SET', KEYS[1], tostring(tat), 'PX', math.ceil(tat - now) + 1000) end
-  return {0, tostring(wait), '0'}
-end
-redis.call('SET', KEYS[1], tostring(next_tat), 'PX', math.ceil(next_tat - now) + 1000)
-local remaining = 0
-if wait < 0 then remaining = math.floor(-wait / interval) end
-if wait < 0 then wait = 0 end
-return {1, tostring(wait), tostring(remaining)}
+if dirty then redis.call('SET', KEYS[1], tostring(tat), 'PX', math.ceil(tat - now) + 1000) end
+return out
 `;
 
 type Mode = 'take' | 'reserve';
@@ -98,8 +113,21 @@ export interface RedisRateLimiterOptions {
 }
 
 type CellRedis = Redis & {
-  msRateCell(key: string, intervalMs: string, burst: string, mode: Mode): Promise<[number, string, string]>;
+  msRateCell(
+    key: string,
+    intervalMs: string,
+    burst: string,
+    mode: Mode,
+    count: string,
+  ): Promise<(number | string)[]>;
 };
+
+interface CellCall {
+  key: string;
+  intervalMs: number;
+  burst: number;
+  mode: Mode;
+}
 
 export function createRedisRateLimiter(opts: RedisRateLimiterOptions): RateLimiter {
   const redis = new Redis({
@@ -118,20 +146,24 @@ export function createRedisRateLimiter(opts: RedisRateLimiterOptions): RateLimit
   let shared = true;
   let warned = false;
 
-  const decide = async (key: string, perSecond: number, burst: number, mode: Mode): Promise<RateDecision> => {
-    if (!(perSecond > 0)) return UNLIMITED;
-    const intervalMs = 1000 / perSecond;
-    const cells = Math.max(1, Math.floor(burst));
+  /** The calls of one cell (same key, rate and mode), in arrival order, decided by one script call. */
+  const decideCell = async (calls: CellCall[]): Promise<RateDecision[]> => {
+    const { key, intervalMs, burst, mode } = calls[0] as CellCall;
     try {
-      const [allowed, waitMs, remaining] = await redis.msRateCell(
+      const out = await redis.msRateCell(
         `${opts.prefix}:rl:${key}`,
         String(intervalMs),
-        String(cells),
+        String(burst),
         mode,
+        String(calls.length),
       );
       shared = true;
       warned = false;
-      return { allowed: allowed === 1, waitMs: Number(waitMs), remaining: Number(remaining) };
+      return calls.map((_, i) => ({
+        allowed: out[3 * i] === 1,
+        waitMs: Number(out[3 * i + 1]),
+        remaining: Number(out[3 * i + 2]),
+      }));
     } catch (e) {
       // Still connecting at start-up is not an outage worth a warning.
       if (!warned && redis.status !== 'connecting') {
@@ -139,8 +171,40 @@ export function createRedisRateLimiter(opts: RedisRateLimiterOptions): RateLimit
         opts.onError?.(e instanceof Error ? e : new Error(String(e)));
       }
       shared = false;
-      return local(key, intervalMs, cells, mode);
+      return calls.map((c) => local(c.key, c.intervalMs, c.burst, c.mode));
     }
+  };
+
+  // Calls made while earlier ones wait for Redis go together: one script call per cell per batch.
+  const decideBatch = microBatch<CellCall, RateDecision>({
+    maxBatch: 500,
+    maxInFlight: 1,
+    run: async (calls) => {
+      const cells = new Map<string, { calls: CellCall[]; at: number[] }>();
+      for (const [i, c] of calls.entries()) {
+        const id = `${c.mode}\u0000${c.intervalMs}\u0000${c.burst}\u0000${c.key}`;
+        let cell = cells.get(id);
+        if (!cell) {
+          cell = { calls: [], at: [] };
+          cells.set(id, cell);
+        }
+        cell.calls.push(c);
+        cell.at.push(i);
+      }
+      const results: RateDecision[] = new Array(calls.length);
+      await Promise.all(
+        [...cells.values()].map(async (cell) => {
+          const decided = await decideCell(cell.calls);
+          for (const [j, d] of decided.entries()) results[cell.at[j] as number] = d;
+        }),
+      );
+      return results;
+    },
+  });
+
+  const decide = (key: string, perSecond: number, burst: number, mode: Mode): Promise<RateDecision> => {
+    if (!(perSecond > 0)) return Promise.resolve(UNLIMITED);
+    return decideBatch({ key, intervalMs: 1000 / perSecond, burst: Math.max(1, Math.floor(burst)), mode });
   };
 
   return {
