@@ -150,10 +150,11 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   registerErrorHandling(app);
   registerRouteDocs(app);
   const ops = deps.operations;
-  await registerSecurity(app, { limiter: ops?.limiter ?? null, metrics: ops?.metrics ?? null });
+  registerSecurity(app, { limiter: ops?.limiter ?? null, metrics: ops?.metrics ?? null });
   app.decorateRequest('tenant', null);
-  app.addHook('onSend', async (req, reply) => {
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
+    done();
   });
   app.addHook('preValidation', async (req) => {
     for (const [part, value] of [

@@ -179,9 +179,11 @@ describe('every route of the OpenAPI document, with random and malformed input',
     }
   });
 
-  it('sends security headers with every answer', async () => {
-    for (const url of ['/health/live', '/no-such-route', '/openapi.json']) {
+  it('sends security headers and a request id with every answer', async () => {
+    for (const url of ['/health/live', '/no-such-route', '/openapi.json', '/emails']) {
       const r = await h.request('GET', url);
+      expect(r.headers['x-request-id']).toMatch(/^[A-Za-z0-9._:-]{1,128}$/);
+      expect(r.headers['strict-transport-security']).toContain('max-age=');
       expect(r.headers['x-content-type-options']).toBe('nosniff');
       expect(r.headers['x-frame-options']).toBe('SAMEORIGIN');
       expect(String(r.headers['content-security-policy'])).toContain("frame-ancestors 'none'");
