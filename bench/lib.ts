@@ -245,6 +245,47 @@ export const benchVariables = (i: number) => ({
   ],
 });
 
+/** The admin token of the roles a bench starts with `roleEnv`. */
+export const BENCH_ADMIN = 'bench-admin-token-0123456789abcdef';
+
+/**
+ * The environment of Mailsystem's roles in a bench: production mode over the bench's database and
+ * Redis prefix, delivering to the SMTP server on `smtpPort`, with the API's rate limit out of the
+ * way; `extra` on top.
+ */
+export function roleEnv(
+  db: { url: string; prefix: string },
+  smtpPort: number,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    DATABASE_URL: db.url,
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: db.prefix,
+    ADMIN_API_TOKEN: BENCH_ADMIN,
+    RATE_LIMIT_PER_SECOND: '1000000',
+    RATE_LIMIT_BURST: '1000000',
+    SMTP_HOST: '127.0.0.1',
+    SMTP_PORT: String(smtpPort),
+    ...extra,
+  };
+}
+
+/**
+ * A tenant with an API key and one template (BENCH_TEMPLATE unless given), made through the API
+ * of a role started with `roleEnv`, as an operator and a client would.
+ */
+export async function benchTenant(
+  apiUrl: string,
+  template: { name: string; subject_template: string; html_template: string } = BENCH_TEMPLATE,
+): Promise<{ tenantId: string; key: string; templateId: string }> {
+  const tenant = await json(apiUrl, '/admin/tenants', { name: 'Bench' }, BENCH_ADMIN);
+  const { key } = await json(apiUrl, `/admin/tenants/${tenant.id}/api-keys`, { name: 'bench' }, BENCH_ADMIN);
+  const created = await json(apiUrl, '/templates', template, key as string);
+  return { tenantId: tenant.id as string, key: key as string, templateId: created.id as string };
+}
+
 /** Calls the API as a client would (JSON in and out, a Bearer token); throws on any non-2xx. */
 export async function json(url: string, path: string, body: unknown, auth: string, method = 'POST') {
   const res = await fetch(`${url}${path}`, {

@@ -19,17 +19,16 @@ import type { ChildProcess } from 'node:child_process';
 import nodemailer from 'nodemailer';
 import pg from 'pg';
 import { CaptureSmtpServer } from '../src/dev/capture-server.js';
-import { ADMIN_TOKEN } from '../test/support/env.js';
-import { testEnv } from '../test/support/harness.js';
 import {
   benchDatabase,
+  benchTenant,
   cpuSeconds,
   RUNTIME,
+  roleEnv,
   rssMb,
   sleep,
   startRole,
   stopChild,
-  TEST_REDIS_URL,
 } from './lib.js';
 
 const BULK = Number(process.env.BENCH_BULK ?? 100_000);
@@ -93,15 +92,11 @@ async function main() {
     messages = 0;
 
     // --- Mailsystem: 2 APIs, 3 workers ------------------------------------------------------------
-    const { LOG_LEVEL: _quiet, ...env } = testEnv({
-      NODE_ENV: 'production',
-      DATABASE_URL: db.url,
-      REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: db.prefix,
-      SMTP_PORT: String(port),
+    const env = roleEnv(db, port, {
       SMTP_POOL_SIZE: String(POOL),
+      SMTP_TIMEOUT_MS: '5000',
       WORKER_CONCURRENCY: String(CONCURRENCY),
-      ADMIN_API_TOKEN: ADMIN_TOKEN,
+      // 0: the API's rate limit is off altogether (not merely out of reach).
       RATE_LIMIT_PER_SECOND: '0',
       LEASE_SECONDS: '120',
       JOB_LOCK_SECONDS: '30',
@@ -120,24 +115,16 @@ async function main() {
     const apis = roles.slice(0, APIS).map((r) => (r as PromiseFulfilledResult<{ url: string }>).value.url);
     const api = (i: number) => apis[i % APIS] as string;
 
-    const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
-    const post = async (url: string, body: unknown, headers: Record<string, string>) => {
-      const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
-      return { status: res.status, body: (await res.json()) as Record<string, any> };
-    };
-    const tenant = await post(`${api(0)}/admin/tenants`, { name: 'Scale' }, admin);
-    const key = await post(`${api(0)}/admin/tenants/${tenant.body.id}/api-keys`, { name: 'scale' }, admin);
-    const headers = { authorization: `Bearer ${key.body.key}`, 'content-type': 'application/json' };
-    const template = await post(
-      `${api(0)}/templates`,
-      { name: 'scale', subject_template: 'Hello {{ name }}', html_template: html },
-      headers,
-    );
-    if (template.status !== 201) throw new Error(`template: ${template.status}`);
+    const { key, templateId } = await benchTenant(api(0), {
+      name: 'scale',
+      subject_template: 'Hello {{ name }}',
+      html_template: html,
+    });
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
     const workerCpu0 = children.slice(APIS).map((c) => cpuSeconds(c.pid));
 
     const bulkBody = JSON.stringify({
-      template_id: template.body.id,
+      template_id: templateId,
       recipients: Array.from({ length: BULK }, (_, i) => ({
         email: `bulk-${i}@example.com`,
         name: `User ${i}`,
@@ -164,7 +151,7 @@ async function main() {
             headers,
             body: JSON.stringify({
               recipient: { email: `single-${i}@example.com` },
-              template_id: template.body.id,
+              template_id: templateId,
               variables: { name: `S${i}`, code: `S${i}` },
             }),
           });

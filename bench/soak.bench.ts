@@ -17,17 +17,17 @@ import { randomUUID } from 'node:crypto';
 import { CaptureSmtpServer } from '../src/dev/capture-server.js';
 import { signStandardWebhook, standardWebhooksKey } from '../src/providers/standard-webhooks/signature.js';
 import {
-  BENCH_TEMPLATE,
   benchDatabase,
+  benchTenant,
   benchVariables,
   json,
   median,
   RUNTIME,
+  roleEnv,
   rssMb,
   sleep,
   startRole,
   stopChild,
-  TEST_REDIS_URL,
 } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 600);
@@ -36,7 +36,6 @@ const SEND_RATE = Number(process.env.BENCH_SOAK_SEND_RATE ?? 40);
 const WEBHOOK_RATE = Number(process.env.BENCH_SOAK_WEBHOOK_RATE ?? 150);
 /** Requests of one kind in flight at most: past it the mix waits instead of piling up. */
 const MAX_IN_FLIGHT = 32;
-const ADMIN = 'bench-admin-token-0123456789abcdef';
 const SECRET = 'bench-soak-webhook-secret-0123456789';
 const TARGET_MB = { api: 150, worker: 200 };
 
@@ -75,27 +74,14 @@ async function main() {
   sink.on('message', () => delivered++);
   const children: ChildProcess[] = [];
   try {
-    const env = {
-      NODE_ENV: 'production',
-      DATABASE_URL: db.url,
-      REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: db.prefix,
-      ADMIN_API_TOKEN: ADMIN,
-      RATE_LIMIT_PER_SECOND: '1000000',
-      RATE_LIMIT_BURST: '1000000',
-      SMTP_HOST: '127.0.0.1',
-      SMTP_PORT: String(port),
-      WEBHOOK_SECRET_SMTP: SECRET,
-    };
+    const env = roleEnv(db, port, { WEBHOOK_SECRET_SMTP: SECRET });
     // BENCH_SOAK_NODE_ARGS: node flags for both roles (e.g. "--max-semi-space-size=4"), to compare.
     const nodeArgs = (process.env.BENCH_SOAK_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const api = await startRole('api', env, nodeArgs);
     children.push(api.child);
     const worker = await startRole('worker', env, nodeArgs);
     children.push(worker.child);
-    const tenant = await json(api.url, '/admin/tenants', { name: 'Bench' }, ADMIN);
-    const { key } = await json(api.url, `/admin/tenants/${tenant.id}/api-keys`, { name: 'bench' }, ADMIN);
-    const template = await json(api.url, '/templates', BENCH_TEMPLATE, key as string);
+    const { key, templateId } = await benchTenant(api.url);
 
     const started = Date.now();
     const until = started + SECONDS * 1000;
@@ -119,11 +105,11 @@ async function main() {
           api.url,
           '/send',
           {
-            template_id: template.id,
+            template_id: templateId,
             recipient: { email: `soak-${i}@example.com`, name: `Reader ${i}` },
             variables: benchVariables(i),
           },
-          key as string,
+          key,
         );
         counts.sent++;
         // The most recent emails are the ones providers report on; older ids are forgotten.

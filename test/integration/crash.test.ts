@@ -1,65 +1,38 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, TEST_REDIS_URL } from '../support/env.js';
-import { createTestDatabase, deleteRedisPrefix, eventually, testEnv } from '../support/harness.js';
-import { type SmtpSink, startSmtpSink } from '../support/smtp.js';
-import { type SystemProcess, startSystemProcess } from '../support/system-process.js';
+import { type CrashRig, startCrashRig } from '../support/crash-rig.js';
+import { eventually } from '../support/harness.js';
+import type { SystemProcess } from '../support/system-process.js';
 
 /**
  * `kill -9` of the whole process (API, workers and recovery in one, as `npm start` runs them) in
  * the middle of 200 sends: every email that was answered 202 is delivered after a restart.
  */
 describe('a process killed with SIGKILL', () => {
-  let sink: SmtpSink;
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let pool: pg.Pool;
-  let env: Record<string, string>;
-  const prefix = `mstest-crash-${randomBytes(3).toString('hex')}`;
-  let running: SystemProcess | null = null;
+  let rig: CrashRig;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    sink = await startSmtpSink({ latencyMs: 15, keep: 10_000 });
-    pool = new pg.Pool({ connectionString: database.url, max: 2 });
-    pool.on('error', () => {});
-    env = testEnv({
-      DATABASE_URL: database.url,
-      REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: prefix,
-      SMTP_PORT: String(sink.port),
-      ADMIN_API_TOKEN: ADMIN_TOKEN,
-      WORKER_CONCURRENCY: '4',
-      LEASE_SECONDS: '2',
-      RECOVERY_GRACE_SECONDS: '3',
-      LOG_LEVEL: 'warn',
+    rig = await startCrashRig({
+      name: 'crash',
+      sink: { latencyMs: 15, keep: 10_000 },
+      env: { WORKER_CONCURRENCY: '4', LEASE_SECONDS: '2', RECOVERY_GRACE_SECONDS: '3' },
     });
   });
   afterAll(async () => {
-    await running?.kill('SIGKILL');
-    await pool?.end();
-    await sink?.stop();
-    await deleteRedisPrefix(TEST_REDIS_URL, prefix);
-    await database?.drop();
+    await rig?.close();
   });
 
-  const send = async (sys: SystemProcess, i: number, key: string, templateId: string) => {
-    const res = await fetch(`${sys.baseUrl}/send`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        recipient: { email: `crash-${i}@example.com` },
-        template_id: templateId,
-        variables: { name: String(i) },
-        idempotency_key: `crash-${i}`,
-      }),
+  const send = async (sys: SystemProcess, i: number) => {
+    const res = await sys.post<{ email_id: string }>('/send', {
+      recipient: { email: `crash-${i}@example.com` },
+      template_id: sys.templateId,
+      variables: { name: String(i) },
+      idempotency_key: `crash-${i}`,
     });
-    return res.status === 202 ? ((await res.json()) as { email_id: string }).email_id : null;
+    return res.status === 202 ? res.body.email_id : null;
   };
 
   it('delivers every accepted email after a restart', { timeout: 120_000 }, async () => {
-    running = await startSystemProcess(env);
-    const { apiKey, templateId } = running;
+    const first = await rig.start();
     const accepted = new Map<number, string>();
     let next = 0;
     // Four clients send while the process is killed under them.
@@ -67,42 +40,42 @@ describe('a process killed with SIGKILL', () => {
       while (next < 200) {
         const i = next++;
         try {
-          const id = await send(sys, i, apiKey, templateId);
+          const id = await send(sys, i);
           if (id) accepted.set(i, id);
         } catch {
           return; // the process died under this request: not accepted
         }
       }
     };
-    const clients = [0, 1, 2, 3].map(() => client(running as SystemProcess));
+    const clients = [0, 1, 2, 3].map(() => client(first));
     await eventually(async () => accepted.size >= 100, 30_000, 5);
-    await running.kill('SIGKILL');
+    await rig.stop('SIGKILL');
     await Promise.all(clients);
     const acceptedBeforeKill = accepted.size;
-    const { rows: sentBefore } = await pool.query(
+    const { rows: sentBefore } = await rig.pool.query(
       `SELECT count(*)::int AS n FROM emails WHERE status = 'sent' AND id = ANY($1::uuid[])`,
       [[...accepted.values()]],
     );
     // The premise: the kill left accepted mail undelivered.
     expect(sentBefore[0].n).toBeLessThan(acceptedBeforeKill);
 
-    running = await startSystemProcess(env);
+    const second = await rig.start();
     // Requests that died with the process are retried with the same idempotency key, as a client would.
     next = 0;
     const retryAll = async (sys: SystemProcess) => {
       for (let i = 0; i < 200; i++) {
         if (accepted.has(i)) continue;
-        const id = await send(sys, i, apiKey, templateId);
+        const id = await send(sys, i);
         if (id) accepted.set(i, id);
       }
     };
-    await retryAll(running);
+    await retryAll(second);
     expect(accepted.size).toBe(200);
 
     const ids = [...accepted.values()];
     await eventually(
       async () => {
-        const { rows } = await pool.query(
+        const { rows } = await rig.pool.query(
           `SELECT count(*)::int AS n FROM emails WHERE status = 'sent' AND id = ANY($1::uuid[])`,
           [ids],
         );
@@ -112,7 +85,7 @@ describe('a process killed with SIGKILL', () => {
       200,
     );
     const perRecipient = new Map<string, number>();
-    for (const m of sink.server.messages()) {
+    for (const m of rig.sink.server.messages()) {
       const to = m.envelope.to[0] as string;
       perRecipient.set(to, (perRecipient.get(to) ?? 0) + 1);
     }
@@ -122,42 +95,41 @@ describe('a process killed with SIGKILL', () => {
     // at most one per busy worker slot.
     const twice = [...perRecipient.values()].filter((n) => n > 1).length;
     expect(twice).toBeLessThanOrEqual(4);
-    const { rows: counts } = await pool.query('SELECT count(*)::int AS n FROM emails');
+    const { rows: counts } = await rig.pool.query('SELECT count(*)::int AS n FROM emails');
     expect(counts[0].n).toBe(200);
   });
 
   it('delivers every recipient of a bulk job interrupted by SIGKILL, once', {
     timeout: 120_000,
   }, async () => {
-    await running?.kill('SIGTERM');
-    sink.clear();
-    running = await startSystemProcess(env);
-    const { apiKey, templateId, baseUrl } = running;
+    await rig.stop('SIGTERM');
+    rig.sink.clear();
+    const sys = await rig.start();
     const recipients = Array.from({ length: 1000 }, (_, i) => ({
       email: `bulk-${i}@example.com`,
       variables: { name: String(i) },
     }));
-    const res = await fetch(`${baseUrl}/send/bulk`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ template_id: templateId, recipients, idempotency_key: 'crash-bulk' }),
+    const res = await sys.post('/send/bulk', {
+      template_id: sys.templateId,
+      recipients,
+      idempotency_key: 'crash-bulk',
     });
     expect(res.status).toBe(202);
-    const { bulk_job_id: jobId } = (await res.json()) as { bulk_job_id: string };
+    const jobId = res.body.bulk_job_id;
     // Kill it while it is still fanning out or delivering.
-    await eventually(async () => sink.server.messages().length >= 50, 30_000, 5);
-    await running.kill('SIGKILL');
-    const { rows: before } = await pool.query(
+    await eventually(async () => rig.sink.server.messages().length >= 50, 30_000, 5);
+    await rig.stop('SIGKILL');
+    const { rows: before } = await rig.pool.query(
       `SELECT count(*)::int AS n FROM emails WHERE bulk_job_id = $1 AND status = 'sent'`,
       [jobId],
     );
     expect(before[0].n).toBeLessThan(1000);
 
-    running = await startSystemProcess(env);
+    const restarted = await rig.start();
     await eventually(
       async () => {
-        const r = await fetch(`${running?.baseUrl}/bulk/${jobId}`, {
-          headers: { authorization: `Bearer ${apiKey}` },
+        const r = await fetch(`${restarted.baseUrl}/bulk/${jobId}`, {
+          headers: { authorization: `Bearer ${restarted.apiKey}` },
         });
         const body = (await r.json()) as { status: string; sent: number };
         return body.status === 'completed' ? body : null;
@@ -165,13 +137,13 @@ describe('a process killed with SIGKILL', () => {
       90_000,
       250,
     );
-    const { rows } = await pool.query(
+    const { rows } = await rig.pool.query(
       `SELECT count(*)::int AS n, count(DISTINCT recipient_email)::int AS d FROM emails WHERE bulk_job_id = $1 AND status = 'sent'`,
       [jobId],
     );
     expect(rows[0]).toEqual({ n: 1000, d: 1000 });
     const perRecipient = new Map<string, number>();
-    for (const m of sink.server.messages()) {
+    for (const m of rig.sink.server.messages()) {
       const to = m.envelope.to[0] as string;
       if (to.startsWith('bulk-')) perRecipient.set(to, (perRecipient.get(to) ?? 0) + 1);
     }
@@ -183,33 +155,24 @@ describe('a process killed with SIGKILL', () => {
   it('shuts down gracefully on SIGTERM: running deliveries finish, nothing is left claimed', {
     timeout: 60_000,
   }, async () => {
-    await running?.kill('SIGTERM');
-    running = await startSystemProcess(env);
-    const { apiKey, templateId, baseUrl } = running;
+    await rig.stop('SIGTERM');
+    const sys = await rig.start();
     const ids: string[] = [];
     for (let i = 0; i < 40; i++) {
-      const res = await fetch(`${baseUrl}/send`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          recipient: { email: `term-${i}@example.com` },
-          template_id: templateId,
-          variables: { name: 'T' },
-        }),
+      const res = await sys.post('/send', {
+        recipient: { email: `term-${i}@example.com` },
+        template_id: sys.templateId,
+        variables: { name: 'T' },
       });
-      ids.push(((await res.json()) as { email_id: string }).email_id);
+      ids.push(res.body.email_id as string);
     }
     await eventually(
-      async () => sink.server.messages().some((m) => m.envelope.to[0]?.startsWith('term-')),
+      async () => rig.sink.server.messages().some((m) => m.envelope.to[0]?.startsWith('term-')),
       20_000,
       5,
     );
-    const child = running.child;
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    running = null;
-    const { rows } = await pool.query(
+    expect(await rig.stop('SIGTERM')).toBe(0);
+    const { rows } = await rig.pool.query(
       `SELECT status, count(*)::int AS n FROM emails WHERE id = ANY($1::uuid[]) GROUP BY status`,
       [ids],
     );

@@ -1,10 +1,9 @@
-import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WEBHOOK_EVENT_TYPES } from '../../src/domain/webhook-events.js';
 import type { System } from '../../src/main/system.js';
 import { eventually, type Harness, startHarness } from '../support/harness.js';
 import { TestRedisServer } from '../support/redis-server.js';
-import { WebhookReceiver } from '../support/webhook-receiver.js';
+import { verifySignature as verify, WebhookReceiver } from '../support/webhook-receiver.js';
 
 const FAST = {
   OUTBOUND_WEBHOOKS_ALLOW_PRIVATE: 'true',
@@ -13,13 +12,6 @@ const FAST = {
   OUTBOUND_WEBHOOKS_TIMEOUT_MS: '1500',
   RECOVERY_GRACE_SECONDS: '3',
 };
-
-const verify = (secret: string, r: { body: string; headers: Record<string, unknown> }) =>
-  new Webhook(secret).verify(r.body, {
-    'webhook-id': String(r.headers['webhook-id']),
-    'webhook-timestamp': String(r.headers['webhook-timestamp']),
-    'webhook-signature': String(r.headers['webhook-signature']),
-  });
 
 describe('tenant event webhooks', () => {
   let redis: TestRedisServer;

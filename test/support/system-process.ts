@@ -10,6 +10,8 @@ export interface SystemProcess {
   apiKey: string;
   templateId: string;
   output(): string;
+  /** A JSON POST to the API as the demo tenant; throws when the process is gone. */
+  post<T = Record<string, string>>(path: string, body: unknown): Promise<{ status: number; body: T }>;
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
@@ -48,6 +50,14 @@ export async function startSystemProcess(
         apiKey: key ?? '',
         templateId: template ?? '',
         output: () => out,
+        post: async <T>(path: string, body: unknown) => {
+          const r = await fetch(`${address}${path}`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${key ?? ''}`, 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          });
+          return { status: r.status, body: (await r.json()) as T };
+        },
         kill: (signal) =>
           new Promise<void>((resolve) => {
             if (child.exitCode !== null || child.signalCode !== null) return resolve();

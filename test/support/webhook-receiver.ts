@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
 
 export interface ReceivedWebhook {
   path: string;
@@ -7,6 +8,14 @@ export interface ReceivedWebhook {
   body: string;
   json: { type: string; created_at: string; data: Record<string, any> };
 }
+
+/** The payload of a received webhook once its Standard Webhooks signature checks out with `secret`; throws otherwise. */
+export const verifySignature = (secret: string, r: Pick<ReceivedWebhook, 'body' | 'headers'>) =>
+  new Webhook(secret).verify(r.body, {
+    'webhook-id': String(r.headers['webhook-id']),
+    'webhook-timestamp': String(r.headers['webhook-timestamp']),
+    'webhook-signature': String(r.headers['webhook-signature']),
+  });
 
 /**
  * A real HTTP server on loopback that receives tenant webhooks. `plans[path]` answers requests to
