@@ -250,7 +250,7 @@ export function loadConfig(env: Env = process.env): Config {
       retryBaseSeconds: r.number('RETRY_BASE_SECONDS', 30, { min: 0 }),
       retryMaxSeconds: r.number('RETRY_MAX_SECONDS', 3600, { min: 0 }),
       leaseSeconds: r.number('LEASE_SECONDS', 120, { min: 1 }),
-      jobLockSeconds: r.number('JOB_LOCK_SECONDS', 30, { min: 2 }),
+      jobLockSeconds: r.number('JOB_LOCK_SECONDS', 10, { min: 2 }),
       concurrency: r.int('WORKER_CONCURRENCY', 20, { min: 1, max: 1000 }),
       messageIdDomain: r.string('MESSAGE_ID_DOMAIN', 'mailsystem.local'),
       maxRetryAgeSeconds: r.number('MAX_RETRY_AGE_SECONDS', 86_400, { min: 1 }),

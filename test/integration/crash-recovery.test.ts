@@ -19,7 +19,7 @@ describe('crash recovery in seconds', () => {
         WORKER_CONCURRENCY: '10',
         // The defaults: nothing here may wait for a lease to run out.
         LEASE_SECONDS: '120',
-        JOB_LOCK_SECONDS: '30',
+        JOB_LOCK_SECONDS: '10',
         RECOVERY_INTERVAL_SECONDS: '5',
         RECOVERY_GRACE_SECONDS: '60',
       },
