@@ -14,25 +14,24 @@ import type { ChildProcess } from 'node:child_process';
 import nodemailer from 'nodemailer';
 import { CaptureSmtpServer } from '../src/dev/capture-server.js';
 import {
-  BENCH_TEMPLATE,
   benchDatabase,
+  benchTenant,
   benchVariables,
   json,
   median,
   RUNTIME,
+  roleEnv,
   rssMb,
   sleep,
   startRole,
   stopChild,
   summary,
-  TEST_REDIS_URL,
 } from './lib.js';
 
 const EMAILS = Number(process.env.BENCH_EMAILS ?? 5000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const POOL = 5;
 const IN_FLIGHT = 20;
-const ADMIN = 'bench-admin-token-0123456789abcdef';
 
 async function main() {
   const db = await benchDatabase('delivery');
@@ -49,29 +48,18 @@ async function main() {
   });
   const children: ChildProcess[] = [];
   try {
-    const env = {
-      NODE_ENV: 'production',
-      DATABASE_URL: db.url,
-      REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: db.prefix,
-      ADMIN_API_TOKEN: ADMIN,
-      RATE_LIMIT_PER_SECOND: '1000000',
-      RATE_LIMIT_BURST: '1000000',
-      SMTP_HOST: '127.0.0.1',
-      SMTP_PORT: String(port),
+    const env = roleEnv(db, port, {
       SMTP_POOL_SIZE: String(POOL),
       WORKER_CONCURRENCY: String(IN_FLIGHT),
-    };
+    });
     const api = await startRole('api', env);
     children.push(api.child);
-    const tenant = await json(api.url, '/admin/tenants', { name: 'Bench' }, ADMIN);
-    const { key } = await json(api.url, `/admin/tenants/${tenant.id}/api-keys`, { name: 'bench' }, ADMIN);
-    const template = await json(api.url, '/templates', BENCH_TEMPLATE, key as string);
+    const { key, templateId } = await benchTenant(api.url);
     const preview = await json(
       api.url,
-      `/templates/${template.id}/preview`,
+      `/templates/${templateId}/preview`,
       { variables: benchVariables(0) },
-      key as string,
+      key,
     );
 
     const baseline: number[] = [];
@@ -115,11 +103,11 @@ async function main() {
               api.url,
               '/send',
               {
-                template_id: template.id,
+                template_id: templateId,
                 recipient: { email: `r${round}-${i}@example.com`, name: `Reader ${i}` },
                 variables: benchVariables(i),
               },
-              key as string,
+              key,
             );
           }
         }),

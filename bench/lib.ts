@@ -255,7 +255,7 @@ export const BENCH_ADMIN = 'bench-admin-token-0123456789abcdef';
  */
 export function roleEnv(
   db: { url: string; prefix: string },
-  smtpPort: number,
+  smtpPort: number | null,
   extra: Record<string, string> = {},
 ): Record<string, string> {
   return {
@@ -266,8 +266,7 @@ export function roleEnv(
     ADMIN_API_TOKEN: BENCH_ADMIN,
     RATE_LIMIT_PER_SECOND: '1000000',
     RATE_LIMIT_BURST: '1000000',
-    SMTP_HOST: '127.0.0.1',
-    SMTP_PORT: String(smtpPort),
+    ...(smtpPort === null ? {} : { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(smtpPort) }),
     ...extra,
   };
 }

@@ -16,25 +16,24 @@ import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import pg from 'pg';
 import {
-  BENCH_TEMPLATE,
   benchDatabase,
+  benchTenant,
   benchVariables,
   cpuSeconds,
   json,
   median,
   RUNTIME,
+  roleEnv,
   rssMb,
   startChild,
   startRole,
   stopChild,
   summary,
-  TEST_REDIS_URL,
 } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const ADMIN = 'bench-admin-token-0123456789abcdef';
 const SCRIPT = fileURLToPath(import.meta.url);
 
 /** The baseline: a bare Fastify process whose route does one INSERT … RETURNING (pool of 10). */
@@ -88,29 +87,20 @@ async function main() {
     }
   };
   try {
-    const systemEnv = {
-      NODE_ENV: 'production',
-      DATABASE_URL: db.url,
-      REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: db.prefix,
-      ADMIN_API_TOKEN: ADMIN,
-      RATE_LIMIT_PER_SECOND: '1000000',
-      RATE_LIMIT_BURST: '1000000',
-    };
+    // The API role alone: nothing is delivered, so it needs no relay.
+    const systemEnv = roleEnv(db, null);
     const setup = await startRole('api', systemEnv);
     children.push(setup.child);
-    const tenant = await json(setup.url, '/admin/tenants', { name: 'Bench' }, ADMIN);
-    const { key } = await json(setup.url, `/admin/tenants/${tenant.id}/api-keys`, { name: 'bench' }, ADMIN);
-    const template = await json(setup.url, '/templates', BENCH_TEMPLATE, key as string);
+    const { key, templateId } = await benchTenant(setup.url);
     const sendBody = (i: number) =>
       JSON.stringify({
-        template_id: template.id,
+        template_id: templateId,
         recipient: { email: `r${i}@example.com`, name: `Reader ${i}` },
         variables: benchVariables(i),
         tags: ['bench'],
       });
     // One request first: a bench that measures refusals measures nothing.
-    await json(setup.url, '/send', JSON.parse(sendBody(0)), key as string);
+    await json(setup.url, '/send', JSON.parse(sendBody(0)), key);
     await stopChild(setup.child);
 
     const bare: (Awaited<ReturnType<typeof load>> & { cpuMs: number })[] = [];
