@@ -78,8 +78,14 @@ export function recordingDispatcher() {
   };
 }
 
+/** A tenant and its template, as `seedTenant` makes them. */
+export interface TenantSeed {
+  tenantId: string;
+  templateId: string;
+}
+
 /** A tenant with one template, written through the repositories. */
-export async function seedTenant(db: Database): Promise<{ tenantId: string; templateId: string }> {
+export async function seedTenant(db: Database): Promise<TenantSeed> {
   const tenantId = `svc_${newId().slice(0, 8)}`;
   await tenantsRepository(db).create(tenantId, 'Service test tenant');
   const templateId = newId();
@@ -94,7 +100,7 @@ export async function seedTenant(db: Database): Promise<{ tenantId: string; temp
 /** Inserts an accepted email through the repository, as /send would store it. */
 export async function insertEmail(
   emails: EmailsRepository,
-  seed: { tenantId: string; templateId: string },
+  seed: TenantSeed,
   extra: Partial<NewEmail> = {},
 ): Promise<string> {
   const id = newId();
@@ -128,3 +134,16 @@ export const codeOf = (p: Promise<unknown>): Promise<string> =>
     () => 'accepted',
     (e: { code?: string }) => e.code ?? String(e),
   );
+
+/** The code and details a service call was refused with (null when it was not): a call or its promise. */
+export async function refusalOf(
+  call: Promise<unknown> | (() => unknown),
+): Promise<{ code: string; details: unknown } | null> {
+  try {
+    await (typeof call === 'function' ? call() : call);
+    return null;
+  } catch (e) {
+    const err = e as { code?: string; details?: unknown };
+    return { code: err.code ?? String(e), details: err.details };
+  }
+}
