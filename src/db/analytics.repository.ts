@@ -111,8 +111,9 @@ export function analyticsRepository(db: Database) {
                                    AND (n.type <> 'queued' OR n.data->>'from' IS DISTINCT FROM 'scheduled'))::int AS queued,
                 count(*) FILTER (WHERE n.type = 'sent')::int AS sent,
                 count(*) FILTER (WHERE n.type = 'delivered')::int AS delivered,
-                count(*) FILTER (WHERE n.type = 'opened')::int AS opened,
-                count(*) FILTER (WHERE n.type = 'clicked')::int AS clicked,
+                -- As the rollups count them: repeats and machine hits ("unique": false) are not opens.
+                count(*) FILTER (WHERE n.type = 'opened' AND n.data->>'unique' IS DISTINCT FROM 'false')::int AS opened,
+                count(*) FILTER (WHERE n.type = 'clicked' AND n.data->>'unique' IS DISTINCT FROM 'false')::int AS clicked,
                 count(*) FILTER (WHERE n.type = 'bounced')::int AS bounced,
                 count(*) FILTER (WHERE n.type = 'complained')::int AS complained,
                 count(*) FILTER (WHERE n.type = 'failed')::int AS failed

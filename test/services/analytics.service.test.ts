@@ -180,6 +180,37 @@ describe('analytics service', () => {
     ).toEqual({ ...ZERO, queued: 1, sent: 1 });
   });
 
+  it("does not take a real open out for a test-mode email's repeated open", async () => {
+    // Outside the default range, so that the test of the defaults below counts as before.
+    const day = '2024-03-01';
+    await emailWith(seed, [
+      ['queued', `${day}T08:00:00Z`],
+      ['sent', `${day}T08:01:00Z`],
+      ['opened', `${day}T09:00:00Z`, { unique: true }],
+    ]);
+    await emailWith(
+      seed,
+      [
+        ['queued', `${day}T10:00:00Z`],
+        ['sent', `${day}T10:01:00Z`],
+        ['opened', `${day}T10:05:00Z`, { unique: true }],
+        ['opened', `${day}T10:06:00Z`, { unique: false }],
+        ['clicked', `${day}T10:07:00Z`, { unique: true }],
+        ['clicked', `${day}T10:08:00Z`, { unique: false }],
+      ],
+      true,
+    );
+    await fold();
+    expect((await days(day, day)).totals).toEqual({ ...ZERO, queued: 1, sent: 1, opened: 1 });
+    expect((await days(day, day, { includeTest: true })).totals).toEqual({
+      ...ZERO,
+      queued: 2,
+      sent: 2,
+      opened: 2,
+      clicked: 1,
+    });
+  });
+
   it('covers the last 30 days or 24 hours by default, and a date as `to` means the end of that day', async () => {
     const byDay = await analytics.report(seed.tenantId, { groupBy: 'day' });
     expect(byDay.buckets).toHaveLength(30);
