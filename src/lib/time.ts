@@ -11,7 +11,8 @@ export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Prom
 }
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:?\d{2})$/;
+const DATE_TIME =
+  /^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:[Zz]|[+-]\d{2}:?\d{2})$/;
 const DAY_MS = 24 * 3600 * 1000;
 
 /**
@@ -21,15 +22,23 @@ const DAY_MS = 24 * 3600 * 1000;
  */
 export function parseTimeParam(value: string, opts: { endOfDay?: boolean } = {}): number | null {
   if (DATE_ONLY.test(value)) {
-    const ms = Date.parse(`${value}T00:00:00Z`);
-    if (Number.isFinite(ms) && new Date(ms).toISOString().startsWith(value)) {
-      return opts.endOfDay ? ms + DAY_MS - 1 : ms;
-    }
-    return null;
+    const ms = calendarDate(value);
+    return ms === null ? null : opts.endOfDay ? ms + DAY_MS - 1 : ms;
   }
-  if (DATE_TIME.test(value)) {
+  const m = DATE_TIME.exec(value);
+  if (m) {
+    // Date.parse rolls impossible fields over (24:00 is the next midnight, 02-30 is March 1).
+    const [, date, hour, minute, second] = m;
+    if (calendarDate(date as string) === null) return null;
+    if (Number(hour) > 23 || Number(minute) > 59 || Number(second ?? 0) > 59) return null;
     const ms = Date.parse(value);
     if (Number.isFinite(ms) && new Date(ms).getUTCFullYear() <= 9999) return ms;
   }
   return null;
+}
+
+/** Midnight UTC of a YYYY-MM-DD date the calendar has, or null. */
+function calendarDate(date: string): number | null {
+  const ms = Date.parse(`${date}T00:00:00Z`);
+  return Number.isFinite(ms) && new Date(ms).toISOString().startsWith(date) ? ms : null;
 }

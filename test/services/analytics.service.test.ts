@@ -239,10 +239,27 @@ describe('analytics service', () => {
     };
     expect(await refusal({ from: 'yesterday', groupBy: 'day' })).toEqual(['validation_failed', 'from']);
     expect(await refusal({ to: '2024-02-30', groupBy: 'day' })).toEqual(['validation_failed', 'to']);
-    expect(await refusal({ to: '2024-13-01T10:00:00Z', groupBy: 'hour' })).toEqual([
-      'validation_failed',
-      'to',
-    ]);
+    // Times the calendar does not have, which Date.parse would roll over into the next day or month.
+    for (const to of [
+      '2024-13-01T10:00:00Z',
+      '2024-05-01T24:00:00Z',
+      '2024-02-30T10:00:00Z',
+      '2024-05-01T10:60:00Z',
+      '2024-05-01T10:00:60Z',
+    ]) {
+      expect({ to, refused: await refusal({ to, groupBy: 'hour' }) }).toEqual({
+        to,
+        refused: ['validation_failed', 'to'],
+      });
+    }
+    // With an offset or fractional seconds, a real time is read as it says.
+    const offset = await analytics.report(seed.tenantId, {
+      from: '2024-05-09T23:30:00.5+02:00',
+      to: '2024-05-10T01:00:00-00:00',
+      groupBy: 'hour',
+    });
+    // `to` is reported as the end of its hour, as every range is.
+    expect([offset.from, offset.to]).toEqual(['2024-05-09T21:00:00.000Z', '2024-05-10T02:00:00.000Z']);
     expect(await refusal({ from: '2024-05-02', to: '2024-05-01', groupBy: 'day' })).toEqual([
       'validation_failed',
       'from',
