@@ -311,6 +311,7 @@ function buildServices(opts: {
       // one-click List-Unsubscribe; tracked mail gets its pixel and links; each provider's pace.
       listUnsubscribeHeaders: async (email) => unsubscribe.headersFor(email),
       trackHtml: (email, html) => tracking.transformHtml(email, html),
+      mime: (message, tenantId) => renderer.mime(message, tenantId),
       ...(opts.pace ? { pace: opts.pace } : {}),
       ...(opts.deliveryHooks ? { hooks: opts.deliveryHooks } : {}),
       onDispatchError,

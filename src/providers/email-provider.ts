@@ -44,6 +44,12 @@ export interface OutgoingMessage {
   envelopeFrom?: string;
   /** Files to attach, in order, delivered byte for byte; one with `contentId` is inline (`cid:`). */
   attachments?: OutgoingAttachment[];
+  /**
+   * The whole message as `buildMime` builds it from the fields above (DKIM-signed when `dkim` is
+   * given), when the caller built it already (delivery builds it in a render thread for a
+   * provider that takes MIME). A provider sends these bytes instead of building them again.
+   */
+  raw?: Buffer;
 }
 
 export interface OutgoingAttachment {
@@ -68,6 +74,11 @@ export type SendOutcome =
 
 export interface EmailProvider {
   readonly name: string;
+  /**
+   * The transport takes the whole message as MIME (SMTP, raw-MIME APIs): a caller may build it
+   * beforehand, off its event loop, and hand it over in `message.raw`.
+   */
+  readonly takesMime?: boolean;
   send(message: OutgoingMessage): Promise<SendOutcome>;
   close(): Promise<void>;
 }

@@ -40,9 +40,11 @@ export function toMailOptions(message: OutgoingMessage): Options {
 
 /**
  * The whole RFC 5322 message, DKIM-signed when the message carries a key — for providers that take
- * raw MIME (SES, Mailgun) and for the inbox, so our headers and signature are what leaves.
+ * raw MIME (SES, Mailgun) and for the inbox, so our headers and signature are what leaves. A message
+ * that carries its bytes already (`raw`) is not built again.
  */
 export async function buildMime(message: OutgoingMessage): Promise<Buffer> {
+  if (message.raw) return message.raw;
   const options = toMailOptions(message);
   const node = new MailComposer(options).compile();
   node.keepBcc = false;

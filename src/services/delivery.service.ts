@@ -56,6 +56,11 @@ export function deliveryService(deps: {
   listUnsubscribeHeaders?: (email: ClaimedEmail) => Promise<Record<string, string>>;
   /** The HTML part as it is sent (open/click tracking: tracking.service.ts); text is never changed. */
   trackHtml?: (email: ClaimedEmail, html: string) => Promise<string>;
+  /**
+   * Builds the message into the bytes a provider that takes MIME sends (the render pool does it
+   * off the event loop); absent, or when it fails, the provider builds them itself.
+   */
+  mime?: (message: OutgoingMessage, tenantId: string) => Promise<Buffer>;
   /** Waits until the provider may take one more message (per-provider rate limit). */
   pace?: (provider: string) => Promise<void>;
   /** Chooses the provider of each attempt (failover.ts); absent: the email's own provider. */
@@ -411,6 +416,10 @@ export function deliveryService(deps: {
         const held = await record(email, message.subject, refused);
         hooks.onOutcome?.(email, held, refused);
         return held;
+      }
+      if (provider?.takesMime && deps.mime) {
+        const raw = await deps.mime(message, email.tenant_id).catch(() => undefined);
+        if (raw) message = { ...message, raw };
       }
       if (provider && deps.pace) {
         await deps.pace(provider.name);

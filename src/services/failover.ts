@@ -60,6 +60,7 @@ export function providerRouter(deps: {
   };
   const observed = (p: EmailProvider): EmailProvider => ({
     name: p.name,
+    ...(p.takesMime ? { takesMime: true } : {}),
     send: async (m) => {
       const outcome = await p.send(m);
       deps.health.record?.(p.name, outcome);

@@ -1,5 +1,9 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { dkimVerify } from 'mailauth';
+import { simpleParser } from 'mailparser';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AppError } from '../domain/errors.js';
+import type { OutgoingMessage } from '../providers/email-provider.js';
 import { RenderPool } from './render-pool.js';
 
 describe('RenderPool', () => {
@@ -86,5 +90,48 @@ describe('RenderPool', () => {
     expect(
       await pool.requiredVariables({ cacheKey: 'v@1', subject: '{{ a }}', html: '{{ b.c }}', text: null }),
     ).toEqual(['a', 'b']);
+  }, 60_000);
+});
+
+describe('RenderPool.mime', () => {
+  const pool = new RenderPool({ threads: 2 });
+  afterAll(() => pool.close());
+
+  it('builds messages in the threads as buildMime does: parts, headers, attachment bytes, a valid DKIM signature', async () => {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const publicDer = publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
+    const file = randomBytes(3000);
+    const message = (i: number): OutgoingMessage => ({
+      messageId: `<m${i}@mailsystem.test>`,
+      from: '"Acme Billing" <billing@acme.test>',
+      to: { email: `r${i}@example.com`, name: `Recipient ${i}` },
+      subject: `Rechnung ${i} — fällig ✓`,
+      html: `<p>Total ${i}: 10&nbsp;€</p>`,
+      text: `Total ${i}: 10 €`,
+      headers: { 'X-Tenant-Id': 'tenant-123', 'List-Unsubscribe': '<https://acme.test/u/abc>' },
+      dkim: { domainName: 'acme.test', keySelector: 'ms1', privateKey },
+      ...(i === 0
+        ? { attachments: [{ filename: 'a.bin', contentType: 'application/octet-stream', content: file }] }
+        : {}),
+    });
+    const built = await Promise.all(Array.from({ length: 12 }, (_, i) => pool.mime(message(i), 't')));
+    for (const [i, raw] of built.entries()) {
+      const parsed = await simpleParser(raw);
+      expect(parsed.messageId).toBe(`<m${i}@mailsystem.test>`);
+      expect(parsed.subject).toBe(`Rechnung ${i} — fällig ✓`);
+      expect(parsed.to).toMatchObject({ value: [{ address: `r${i}@example.com`, name: `Recipient ${i}` }] });
+      expect(parsed.html).toBe(`<p>Total ${i}: 10&nbsp;€</p>`);
+      expect(parsed.text?.trim()).toBe(`Total ${i}: 10 €`);
+      expect(raw.toString('latin1')).toContain('\r\nX-Tenant-Id: tenant-123\r\n');
+      expect(parsed.attachments.map((a) => a.content)).toEqual(i === 0 ? [file] : []);
+      const { results } = await dkimVerify(raw, {
+        resolver: async (name: string) => {
+          if (name !== 'ms1._domainkey.acme.test')
+            throw Object.assign(new Error('none'), { code: 'ENOTFOUND' });
+          return [[`v=DKIM1; k=rsa; p=${publicDer}`]];
+        },
+      });
+      expect(results.map((r: { status: { result: string } }) => r.status.result)).toEqual(['pass']);
+    }
   }, 60_000);
 });

@@ -3,7 +3,8 @@ import { LRUCache } from 'lru-cache';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { Piscina } from 'piscina';
 import { AppError } from '../domain/errors.js';
-import type { ItemReply, RenderReply, RenderTask } from './render-worker.js';
+import type { OutgoingMessage } from '../providers/email-provider.js';
+import type { BatchItem, ItemReply, RenderReply, RenderTask } from './render-worker.js';
 import type { TemplateRendererOptions } from './renderer.js';
 import type { RenderedEmail, TemplateEngine, TemplateSource, TemplateText } from './renderer.port.js';
 
@@ -26,8 +27,8 @@ const SHARED_BUCKET = '';
 
 /**
  * Most items one task carries (concurrent renders of a tenant share a task): acceptance checks
- * keep only a subject each, whole emails keep their HTML and text until the task answers, so
- * fewer of those share the thread's capped heap.
+ * keep only a subject each, whole emails (and built messages) keep their HTML and text (their
+ * bytes) until the task answers, so fewer of those share the thread's capped heap.
  */
 const MAX_CHECKS_PER_TASK = 64;
 const MAX_EMAILS_PER_TASK = 8;
@@ -37,7 +38,7 @@ function takeBatch(items: PendingRender[]): PendingRender[] {
   let emails = 0;
   let n = 0;
   while (n < items.length && n < MAX_CHECKS_PER_TASK) {
-    if ((items[n] as PendingRender).kind === 'render') {
+    if ((items[n] as PendingRender).kind !== 'check') {
       if (emails === MAX_EMAILS_PER_TASK) break;
       emails++;
     }
@@ -46,13 +47,13 @@ function takeBatch(items: PendingRender[]): PendingRender[] {
   return items.splice(0, n);
 }
 
-interface PendingRender {
-  kind: 'check' | 'render';
-  source: TemplateSource;
-  variables: Record<string, unknown>;
+type PendingRender = (
+  | { kind: 'check' | 'render'; source: TemplateSource; variables: Record<string, unknown> }
+  | { kind: 'mime'; message: OutgoingMessage }
+) & {
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
-}
+};
 
 /**
  * The worker file, beside this one: compiled JavaScript in dist/, TypeScript when the system runs
@@ -130,13 +131,27 @@ export class RenderPool implements TemplateEngine {
   }
 
   /**
+   * Builds a rendered message into the bytes a provider sends (`buildMime`: MIME, DKIM signature),
+   * in a thread, in a batch with the tenant's other work: the largest cost of a delivery after
+   * the render, kept off the event loop.
+   */
+  async mime(message: OutgoingMessage, tenantId?: string): Promise<Buffer> {
+    const bytes = await new Promise<Uint8Array>((resolve, reject) => {
+      this.enqueueAll(tenantId ?? SHARED_BUCKET, [
+        { kind: 'mime', message, resolve: resolve as (v: unknown) => void, reject },
+      ]);
+    });
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  /**
    * Renders of one tenant that arrive while its renders are busy wait together and go to a thread
    * as one task (see takeBatch): one round trip for many emails, in the tenant's own
    * turn. The deadline counts each render; one that outruns it has its thread ended and is
    * refused, the rest of its task run again.
    */
   private enqueue(
-    kind: PendingRender['kind'],
+    kind: 'check' | 'render',
     source: TemplateSource,
     variables: Record<string, unknown>,
   ): Promise<unknown> {
@@ -183,7 +198,8 @@ export class RenderPool implements TemplateEngine {
   private async runBatch(key: string, batch: PendingRender[]): Promise<void> {
     const sources: TemplateSource[] = [];
     const index = new Map<string, number>();
-    const items = batch.map((b) => {
+    const items = batch.map((b): BatchItem => {
+      if (b.kind === 'mime') return { kind: 'mime', message: b.message };
       const k = `${b.source.draft ? 'draft:' : ''}${b.source.cacheKey}`;
       let i = index.get(k);
       if (i === undefined) {

@@ -2,6 +2,8 @@
 // templates, cached per version, so a hot template is parsed once per thread.
 import { workerData } from 'piscina';
 import { AppError } from '../domain/errors.js';
+import type { OutgoingMessage } from '../providers/email-provider.js';
+import { buildMime } from '../providers/mime.js';
 import { TemplateRenderer, type TemplateRendererOptions } from './renderer.js';
 import type { TemplateSource, TemplateText } from './renderer.port.js';
 
@@ -12,9 +14,16 @@ export type RenderTask =
       op: 'batch';
       /** Each version once; items point at theirs by index. */
       sources: TemplateSource[];
-      /** `check`: an acceptance check (TemplateRenderer.check); `render`: the whole email. */
-      items: { source: number; variables: Record<string, unknown>; kind: 'check' | 'render' }[];
+      /**
+       * `check`: an acceptance check (TemplateRenderer.check); `render`: the whole email; `mime`:
+       * a rendered message built into its MIME bytes (and DKIM-signed), as providers send it.
+       */
+      items: BatchItem[];
     };
+
+export type BatchItem =
+  | { kind: 'check' | 'render'; source: number; variables: Record<string, unknown> }
+  | { kind: 'mime'; message: OutgoingMessage };
 
 /**
  * Where the thread records when it began the task (epoch ms), for the pool's deadline; for a
@@ -54,8 +63,12 @@ export default async function renderTask(task: StartedTask): Promise<RenderReply
             Atomics.store(task.started, 1, BigInt(i));
             Atomics.store(task.started, 0, BigInt(Date.now()));
           }
-          const source = task.sources[item.source] as TemplateSource;
           try {
+            if (item.kind === 'mime') {
+              replies.push({ ok: true, value: await buildMime(item.message) });
+              continue;
+            }
+            const source = task.sources[item.source] as TemplateSource;
             const renderer = rendererFor(source);
             replies.push({
               ok: true,

@@ -19,6 +19,7 @@ export type InboxStore = (capture: {
  */
 export class InboxProvider implements EmailProvider {
   readonly name = 'inbox';
+  readonly takesMime = true;
   constructor(private readonly store: InboxStore) {}
 
   async send(message: OutgoingMessage): Promise<SendOutcome> {

@@ -25,6 +25,7 @@ export interface MailgunOptions {
  */
 export class MailgunProvider implements EmailProvider {
   readonly name = 'mailgun';
+  readonly takesMime = true;
   constructor(private readonly opts: MailgunOptions) {}
 
   async send(message: OutgoingMessage): Promise<SendOutcome> {

@@ -32,6 +32,7 @@ const loadSdk = async (): Promise<SesSdk> => {
 
 export class SesProvider implements EmailProvider {
   readonly name = 'ses';
+  readonly takesMime = true;
   #client: SESv2Client | null = null;
 
   constructor(private readonly opts: SesOptions) {}

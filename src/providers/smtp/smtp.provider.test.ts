@@ -4,6 +4,7 @@ import { type SmtpSink, startSmtpSink } from '../../../test/support/smtp.js';
 import type { SmtpConfig } from '../../config/config.js';
 import { CaptureSmtpServer } from '../../dev/capture-server.js';
 import type { EmailProvider, OutgoingMessage } from '../email-provider.js';
+import { buildMime } from '../mime.js';
 import { MockProvider } from '../mock/mock.provider.js';
 import { createProviderRegistry } from '../registry.js';
 import { parseQueueId, SmtpProvider } from './smtp.provider.js';
@@ -98,6 +99,21 @@ describe('SmtpProvider against a real SMTP server', () => {
     }
     // Only one To line, so the comma in the name did not split the recipient in two.
     expect(received.raw.match(/^To: /gm)).toHaveLength(1);
+  });
+
+  it('sends a message built beforehand (raw) as those bytes, with the envelope of its From and To or its envelope sender', async () => {
+    const msg = message({ headers: { 'X-Tenant-Id': 'tenant-123' } });
+    const raw = await buildMime(msg);
+    expect((await provider.send({ ...msg, raw })).kind).toBe('sent');
+    const bounced = message({ to: { email: 'second@example.com' }, envelopeFrom: 'bounces@mail.acme.test' });
+    expect((await provider.send({ ...bounced, raw: await buildMime(bounced) })).kind).toBe('sent');
+
+    const [first, second] = await sink.waitFor(2);
+    expect(first?.raw.replace(/\r\n$/, '')).toBe(raw.toString('utf8').replace(/\r\n$/, ''));
+    expect(first?.envelope).toEqual({ from: 'billing@acme.test', to: ['jane@example.com'] });
+    expect(first?.messageId).toBe(msg.messageId);
+    expect(second?.envelope).toEqual({ from: 'bounces@mail.acme.test', to: ['second@example.com'] });
+    expect(second?.from).toEqual({ name: 'Acme Billing', address: 'billing@acme.test' });
   });
 
   it('reports the capture server queue id as providerMessageId', async () => {

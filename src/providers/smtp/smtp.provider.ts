@@ -2,7 +2,7 @@ import { createTransport, type Mail } from 'nodemailer';
 import type { SMTPPoolOptions, SMTPPoolSentMessageInfo } from 'nodemailer/lib/smtp-pool';
 import type { SmtpConfig } from '../../config/config.js';
 import type { EmailProvider, OutgoingMessage, SendOutcome } from '../email-provider.js';
-import { toMailAttachment } from '../mime.js';
+import { toMailOptions } from '../mime.js';
 import { classifySmtpError } from './classify.js';
 
 export interface SmtpProviderOptions {
@@ -16,6 +16,7 @@ export interface SmtpProviderOptions {
  */
 export class SmtpProvider implements EmailProvider {
   readonly name = 'smtp';
+  readonly takesMime = true;
   readonly #transport: Mail<SMTPPoolSentMessageInfo, SMTPPoolOptions>;
   readonly #inFlight = new Set<Promise<SendOutcome>>();
   #closing: Promise<void> | undefined;
@@ -58,26 +59,24 @@ export class SmtpProvider implements EmailProvider {
   }
 
   async #send(message: OutgoingMessage): Promise<SendOutcome> {
-    // nodemailer re-cases header names ("X-Tenant-Id" → "X-Tenant-ID"); the contract says the
-    // caller's headers go out verbatim, so give them back the caller's spelling.
-    const spelling = new Map(Object.keys(message.headers).map((k) => [k.toLowerCase(), k]));
     try {
-      const info = await this.#transport.sendMail({
-        messageId: message.messageId,
-        from: message.from,
-        to: { name: message.to.name ?? '', address: message.to.email },
-        subject: message.subject,
-        html: message.html,
-        text: message.text,
-        headers: { ...message.headers },
-        normalizeHeaderKey: (key) => spelling.get(key.toLowerCase()) ?? key,
-        ...(message.replyTo ? { replyTo: message.replyTo } : {}),
-        // nodemailer signs relaxed/relaxed over the headers receivers expect (From, To, Subject,
-        // Date, Message-ID, Reply-To, List-Unsubscribe and List-Unsubscribe-Post among them).
-        ...(message.dkim ? { dkim: message.dkim } : {}),
-        ...(message.envelopeFrom ? { envelope: { from: message.envelopeFrom, to: message.to.email } } : {}),
-        ...(message.attachments ? { attachments: message.attachments.map(toMailAttachment) } : {}),
-      });
+      const info = await this.#transport.sendMail(
+        message.raw
+          ? // Built already (and signed) by the caller: the bytes go out as they are, with the
+            // envelope nodemailer takes from the same From and To (or the envelope sender).
+            {
+              raw: message.raw,
+              messageId: message.messageId,
+              from: message.from,
+              to: { name: message.to.name ?? '', address: message.to.email },
+              ...(message.envelopeFrom
+                ? { envelope: { from: message.envelopeFrom, to: message.to.email } }
+                : {}),
+            }
+          : // nodemailer signs relaxed/relaxed over the headers receivers expect (From, To,
+            // Subject, Date, Message-ID, Reply-To, List-Unsubscribe and List-Unsubscribe-Post).
+            toMailOptions(message),
+      );
       const response = typeof info.response === 'string' ? info.response : undefined;
       return {
         kind: 'sent',
