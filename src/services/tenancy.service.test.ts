@@ -49,6 +49,19 @@ describe('tenancyService.authenticate', () => {
     expect(lookups).toHaveLength(1);
   });
 
+  it('sends one lookup for concurrent requests with a key that is not cached', async () => {
+    const real = key();
+    const { apiKeys, lookups } = keyStore(real);
+    const svc = tenancyService({ tenants: {} as TenantsRepository, apiKeys });
+    const answers = await Promise.all(Array.from({ length: 64 }, () => svc.authenticate(real)));
+    expect(answers.map((a) => a.tenantId)).toEqual(Array(64).fill('t1'));
+    expect(lookups).toHaveLength(1);
+    const junk = key();
+    const refusals = await Promise.allSettled(Array.from({ length: 10 }, () => svc.authenticate(junk)));
+    expect(refusals.map((r) => r.status)).toEqual(Array(10).fill('rejected'));
+    expect(lookups).toHaveLength(2);
+  });
+
   it('keeps a real key cached while 20,000 made-up keys go by', async () => {
     const real = key();
     const { apiKeys, lookups } = keyStore(real);

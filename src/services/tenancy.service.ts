@@ -44,7 +44,14 @@ export function tenancyService(deps: {
   // Keys seen valid in the last hour: while a client address is refused for failed attempts, only
   // these are still looked up (a real client behind the same address keeps working; junk costs no query).
   const recentlyValid = new LRUCache<string, true>({ max: AUTH_CACHE_MAX, ttl: 3600_000 });
+  // Lookups on their way, by key: when a busy key's cache entry expires, the requests that arrive
+  // meanwhile share one query (and one touch) instead of each sending its own. A change to keys or
+  // tenants starts a new generation: lookups begun before it are neither joined nor cached.
+  const inFlight = new Map<string, Promise<KeyOwner | null>>();
+  let generation = 0;
   const clearCaches = () => {
+    generation++;
+    inFlight.clear();
     known.clear();
     refused.clear();
   };
@@ -54,15 +61,27 @@ export function tenancyService(deps: {
     const hit = known.get(k);
     if (hit) return hit;
     if ((!queryUnknown && !recentlyValid.has(k)) || refused.has(k)) return null;
-    const owner = await deps.apiKeys.findOwner(hash);
-    if (owner) {
-      known.set(k, owner);
-      recentlyValid.set(k, true);
-      deps.apiKeys.touch(owner.key_id).catch(() => {});
-    } else {
-      refused.set(k, true);
+    let pending = inFlight.get(k);
+    if (!pending) {
+      const started = generation;
+      const query = (async () => {
+        const owner = await deps.apiKeys.findOwner(hash);
+        if (started !== generation) return owner;
+        if (owner) {
+          known.set(k, owner);
+          recentlyValid.set(k, true);
+          deps.apiKeys.touch(owner.key_id).catch(() => {});
+        } else {
+          refused.set(k, true);
+        }
+        return owner;
+      })().finally(() => {
+        if (inFlight.get(k) === query) inFlight.delete(k);
+      });
+      pending = query;
+      inFlight.set(k, query);
     }
-    return owner;
+    return pending;
   };
 
   return {
