@@ -469,6 +469,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
       bulk: services.bulk,
       outboundWebhooks: services.outboundWebhooks,
       logger: logger.child({ role: 'worker' }),
+      deliveryConcurrency: config.delivery.concurrency,
     });
     consumer = dispatcher.consume(
       Object.fromEntries(

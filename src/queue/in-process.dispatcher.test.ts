@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createInProcessDispatcher } from './in-process.dispatcher.js';
+import { emailIdsOf } from './jobs.js';
 
 const waitUntil = async (check: () => boolean, ms = 2000) => {
   const end = Date.now() + ms;
@@ -13,7 +14,10 @@ describe('in-process dispatcher', () => {
   it('runs each job once per job id while it exists, and honours delays', async () => {
     const d = createInProcessDispatcher();
     const seen: string[] = [];
-    d.consume({ 'mail.send': async (p) => void seen.push(p.emailId) }, { concurrency: { 'mail.send': 2 } });
+    d.consume(
+      { 'mail.send': async (p) => void seen.push(...emailIdsOf(p)) },
+      { concurrency: { 'mail.send': 2 } },
+    );
     await d.dispatch('mail.send', [
       { payload: { emailId: 'a' }, jobId: 'a.0' },
       { payload: { emailId: 'a' }, jobId: 'a.0' },
@@ -32,7 +36,10 @@ describe('in-process dispatcher', () => {
       { payload: { emailId: 'tx' }, jobId: 'tx' },
     ]);
     const seen: string[] = [];
-    d.consume({ 'mail.send': async (p) => void seen.push(p.emailId) }, { concurrency: { 'mail.send': 1 } });
+    d.consume(
+      { 'mail.send': async (p) => void seen.push(...emailIdsOf(p)) },
+      { concurrency: { 'mail.send': 1 } },
+    );
     await waitUntil(() => seen.length === 3);
     expect(seen).toEqual(['tx', 'bulk-1', 'bulk-2']);
     await d.close();

@@ -23,8 +23,11 @@ export const QUEUE_NAMES = Object.fromEntries(Object.entries(QUEUES).map(([role,
 };
 
 export interface JobPayloads {
-  /** Deliver one email (claimed in PostgreSQL before anything is sent). */
-  'mail.send': { emailId: string };
+  /**
+   * Deliver one email, or the emails accepted together by one statement (each claimed in
+   * PostgreSQL before anything is sent).
+   */
+  'mail.send': { emailId: string } | { emailIds: string[] };
   /** Promote a scheduled email to `mail.send` when its `send_at` comes. */
   'mail.scheduled': { emailId: string };
   /** Fan a bulk job out into email rows and send jobs. */
@@ -74,6 +77,20 @@ export function sendJob(
     ...(o.delayMs !== undefined ? { delayMs: o.delayMs } : {}),
     ...(o.bulk ? { priority: BULK_PRIORITY } : {}),
   };
+}
+
+/** The emails a `mail.send` job delivers. */
+export const emailIdsOf = (p: JobPayloads['mail.send']): string[] =>
+  'emailIds' in p ? p.emailIds : [p.emailId];
+
+/**
+ * One `mail.send` job for emails accepted together (one acceptance statement): one job in Redis
+ * instead of one per email. Its id is its first email's; a lost job is found again by the recovery
+ * loop, email by email.
+ */
+export function sendBatchJob(emailIds: string[]): DispatchRequest<'mail.send'> {
+  if (emailIds.length === 1) return sendJob(emailIds[0] as string);
+  return { payload: { emailIds }, jobId: `${emailIds[0]}.batch` };
 }
 
 /**

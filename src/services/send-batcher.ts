@@ -5,7 +5,7 @@ import type { SuppressionRow, SuppressionsRepository } from '../db/suppressions.
 import type { TemplatesRepository, TemplateVersionRow } from '../db/templates.repository.js';
 import { batchedLookup, microBatch } from '../lib/micro-batch.js';
 import { type Dispatcher, dispatchQuietly } from '../queue/dispatcher.js';
-import { type DispatchRequest, scheduledJob, sendJob } from '../queue/jobs.js';
+import { type DispatchRequest, scheduledJob, sendBatchJob } from '../queue/jobs.js';
 
 export type InsertResult = {
   inserted: boolean;
@@ -55,18 +55,21 @@ export function sendBatcher(deps: {
 
   const dispatchAccepted = async (emails: NewEmail[], results: (InsertResult | Error)[]) => {
     const now = Date.now();
-    const send: DispatchRequest<'mail.send'>[] = [];
+    const send: string[] = [];
     const scheduled: DispatchRequest<'mail.scheduled'>[] = [];
     for (const [i, e] of emails.entries()) {
       const r = results[i];
       if (!r || r instanceof Error || !r.inserted) continue;
       if (e.status === 'scheduled' && e.sendAt) {
         scheduled.push(scheduledJob(e.id, e.sendAt.getTime() - now));
-      } else send.push(sendJob(e.id));
+      } else send.push(e.id);
     }
     await Promise.all([
       send.length > 0
-        ? dispatchQuietly(() => deps.dispatcher.dispatch('mail.send', send), deps.onDispatchError)
+        ? dispatchQuietly(
+            () => deps.dispatcher.dispatch('mail.send', [sendBatchJob(send)]),
+            deps.onDispatchError,
+          )
         : null,
       scheduled.length > 0
         ? dispatchQuietly(() => deps.dispatcher.dispatch('mail.scheduled', scheduled), deps.onDispatchError)

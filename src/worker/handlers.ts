@@ -1,5 +1,7 @@
+import pLimit from 'p-limit';
 import type { Logger } from '../lib/logger.js';
 import type { JobHandlers } from '../queue/dispatcher.js';
+import { emailIdsOf } from '../queue/jobs.js';
 import type { BulkService } from '../services/bulk.service.js';
 import type { DeliveryService } from '../services/delivery.service.js';
 import type { OutboundWebhooksService } from '../services/outbound-webhooks.service.js';
@@ -10,14 +12,24 @@ export function jobHandlers(deps: {
   bulk: BulkService;
   outboundWebhooks: OutboundWebhooksService;
   logger: Logger;
+  /** How many deliveries this process runs at once, however many emails each job carries. */
+  deliveryConcurrency: number;
 }): JobHandlers {
   const { delivery, bulk, outboundWebhooks, logger } = deps;
+  const deliveries = pLimit(deps.deliveryConcurrency);
   return {
-    'mail.send': async ({ emailId }) => {
-      const result = await delivery.deliver(emailId);
-      if (result.kind !== 'skipped') logger.debug({ emailId, result }, 'delivery attempt');
-      if (result.kind === 'lost_claim')
-        logger.warn({ emailId }, 'claim lost before the outcome was recorded');
+    'mail.send': async (job) => {
+      const deliverOne = async (emailId: string) => {
+        const result = await delivery.deliver(emailId);
+        if (result.kind !== 'skipped') logger.debug({ emailId, result }, 'delivery attempt');
+        if (result.kind === 'lost_claim')
+          logger.warn({ emailId }, 'claim lost before the outcome was recorded');
+      };
+      // Every email of the job is tried; if one failed, the job fails and is tried again (the
+      // emails already sent are not claimed again).
+      const settled = await Promise.allSettled(emailIdsOf(job).map((id) => deliveries(() => deliverOne(id))));
+      const failed = settled.find((s) => s.status === 'rejected');
+      if (failed) throw failed.reason;
     },
     'mail.scheduled': async ({ emailId }) => {
       await delivery.promote(emailId);

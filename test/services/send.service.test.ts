@@ -55,6 +55,21 @@ describe('send service', () => {
     expect(queue.sentIds()).toEqual([r.email_id]);
   });
 
+  it('hands concurrent sends, stored by one statement, to the queue as one job carrying every id', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        send.accept(mine.tenantId, req({ recipient: { email: `c${i}@example.com` } }), undefined),
+      ),
+    );
+    const ids = results.map((r) => r.email_id);
+    expect(new Set(queue.sentIds())).toEqual(new Set(ids));
+    expect(queue.sentIds()).toHaveLength(12);
+    // Fewer jobs than emails: the requests in flight together share theirs.
+    const jobs = queue.dispatched.filter((d) => d.queue === 'mail.send');
+    expect(jobs.length).toBeLessThan(12);
+    expect(new Set(jobs.map((j) => j.job.jobId)).size).toBe(jobs.length);
+  });
+
   it('refuses what a client got wrong, storing nothing and queueing nothing', async () => {
     const before = await count();
     expect(

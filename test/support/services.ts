@@ -11,7 +11,7 @@ import { templatesRepository } from '../../src/db/templates.repository.js';
 import { tenantsRepository } from '../../src/db/tenants.repository.js';
 import { newId } from '../../src/lib/ids.js';
 import type { Dispatcher, QueueStats } from '../../src/queue/dispatcher.js';
-import type { DispatchRequest, QueueName } from '../../src/queue/jobs.js';
+import { type DispatchRequest, emailIdsOf, type JobPayloads, type QueueName } from '../../src/queue/jobs.js';
 import { createTestDatabase } from './harness.js';
 
 export interface ServiceDb {
@@ -65,7 +65,7 @@ export function recordingDispatcher() {
     sentIds: () =>
       dispatched
         .filter((d) => d.queue === 'mail.send')
-        .map((d) => (d.job.payload as { emailId: string }).emailId),
+        .flatMap((d) => emailIdsOf(d.job.payload as JobPayloads['mail.send'])),
     resetBroker: () => {
       reset = true;
     },
