@@ -47,11 +47,7 @@ describe('a provider pace slower than the lease', () => {
       200,
     );
     await new Promise((r) => setTimeout(r, 500));
-    const perRecipient = new Map<string, number>();
-    for (const m of h.sink.server.messages()) {
-      const to = m.envelope.to[0] as string;
-      perRecipient.set(to, (perRecipient.get(to) ?? 0) + 1);
-    }
+    const perRecipient = h.sink.perRecipient();
     expect(perRecipient.size).toBe(16);
     expect([...perRecipient.entries()].filter(([, n]) => n > 1)).toEqual([]);
   });

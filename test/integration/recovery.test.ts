@@ -70,12 +70,7 @@ describe('recovery when Redis loses its data or goes away', () => {
 
   const expectAllDeliveredOnce = async (ids: string[], prefix: string) => {
     await eventually(async () => (await sentCount(ids)) === ids.length, 60_000, 200);
-    const received = h.sink.server.messages().filter((m) => m.envelope.to[0]?.startsWith(`${prefix}-`));
-    const perRecipient = new Map<string, number>();
-    for (const m of received) {
-      const to = m.envelope.to[0] as string;
-      perRecipient.set(to, (perRecipient.get(to) ?? 0) + 1);
-    }
+    const perRecipient = h.sink.perRecipient(`${prefix}-`);
     expect(perRecipient.size).toBe(ids.length);
     expect([...perRecipient.values()].filter((n) => n > 1)).toEqual([]);
   };

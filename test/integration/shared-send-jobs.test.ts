@@ -66,11 +66,7 @@ describe('shared send jobs and the recovery loop', () => {
       const s = await h.system.dispatcher.stats('mail.send');
       return s.waiting + s.active === 0;
     }, 30_000);
-    const perRecipient = new Map<string, number>();
-    for (const m of h.sink.server.messages()) {
-      const to = m.envelope.to[0] as string;
-      if (to.startsWith('backlog-')) perRecipient.set(to, (perRecipient.get(to) ?? 0) + 1);
-    }
+    const perRecipient = h.sink.perRecipient('backlog-');
     expect(perRecipient.size).toBe(40);
     expect([...perRecipient.values()].filter((n) => n !== 1)).toEqual([]);
     const events = await h.sql(

@@ -31,6 +31,8 @@ export interface SmtpSink {
   messages(): Promise<ParsedCapture[]>;
   /** Waits until `count` messages arrived since the last clear(), then parses them all. */
   waitFor(count: number, timeoutMs?: number): Promise<ParsedCapture[]>;
+  /** How many messages each envelope recipient got, of those starting with `prefix`. */
+  perRecipient(prefix?: string): Map<string, number>;
   clear(): void;
   stop(): Promise<void>;
 }
@@ -45,6 +47,14 @@ export async function startSmtpSink(opts: Omit<CaptureSmtpServerOptions, 'port'>
     messages: () => Promise.all(server.messages().map(parseCaptured)),
     waitFor: async (count, timeoutMs) =>
       Promise.all((await server.waitFor(count, timeoutMs)).map(parseCaptured)),
+    perRecipient: (prefix = '') => {
+      const counts = new Map<string, number>();
+      for (const m of server.messages()) {
+        const to = m.envelope.to[0] as string;
+        if (to.startsWith(prefix)) counts.set(to, (counts.get(to) ?? 0) + 1);
+      }
+      return counts;
+    },
     clear: () => server.clear(),
     stop: () => server.stop(),
   };

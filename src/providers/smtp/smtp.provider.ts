@@ -60,22 +60,21 @@ export class SmtpProvider implements EmailProvider {
 
   async #send(message: OutgoingMessage): Promise<SendOutcome> {
     try {
+      // nodemailer signs relaxed/relaxed over the headers receivers expect (From, To, Subject,
+      // Date, Message-ID, Reply-To, List-Unsubscribe and List-Unsubscribe-Post among them).
+      const options = toMailOptions(message);
       const info = await this.#transport.sendMail(
         message.raw
           ? // Built already (and signed) by the caller: the bytes go out as they are, with the
-            // envelope nodemailer takes from the same From and To (or the envelope sender).
+            // envelope the same options give (From and To, or the envelope sender).
             {
               raw: message.raw,
-              messageId: message.messageId,
-              from: message.from,
-              to: { name: message.to.name ?? '', address: message.to.email },
-              ...(message.envelopeFrom
-                ? { envelope: { from: message.envelopeFrom, to: message.to.email } }
-                : {}),
+              messageId: options.messageId,
+              from: options.from,
+              to: options.to,
+              ...(options.envelope ? { envelope: options.envelope } : {}),
             }
-          : // nodemailer signs relaxed/relaxed over the headers receivers expect (From, To,
-            // Subject, Date, Message-ID, Reply-To, List-Unsubscribe and List-Unsubscribe-Post).
-            toMailOptions(message),
+          : options,
       );
       const response = typeof info.response === 'string' ? info.response : undefined;
       return {
