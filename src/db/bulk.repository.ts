@@ -86,6 +86,8 @@ const COLUMNS = `id, tenant_id, template_id, template_version, status, total, ac
 export interface FanoutChunk {
   /** Email ids to create, one per recipient, in order. */
   ids: string[];
+  /** Each email's shared mail.send job key (`send_batch`), in the same order. */
+  batches: string[];
   recipients: BulkRecipient[];
   messageIdDomain: string;
 }
@@ -203,7 +205,11 @@ export function bulkRepository(db: Database) {
      * chunks in flight and the chunks after it see the job cancelled. Returns the ids created, or
      * null when the job is no longer open.
      */
-    async fanoutChunk(jobId: string, chunkIndex: number, chunk: FanoutChunk): Promise<string[] | null> {
+    async fanoutChunk(
+      jobId: string,
+      chunkIndex: number,
+      chunk: FanoutChunk,
+    ): Promise<{ id: string; send_batch: string }[] | null> {
       return db.transaction(async (tx) => {
         const { rows: jobs } = await tx.query<BulkJobRow>(
           `SELECT ${COLUMNS} FROM bulk_jobs WHERE id = $1 FOR SHARE`,
@@ -230,7 +236,7 @@ export function bulkRepository(db: Database) {
           sender: job.sender,
           test: job.test,
         };
-        const { rows } = await tx.query<{ id: string }>(
+        const { rows } = await tx.query<{ id: string; send_batch: string }>(
           // The recipients travel as one JSON array, zipped with their ids by position: cheaper on
           // both sides than three text arrays and a jsonb array, element by element escaped.
           `WITH j AS (
@@ -241,33 +247,35 @@ export function bulkRepository(db: Database) {
            ), src AS (
              SELECT * FROM ROWS FROM (
                unnest($1::uuid[]),
+               unnest($4::uuid[]),
                json_to_recordset($2::json) AS (email text, name text, variables jsonb)
-             ) AS s(id, email, name, variables)
+             ) AS s(id, send_batch, email, name, variables)
            ), ins AS (
              INSERT INTO emails (id, tenant_id, template_id, template_version, bulk_job_id, recipient_email,
                                  recipient_name, variables, metadata, tags, headers, status, provider, message_id,
-                                 next_attempt_at, list_unsubscribe, sender, test)
+                                 next_attempt_at, list_unsubscribe, sender, test, send_batch)
              SELECT s.id, j.tenant_id, j.template_id, j.template_version, j.bulk_job_id, s.email, s.name,
                     s.variables, j.metadata, j.tags, j.headers, 'queued', j.provider,
-                    '<' || s.id || '@' || j.message_id_domain || '>', now(), true, j.sender, j.test
+                    '<' || s.id || '@' || j.message_id_domain || '>', now(), true, j.sender, j.test,
+                    s.send_batch
                FROM src s CROSS JOIN j
               -- The tenant read straight from the parameter: a value the planner knows, so only its
               -- suppressions are looked at (by j.tenant_id, it would hash every tenant's).
               WHERE NOT EXISTS (SELECT 1 FROM suppressions x
                                  WHERE x.tenant_id = $3::json ->> 'tenant_id' AND x.email = s.email)
              ON CONFLICT (id) DO NOTHING
-             RETURNING id, tenant_id, template_id, bulk_job_id
+             RETURNING id, tenant_id, template_id, bulk_job_id, send_batch
            ), ev AS (
              ${appendEventsFrom('ins', 'queued', "jsonb_build_object('bulk_job_id', bulk_job_id::text)")}
            )
-           SELECT id FROM ins`,
-          [chunk.ids, JSON.stringify(chunk.recipients), JSON.stringify(shared)],
+           SELECT id, send_batch FROM ins`,
+          [chunk.ids, JSON.stringify(chunk.recipients), JSON.stringify(shared), chunk.batches],
         );
         await tx.query(
           'INSERT INTO bulk_fanout_chunks (bulk_job_id, chunk, created, suppressed) VALUES ($1, $2, $3, $4)',
           [jobId, chunkIndex, rows.length, chunk.recipients.length - rows.length],
         );
-        return rows.map((r) => r.id);
+        return rows;
       });
     },
 

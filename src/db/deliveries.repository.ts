@@ -66,7 +66,9 @@ export function deliveriesRepository(db: Database) {
         `WITH claimed AS (
            UPDATE emails
               SET status = 'processing', attempts = attempts + 1, updated_at = now(),
-                  lease_until = now() + make_interval(secs => $2), claimed_by = $3
+                  lease_until = now() + make_interval(secs => $2), claimed_by = $3,
+                  -- From its first claim on, the email's jobs are its own (recovery: findDue).
+                  send_batch = NULL
             WHERE id = ANY($1::uuid[])
               AND ((status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= now() + interval '2 seconds'))
                    OR (status = 'processing' AND lease_until < now()))
@@ -322,21 +324,23 @@ export function deliveriesRepository(db: Database) {
         status: EmailStatus;
         attempts: number;
         bulk: boolean;
+        /** The key of the shared mail.send job it waits in, if it was never claimed. */
+        send_batch: string | null;
         due_at: string;
       }>(
-        `SELECT id, status, attempts, bulk, due_at::text AS due_at FROM (
-           (SELECT id, status, attempts, bulk_job_id IS NOT NULL AS bulk, next_attempt_at AS due_at FROM emails
+        `SELECT id, status, attempts, bulk, send_batch, due_at::text AS due_at FROM (
+           (SELECT id, status, attempts, bulk_job_id IS NOT NULL AS bulk, send_batch, next_attempt_at AS due_at FROM emails
              WHERE status = 'queued' AND next_attempt_at <= now() - make_interval(secs => $1)
                AND ($3::timestamptz IS NULL OR (next_attempt_at, id) > ($3::timestamptz, $4::uuid))
                AND tenant_id NOT IN (SELECT id FROM tenants WHERE status = 'suspended')
              ORDER BY next_attempt_at, id LIMIT $2)
            UNION ALL
-           (SELECT id, status, attempts, bulk_job_id IS NOT NULL, lease_until FROM emails
+           (SELECT id, status, attempts, bulk_job_id IS NOT NULL, send_batch, lease_until FROM emails
              WHERE status = 'processing' AND lease_until < now()
                AND ($3::timestamptz IS NULL OR (lease_until, id) > ($3::timestamptz, $4::uuid))
              ORDER BY lease_until, id LIMIT $2)
            UNION ALL
-           (SELECT id, status, attempts, bulk_job_id IS NOT NULL, send_at FROM emails
+           (SELECT id, status, attempts, bulk_job_id IS NOT NULL, send_batch, send_at FROM emails
              WHERE status = 'scheduled' AND send_at <= now()
                AND ($3::timestamptz IS NULL OR (send_at, id) > ($3::timestamptz, $4::uuid))
              ORDER BY send_at, id LIMIT $2)

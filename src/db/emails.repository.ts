@@ -80,6 +80,8 @@ export interface NewEmail {
   /** Files attached (their content stored beforehand by the attachments repository). */
   attachments?: AttachmentRef[];
   test?: boolean;
+  /** The key of the mail.send job it shares with emails accepted beside it (jobs.ts, sendBatchJob). */
+  sendBatch?: string | null;
 }
 
 interface EmailMailbox {
@@ -147,6 +149,7 @@ export function emailsRepository(db: Database) {
         track_opens: e.tracking?.opens ?? null,
         track_clicks: e.tracking?.clicks ?? null,
         attachments: e.attachments?.length ? e.attachments : null,
+        send_batch: e.sendBatch ?? null,
       }));
       const { rows } = await db.query<{
         id: string;
@@ -159,16 +162,16 @@ export function emailsRepository(db: Database) {
                     recipient_name text, variables jsonb, metadata jsonb, tags text[], headers jsonb, subject text,
                     status text, idempotency_key text, request_fingerprint text, send_at timestamptz,
                     provider text, message_id text, list_unsubscribe boolean, sender jsonb, test boolean,
-                    track_opens boolean, track_clicks boolean, attachments jsonb, n integer)
+                    track_opens boolean, track_clicks boolean, attachments jsonb, send_batch uuid, n integer)
          ), ins AS (
            INSERT INTO emails (id, tenant_id, template_id, template_version, recipient_email, recipient_name,
                                variables, metadata, tags, headers, subject, status, idempotency_key,
                                request_fingerprint, send_at, provider, message_id, list_unsubscribe, next_attempt_at,
-                               sender, test, track_opens, track_clicks)
+                               sender, test, track_opens, track_clicks, send_batch)
            SELECT id, tenant_id, template_id, template_version, recipient_email, recipient_name,
                   variables, metadata, tags, headers, subject, status, idempotency_key,
                   request_fingerprint, send_at, provider, message_id, list_unsubscribe,
-                  CASE WHEN status = 'queued' THEN now() END, sender, test, track_opens, track_clicks
+                  CASE WHEN status = 'queued' THEN now() END, sender, test, track_opens, track_clicks, send_batch
              FROM r ORDER BY n
            ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
            RETURNING id, tenant_id, template_id, status, request_fingerprint, send_at

@@ -439,6 +439,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
     : null;
 
   let consumer: Consumer | null = null;
+  let stopping: Promise<void> | undefined;
   let recoveryLoop: { stop(): Promise<void> } | null = null;
   let domainCheckLoop: { stop(): Promise<void> } | null = null;
   let webhookRelayLoop: { stop(): Promise<void> } | null = null;
@@ -470,6 +471,7 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
       outboundWebhooks: services.outboundWebhooks,
       logger: logger.child({ role: 'worker' }),
       deliveryConcurrency: config.delivery.concurrency,
+      isStopping: () => stopping !== undefined,
     });
     consumer = dispatcher.consume(
       Object.fromEntries(
@@ -508,7 +510,6 @@ export async function createSystem(opts: SystemOptions): Promise<System> {
   const metricsAddress = await operations.listenMetrics();
   if (metricsAddress) logger.info({ address: metricsAddress }, 'metrics listening');
 
-  let stopping: Promise<void> | undefined;
   return {
     config,
     logger,

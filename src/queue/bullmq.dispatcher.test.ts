@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
+import { expectPendingContract } from '../../test/support/dispatcher-contract.js';
 import { TEST_REDIS_URL } from '../../test/support/env.js';
 import { deleteRedisPrefix } from '../../test/support/harness.js';
 import { createBullmqDispatcher } from './bullmq.dispatcher.js';
@@ -44,5 +45,9 @@ describe('the BullMQ dispatcher', () => {
     } finally {
       await consumer.close();
     }
+  });
+
+  it('tells which jobs it still holds: waiting or delayed, not finished or unknown', async () => {
+    await expectPendingContract(d);
   });
 });

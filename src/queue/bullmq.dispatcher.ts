@@ -134,6 +134,23 @@ export function createBullmqDispatcher(opts: BullmqDispatcherOptions): Dispatche
       };
     },
 
+    async pending(name, jobIds) {
+      if (jobIds.length === 0) return new Set<string>();
+      assertReachable();
+      // A job's hash exists while it waits, is delayed or runs: finished jobs are removed
+      // (removeOnComplete, removeOnFail above).
+      const q = queue(name);
+      const pipeline = control.pipeline();
+      for (const id of jobIds) pipeline.exists(q.toKey(id));
+      const replies = await withTimeout(pipeline.exec(), timeoutMs, 'Redis timeout');
+      const found = new Set<string>();
+      replies?.forEach(([err, n], i) => {
+        if (err) throw err;
+        if (n === 1) found.add(jobIds[i] as string);
+      });
+      return found;
+    },
+
     async brokerWasReset() {
       assertReachable();
       // NX: the key is only missing when Redis lost its data (or on the very first start).

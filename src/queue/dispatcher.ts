@@ -12,6 +12,9 @@ import type { DispatchRequest, JobPayloads, QueueName } from './jobs.js';
  *   Handlers must be idempotent (the email claim in PostgreSQL is what prevents a second send).
  * - A handler that throws is retried by the dispatcher a few times with backoff (for passing
  *   infrastructure faults); business retries are the services' own (`next_attempt_at`).
+ * - `pending` tells which of the given job ids the broker still holds (waiting, delayed or
+ *   running; finished jobs are not kept), so the recovery loop can leave alone emails whose shared
+ *   job is still on its way.
  * - `brokerWasReset` tells the recovery loop that the broker lost its state (Redis flushed or
  *   restarted empty) since the last call, so a full sweep is due now rather than after the grace.
  * Not promised: exactly-once, ordering, or that a delayed job runs at the exact millisecond.
@@ -43,6 +46,7 @@ export interface Dispatcher {
   readonly kind: 'bullmq' | 'in-process';
   dispatch<Q extends QueueName>(queue: Q, jobs: readonly DispatchRequest<Q>[]): Promise<void>;
   consume(handlers: JobHandlers, opts: ConsumeOptions): Consumer;
+  pending(queue: QueueName, jobIds: readonly string[]): Promise<Set<string>>;
   brokerWasReset(): Promise<boolean>;
   stats(queue: QueueName): Promise<QueueStats>;
   ping(timeoutMs?: number): Promise<void>;

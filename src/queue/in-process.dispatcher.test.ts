@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { expectPendingContract } from '../../test/support/dispatcher-contract.js';
 import { createInProcessDispatcher } from './in-process.dispatcher.js';
 import { emailIdsOf } from './jobs.js';
 
@@ -66,5 +67,11 @@ describe('in-process dispatcher', () => {
     const d = createInProcessDispatcher();
     expect(await d.brokerWasReset()).toBe(true);
     expect(await d.brokerWasReset()).toBe(false);
+  });
+
+  it('tells which jobs it still holds: waiting or delayed, not finished or unknown', async () => {
+    const d = createInProcessDispatcher();
+    await expectPendingContract(d);
+    await d.close();
   });
 });

@@ -129,6 +129,10 @@ export function createInProcessDispatcher(
       };
     },
 
+    async pending(q, jobIds) {
+      return new Set(jobIds.filter((id) => ids(q).has(id)));
+    },
+
     async brokerWasReset() {
       // Memory starts empty once per process: report that once so recovery sweeps at start.
       if (reported) return false;

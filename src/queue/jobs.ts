@@ -27,7 +27,10 @@ export interface JobPayloads {
    * Deliver one email, or the emails accepted together by one statement (each claimed in
    * PostgreSQL before anything is sent).
    */
-  'mail.send': { emailId: string } | { emailIds: string[] };
+  'mail.send': ({ emailId: string } | { emailIds: string[] }) & {
+    /** Bulk mail: a worker delivers it after the transactional mail it holds. */
+    bulk?: true;
+  };
   /** Promote a scheduled email to `mail.send` when its `send_at` comes. */
   'mail.scheduled': { emailId: string };
   /** Fan a bulk job out into email rows and send jobs. */
@@ -72,7 +75,7 @@ export function sendJob(
 ): DispatchRequest<'mail.send'> {
   const base = sendJobId(emailId, o.attempts ?? 0);
   return {
-    payload: { emailId },
+    payload: o.bulk ? { emailId, bulk: true } : { emailId },
     jobId: o.suffix ? `${base}.${o.suffix}` : base,
     ...(o.delayMs !== undefined ? { delayMs: o.delayMs } : {}),
     ...(o.bulk ? { priority: BULK_PRIORITY } : {}),
@@ -83,15 +86,34 @@ export function sendJob(
 export const emailIdsOf = (p: JobPayloads['mail.send']): string[] =>
   'emailIds' in p ? p.emailIds : [p.emailId];
 
+/** The id of the `mail.send` job shared by the emails stored with `send_batch` = `batch`. */
+export const sendBatchJobId = (batch: string): string => `${batch}.batch`;
+
 /**
- * One `mail.send` job for emails accepted together (one acceptance statement): one job in Redis
- * instead of one per email. Its id is its first email's; a lost job is found again by the recovery
- * loop, email by email.
+ * One `mail.send` job for emails handed over together (one acceptance statement, or a slice of a
+ * bulk fan-out): one job in Redis instead of one per email. The emails carry `batch` in their
+ * `send_batch` column until first claimed, so the recovery loop can ask whether their job still
+ * exists before dispatching them again one by one.
  */
-export function sendBatchJob(emailIds: string[]): DispatchRequest<'mail.send'> {
-  if (emailIds.length === 1) return sendJob(emailIds[0] as string);
-  return { payload: { emailIds }, jobId: `${emailIds[0]}.batch` };
+export function sendBatchJob(
+  batch: string,
+  emailIds: string[],
+  o: { bulk?: boolean } = {},
+): DispatchRequest<'mail.send'> {
+  return {
+    payload: o.bulk ? { emailIds, bulk: true } : { emailIds },
+    jobId: sendBatchJobId(batch),
+    ...(o.bulk ? { priority: BULK_PRIORITY } : {}),
+  };
 }
+
+/**
+ * Bulk emails one shared `mail.send` job carries. A worker takes transactional mail before bulk
+ * jobs, but only when one of its running jobs ends: the smaller the bulk job, the sooner. Twenty
+ * (the default `WORKER_CONCURRENCY`) cuts a bulk send's jobs twentyfold and keeps that wait to one
+ * job's worth of deliveries.
+ */
+export const BULK_JOB_EMAILS = 20;
 
 /**
  * The `mail.scheduled` job that promotes an email at its time: the first one's id is the email's;

@@ -7,7 +7,7 @@ import { AppError } from '../domain/errors.js';
 import { fingerprint } from '../lib/canonical-json.js';
 import { derivedUuid, isUuid, newId } from '../lib/ids.js';
 import { type Dispatcher, dispatchQuietly } from '../queue/dispatcher.js';
-import { sendJob } from '../queue/jobs.js';
+import { BULK_JOB_EMAILS, type DispatchRequest, sendBatchJob } from '../queue/jobs.js';
 import type { TemplateEngine } from '../templates/renderer.port.js';
 import type { AttachmentsService } from './attachments.service.js';
 import { templateSource } from './rendering.js';
@@ -298,7 +298,7 @@ export function bulkService(deps: {
       // Sending starts once every row is written: the fan-out then has the machine to itself (a
       // 100,000-recipient job is written in a few seconds) instead of competing with its own
       // deliveries. A dispatch lost to a crash is recovered from the rows.
-      const toDispatch: string[][] = [];
+      const toDispatch: DispatchRequest<'mail.send'>[] = [];
       let created = 0;
       let open = true;
       // Two writers: one PostgreSQL backend cannot use both cores of a small machine.
@@ -307,17 +307,27 @@ export function bulkService(deps: {
           for (let i = todo.shift(); i !== undefined && open; i = todo.shift()) {
             const start = i * FANOUT_CHUNK;
             const chunk = recipients.slice(start, start + FANOUT_CHUNK);
-            const ids = await deps.bulk.fanoutChunk(bulkJobId, i, {
-              // Derived from the job and the recipient's place: a chunk written twice adds nothing.
-              ids: chunk.map((_, k) => derivedUuid(`${bulkJobId}/${start + k}`)),
+            // Derived from the job and the recipient's place: a chunk written twice adds nothing.
+            const ids = chunk.map((_, k) => derivedUuid(`${bulkJobId}/${start + k}`));
+            const rows = await deps.bulk.fanoutChunk(bulkJobId, i, {
+              ids,
+              // Every BULK_JOB_EMAILS recipients share one mail.send job, keyed by the first one's id.
+              batches: ids.map((_, k) => ids[k - (k % BULK_JOB_EMAILS)] as string),
               recipients: chunk,
               messageIdDomain: deps.messageIdDomain,
             });
-            if (ids === null)
+            if (rows === null)
               open = false; // cancelled, or finished by another worker
             else {
-              created += ids.length;
-              if (ids.length > 0) toDispatch.push(ids);
+              created += rows.length;
+              const batches = new Map<string, string[]>();
+              for (const r of rows) {
+                const batch = batches.get(r.send_batch) ?? [];
+                batch.push(r.id);
+                batches.set(r.send_batch, batch);
+              }
+              for (const [batch, batchIds] of batches)
+                toDispatch.push(sendBatchJob(batch, batchIds, { bulk: true }));
             }
           }
         } catch (e) {
@@ -332,14 +342,7 @@ export function bulkService(deps: {
         const failed = results.find((r) => r.status === 'rejected');
         if (failed) throw failed.reason;
       } finally {
-        for (const ids of toDispatch) {
-          await quietly(() =>
-            deps.dispatcher.dispatch(
-              'mail.send',
-              ids.map((id) => sendJob(id, { bulk: true })),
-            ),
-          );
-        }
+        if (toDispatch.length > 0) await quietly(() => deps.dispatcher.dispatch('mail.send', toDispatch));
       }
       if (open) await deps.bulk.finishFanout(bulkJobId, chunks);
       await deps.bulk.completeIfDone(bulkJobId);

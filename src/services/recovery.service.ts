@@ -1,7 +1,7 @@
 import type { Database } from '../db/database.js';
 import type { DeliveriesRepository } from '../db/deliveries.repository.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
-import { type DispatchRequest, sendJob } from '../queue/jobs.js';
+import { type DispatchRequest, sendBatchJobId, sendJob } from '../queue/jobs.js';
 
 /** Any fixed number shared by every worker process: the recovery loop's leader lock. */
 export const RECOVERY_LOCK_KEY = 4_242_002;
@@ -23,6 +23,8 @@ export interface RecoveryTickResult {
  * "Not in flight" is judged by time: a queued email whose job should have run more than
  * `graceSeconds` ago has most likely lost its job. Dispatching it again is harmless when the job
  * still exists (same deterministic job id → no-op) or runs twice (the claim lets one through).
+ * An email that waits in a job shared with others (`send_batch`, never claimed yet) is left alone
+ * while the queue still holds that job, and dispatched on its own once it does not.
  * When the broker reports that it lost its data, the grace is dropped and the whole backlog is
  * re-dispatched in pages at once.
  */
@@ -55,8 +57,15 @@ export function recoveryService(deps: {
         const scheduled = due.filter((r) => r.status === 'scheduled').map((r) => r.id);
         const promotedIds = new Set(await deps.deliveries.promoteScheduledMany(scheduled));
         promoted += promotedIds.size;
+        // An email never claimed may still wait in the job it shares with others (a backlog older
+        // than the grace): it is dispatched on its own only once that job is gone.
+        const batches = [
+          ...new Set(due.flatMap((r) => (r.send_batch ? [sendBatchJobId(r.send_batch)] : []))),
+        ];
+        const waiting = await deps.dispatcher.pending('mail.send', batches);
         const send: DispatchRequest<'mail.send'>[] = due
           .filter((r) => r.status !== 'scheduled' || promotedIds.has(r.id))
+          .filter((r) => !(r.send_batch && waiting.has(sendBatchJobId(r.send_batch))))
           .map((r) => sendJob(r.id, { attempts: r.attempts, bulk: r.bulk }));
         await deps.dispatcher.dispatch('mail.send', send);
         redispatched += send.length;

@@ -5,7 +5,7 @@ import type { SuppressionRow, SuppressionsRepository } from '../db/suppressions.
 import type { TemplatesRepository, TemplateVersionRow } from '../db/templates.repository.js';
 import { batchedLookup, microBatch } from '../lib/micro-batch.js';
 import { type Dispatcher, dispatchQuietly } from '../queue/dispatcher.js';
-import { type DispatchRequest, scheduledJob, sendBatchJob } from '../queue/jobs.js';
+import { type DispatchRequest, scheduledJob, sendBatchJob, sendJob } from '../queue/jobs.js';
 
 export type InsertResult = {
   inserted: boolean;
@@ -55,21 +55,25 @@ export function sendBatcher(deps: {
 
   const dispatchAccepted = async (emails: NewEmail[], results: (InsertResult | Error)[]) => {
     const now = Date.now();
-    const send: string[] = [];
+    const alone: DispatchRequest<'mail.send'>[] = [];
+    const shared = new Map<string, string[]>();
     const scheduled: DispatchRequest<'mail.scheduled'>[] = [];
     for (const [i, e] of emails.entries()) {
       const r = results[i];
       if (!r || r instanceof Error || !r.inserted) continue;
       if (e.status === 'scheduled' && e.sendAt) {
         scheduled.push(scheduledJob(e.id, e.sendAt.getTime() - now));
-      } else send.push(e.id);
+      } else if (!e.sendBatch) alone.push(sendJob(e.id));
+      else {
+        const ids = shared.get(e.sendBatch) ?? [];
+        ids.push(e.id);
+        shared.set(e.sendBatch, ids);
+      }
     }
+    const send = [...alone, ...[...shared].map(([batch, ids]) => sendBatchJob(batch, ids))];
     await Promise.all([
       send.length > 0
-        ? dispatchQuietly(
-            () => deps.dispatcher.dispatch('mail.send', [sendBatchJob(send)]),
-            deps.onDispatchError,
-          )
+        ? dispatchQuietly(() => deps.dispatcher.dispatch('mail.send', send), deps.onDispatchError)
         : null,
       scheduled.length > 0
         ? dispatchQuietly(() => deps.dispatcher.dispatch('mail.scheduled', scheduled), deps.onDispatchError)
@@ -80,7 +84,13 @@ export function sendBatcher(deps: {
   const insert = microBatch<NewEmail, InsertResult>({
     maxBatch: deps.maxBatch ?? MAX_SEND_BATCH,
     maxInFlight: 4,
-    async run(emails) {
+    async run(accepted) {
+      // The emails of the statement that go to mail.send share one job, and store its key.
+      const toSend = accepted.filter((e) => e.status === 'queued');
+      const batch = toSend.length > 1 ? toSend[0]?.id : undefined;
+      const emails = batch
+        ? accepted.map((e) => (e.status === 'queued' ? { ...e, sendBatch: batch } : e))
+        : accepted;
       let results: (InsertResult | Error)[];
       try {
         results = await deps.emails.insertMany(emails);

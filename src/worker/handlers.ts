@@ -1,4 +1,4 @@
-import pLimit from 'p-limit';
+import PQueue from 'p-queue';
 import type { Logger } from '../lib/logger.js';
 import type { JobHandlers } from '../queue/dispatcher.js';
 import { emailIdsOf } from '../queue/jobs.js';
@@ -14,12 +14,22 @@ export function jobHandlers(deps: {
   logger: Logger;
   /** How many deliveries this process runs at once, however many emails each job carries. */
   deliveryConcurrency: number;
+  /** True once the process is shutting down: deliveries not yet begun are left to the job's next run. */
+  isStopping?: () => boolean;
 }): JobHandlers {
   const { delivery, bulk, outboundWebhooks, logger } = deps;
-  const deliveries = pLimit(deps.deliveryConcurrency);
+  // One queue of deliveries for the process. A job may carry many emails (a /send statement's, or
+  // BULK_JOB_EMAILS of a bulk send): transactional mail must not wait behind the bulk emails
+  // already taken in (higher priority runs first).
+  const deliveries = new PQueue({ concurrency: deps.deliveryConcurrency });
   return {
     'mail.send': async (job) => {
+      let left = 0;
       const deliverOne = async (emailId: string) => {
+        if (deps.isStopping?.()) {
+          left++;
+          return;
+        }
         const result = await delivery.deliver(emailId);
         if (result.kind !== 'skipped') logger.debug({ emailId, result }, 'delivery attempt');
         if (result.kind === 'lost_claim')
@@ -27,9 +37,14 @@ export function jobHandlers(deps: {
       };
       // Every email of the job is tried; if one failed, the job fails and is tried again (the
       // emails already sent are not claimed again).
-      const settled = await Promise.allSettled(emailIdsOf(job).map((id) => deliveries(() => deliverOne(id))));
+      const priority = job.bulk ? 0 : 1;
+      const settled = await Promise.allSettled(
+        emailIdsOf(job).map((id) => deliveries.add(() => deliverOne(id), { priority })),
+      );
       const failed = settled.find((s) => s.status === 'rejected');
       if (failed) throw failed.reason;
+      // Failing keeps the job (retried by the broker, and seen as pending by the recovery loop).
+      if (left > 0) throw new Error(`worker stopping: ${left} email(s) left to the job's next run`);
     },
     'mail.scheduled': async ({ emailId }) => {
       await delivery.promote(emailId);

@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bulkRepository } from '../../src/db/bulk.repository.js';
 import { templatesRepository } from '../../src/db/templates.repository.js';
+import {
+  BULK_JOB_EMAILS,
+  BULK_PRIORITY,
+  emailIdsOf,
+  type JobPayloads,
+  sendBatchJobId,
+} from '../../src/queue/jobs.js';
 import { bulkService } from '../../src/services/bulk.service.js';
 import { inlineEngine } from '../../src/templates/renderer.js';
 import { codeOf, recordingDispatcher, type ServiceDb, seedTenant, serviceDb } from '../support/services.js';
@@ -68,6 +75,30 @@ describe('bulk service', () => {
     expect(
       await s.sql('SELECT count(*)::int AS n FROM emails WHERE bulk_job_id = $1', [r.bulk_job_id]),
     ).toEqual([{ n: 2 }]);
+  });
+
+  it('hands the fan-out to the queue in shared jobs of BULK_JOB_EMAILS emails, each keyed as its rows say', async () => {
+    const recipients = Array.from({ length: 250 }, (_, i) => ({
+      email: `many-${i}@example.com`,
+      variables: { name: `N${i}` },
+    }));
+    const r = await bulk.accept(mine.tenantId, { template_id: mine.templateId, recipients }, undefined);
+    queue.clear();
+    expect(await bulk.fanout(r.bulk_job_id)).toEqual({ created: 250 });
+    const jobs = queue.dispatched.filter((d) => d.queue === 'mail.send').map((d) => d.job);
+    const sizes = jobs.map((j) => emailIdsOf(j.payload as JobPayloads['mail.send']).length);
+    expect(sizes.sort((x, y) => y - x)).toEqual([...Array(12).fill(BULK_JOB_EMAILS), 10]);
+    expect(jobs.every((j) => j.priority === BULK_PRIORITY && 'bulk' in j.payload)).toBe(true);
+    const rows = await s.sql<{ id: string; send_batch: string }>(
+      'SELECT id, send_batch FROM emails WHERE bulk_job_id = $1',
+      [r.bulk_job_id],
+    );
+    const jobOf = new Map(
+      jobs.flatMap((j) => emailIdsOf(j.payload as JobPayloads['mail.send']).map((id) => [id, j.jobId])),
+    );
+    // Every email is in exactly one job, the one its row names.
+    expect(jobOf.size).toBe(250);
+    expect(rows.filter((row) => jobOf.get(row.id) !== sendBatchJobId(row.send_batch))).toEqual([]);
   });
 
   it("refuses another tenant's template and a malformed send_at, storing nothing", async () => {

@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deliveriesRepository } from '../../src/db/deliveries.repository.js';
 import { emailsRepository } from '../../src/db/emails.repository.js';
+import { sendBatchJob, sendBatchJobId } from '../../src/queue/jobs.js';
 import { recoveryService } from '../../src/services/recovery.service.js';
 import {
   insertEmail,
@@ -51,6 +53,27 @@ describe('recovery decisions', () => {
     const r = await build().tick();
     expect(r).toMatchObject({ leader: true, brokerReset: false, redispatched: 1 });
     expect(queue.sentIds()).toEqual([lost]);
+  });
+
+  it('leaves overdue emails to the shared job the queue still holds, and dispatches each alone once it is gone', async () => {
+    const batch = randomUUID();
+    const a = await insert({ sendBatch: batch });
+    const b = await insert({ sendBatch: batch });
+    const alone = await insert();
+    for (const id of [a, b, alone]) await age(id, 120);
+    await queue.dispatcher.dispatch('mail.send', [sendBatchJob(batch, [a, b])]);
+    expect(await build().tick()).toMatchObject({ redispatched: 1 });
+    expect(queue.dispatched.map((d) => d.job.jobId)).toEqual([sendBatchJobId(batch), `${alone}.0`]);
+
+    queue.clear(); // the shared job is gone (lost, or run without sending these)
+    expect(await build().tick()).toMatchObject({ redispatched: 3 });
+    expect(queue.sentIds().sort()).toEqual([a, b, alone].sort());
+  });
+
+  it('forgets the shared job from the first claim on', async () => {
+    const a = await insert({ sendBatch: randomUUID() });
+    expect(await deliveriesRepository(s.db).claim(a, 60)).not.toBeNull();
+    expect(await s.sql('SELECT send_batch FROM emails WHERE id = $1', [a])).toEqual([{ send_batch: null }]);
   });
 
   it("holds a suspended tenant's overdue mail", async () => {

@@ -49,6 +49,11 @@ export function recordingDispatcher() {
       for (const job of jobs) dispatched.push({ queue, job: job as DispatchRequest<QueueName> });
     },
     consume: () => ({ close: async () => {} }),
+    // Nothing runs the recorded jobs: each is pending until `clear()`.
+    async pending(queue, jobIds) {
+      const held = new Set(dispatched.filter((d) => d.queue === queue).map((d) => d.job.jobId));
+      return new Set(jobIds.filter((id) => held.has(id)));
+    },
     async brokerWasReset() {
       const r = reset;
       reset = false;
