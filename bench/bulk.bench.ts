@@ -121,9 +121,13 @@ async function main() {
 
       let rowsAt = 0;
       for (;;) {
-        const { rows } = await pool.query('SELECT count(*)::int AS n FROM emails WHERE bulk_job_id = $1', [
-          jobId,
-        ]);
+        // The chunk records count the rows each committed chunk wrote (with its rows, in one
+        // transaction): reading them costs nothing, where counting the emails themselves (every
+        // 50 ms, 100,000 unvacuumed rows) took CPU the fan-out needs.
+        const { rows } = await pool.query(
+          'SELECT coalesce(sum(created + suppressed), 0)::int AS n FROM bulk_fanout_chunks WHERE bulk_job_id = $1',
+          [jobId],
+        );
         if (rows[0].n >= RECIPIENTS) {
           rowsAt = performance.now();
           break;

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bulkRepository } from '../../src/db/bulk.repository.js';
+import type { Database } from '../../src/db/database.js';
 import { createPgDatabase, statementName } from '../../src/db/pg.database.js';
 import { createTestDatabase } from '../support/harness.js';
 
@@ -205,6 +207,93 @@ describe('plans that do not depend on fresh statistics', () => {
       expect(plan).toMatch(/Index (Only )?Scan using emails_pkey on emails/);
     } finally {
       await app.close();
+      await fresh.drop();
+    }
+  });
+
+  it("checks a bulk fan-out's foreign keys by index with plans kept from when emails was small", async () => {
+    // One connection set up as the application's are (force_custom_plan), observed through
+    // auto_explain, with the bulk repository's own statements on it.
+    const fresh = await createTestDatabase();
+    const conn = new pg.Client({
+      connectionString: fresh.url,
+      options: '-c plan_cache_mode=force_custom_plan',
+    });
+    await conn.connect();
+    const ran: string[] = [];
+    conn.on('notice', (n) => ran.push(String(n.message)));
+    const query = async <R>(sql: string, params?: readonly unknown[]) => {
+      const r = await conn.query(sql, params as unknown[]);
+      return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+    };
+    const onConn: Database = {
+      query,
+      async transaction(fn) {
+        await conn.query('BEGIN');
+        try {
+          const r = await fn({ query });
+          await conn.query('COMMIT');
+          return r;
+        } catch (e) {
+          await conn.query('ROLLBACK');
+          throw e;
+        }
+      },
+      withLock: async (_key, fn) => fn(),
+      ping: async () => {},
+      close: async () => {},
+    };
+    const bulk = bulkRepository(onConn);
+    const job = randomUUID();
+    let chunk = 0;
+    const fanout = async (n: number) => {
+      const ids = Array.from({ length: n }, () => randomUUID());
+      const rows = await bulk.fanoutChunk(job, chunk++, {
+        ids,
+        batches: ids,
+        recipients: ids.map((id) => ({ email: `${id}@example.com`, name: null, variables: {} })),
+        messageIdDomain: 'plans',
+      });
+      expect(rows).toHaveLength(n);
+    };
+    try {
+      await conn.query("INSERT INTO tenants (id, name) VALUES ('p', 'P')");
+      await conn.query("INSERT INTO templates (id, tenant_id, name) VALUES ($1, 'p', 't')", [template]);
+      await conn.query(
+        `INSERT INTO template_versions (template_id, version, tenant_id, subject_template, html_template)
+         VALUES ($1, 1, 'p', 's', 'h')`,
+        [template],
+      );
+      await conn.query(
+        `INSERT INTO bulk_jobs (id, tenant_id, template_id, template_version, status)
+         VALUES ($1, 'p', $2, 1, 'processing')`,
+        [job, template],
+      );
+      // Enough chunks while `emails` is nearly empty for PostgreSQL to settle on cached plans.
+      for (let i = 0; i < 10; i++) await fanout(2);
+      const other = new pg.Client({ connectionString: fresh.url });
+      await other.connect();
+      await other.query(
+        `INSERT INTO emails (id, tenant_id, template_id, template_version, recipient_email, status, provider, message_id)
+         SELECT gen_random_uuid(), 'p', $1, 1, 'g' || g || '@example.com', 'sent', 'mock', '<g' || g || '@plans>'
+           FROM generate_series(1, 20000) g`,
+        [template],
+      );
+      await other.end();
+      await conn.query(`LOAD 'auto_explain'`);
+      await conn.query('SET auto_explain.log_min_duration = 0');
+      await conn.query('SET auto_explain.log_nested_statements = on');
+      await conn.query('SET auto_explain.log_level = notice');
+      await fanout(200);
+      // The check of each event's email (SELECT 1 FROM ONLY emails … FOR KEY SHARE), by primary key.
+      // (On this PostgreSQL it is an index scan even with sequential scans allowed; the test guards
+      // the outcome, the fan-out's enable_seqscan = off is what guarantees it.)
+      const checks = ran.filter((p) => /FOR KEY SHARE/.test(p) && /"emails"/.test(p));
+      expect(checks.length).toBeGreaterThanOrEqual(200);
+      expect(checks.every((p) => /Index Scan using emails_pkey on emails/.test(p))).toBe(true);
+      expect(ran.filter((p) => /Seq Scan on emails/.test(p))).toEqual([]);
+    } finally {
+      await conn.end();
       await fresh.drop();
     }
   });
