@@ -100,17 +100,37 @@ describe('plans that do not depend on fresh statistics', () => {
     expect(rows).toEqual([{ template_id: template, queued: 2503 }]);
   });
 
+  /** A connection set up as the application's are (force_custom_plan); `ran` collects its notices. */
+  const appConnection = async (url: string) => {
+    const conn = new pg.Client({ connectionString: url, options: '-c plan_cache_mode=force_custom_plan' });
+    await conn.connect();
+    const ran: string[] = [];
+    conn.on('notice', (n) => ran.push(String(n.message)));
+    return { conn, ran };
+  };
+  /** Tenant `p` with `template`, version 1. */
+  const seedTemplate = async (conn: pg.Client) => {
+    await conn.query("INSERT INTO tenants (id, name) VALUES ('p', 'P')");
+    await conn.query("INSERT INTO templates (id, tenant_id, name) VALUES ($1, 'p', 't')", [template]);
+    await conn.query(
+      `INSERT INTO template_versions (template_id, version, tenant_id, subject_template, html_template)
+       VALUES ($1, 1, 'p', 's', 'h')`,
+      [template],
+    );
+  };
+  /** From now on, the plan of every statement the connection runs (nested ones too) comes as a notice. */
+  const explainNested = async (conn: pg.Client) => {
+    await conn.query(`LOAD 'auto_explain'`);
+    await conn.query('SET auto_explain.log_min_duration = 0');
+    await conn.query('SET auto_explain.log_nested_statements = on');
+    await conn.query('SET auto_explain.log_level = notice');
+  };
+
   it('finds and changes the email of a provider event by index, with plans cached while emails was small', async () => {
     // A connection set up as the application's are (force_custom_plan), whose record_webhook_event
     // plans are cached while `emails` holds three rows.
     const fresh = await createTestDatabase();
-    const conn = new pg.Client({
-      connectionString: fresh.url,
-      options: '-c plan_cache_mode=force_custom_plan',
-    });
-    await conn.connect();
-    const ran: string[] = [];
-    conn.on('notice', (n) => ran.push(String(n.message)));
+    const { conn, ran } = await appConnection(fresh.url);
     const record = async (emailId: string | null, messageId: string | null) =>
       (
         await conn.query<{ was_inserted: boolean; found_email_id: string | null }>({
@@ -133,23 +153,14 @@ describe('plans that do not depend on fresh statistics', () => {
         )
       ).rows;
     try {
-      await conn.query("INSERT INTO tenants (id, name) VALUES ('p', 'P')");
-      await conn.query("INSERT INTO templates (id, tenant_id, name) VALUES ($1, 'p', 't')", [template]);
-      await conn.query(
-        `INSERT INTO template_versions (template_id, version, tenant_id, subject_template, html_template)
-         VALUES ($1, 1, 'p', 's', 'h')`,
-        [template],
-      );
+      await seedTemplate(conn);
       const small = await seedEmails(3, 's');
       for (let i = 0; i < 10; i++) {
         const e = small[i % 3];
         await record(i % 2 ? (e?.id ?? null) : null, i % 2 ? null : (e?.provider_message_id ?? null));
       }
       const grown = await seedEmails(20_000, 'g');
-      await conn.query(`LOAD 'auto_explain'`);
-      await conn.query('SET auto_explain.log_min_duration = 0');
-      await conn.query('SET auto_explain.log_nested_statements = on');
-      await conn.query('SET auto_explain.log_level = notice');
+      await explainNested(conn);
       const byId = grown[12_345];
       const byMessage = grown[17_000];
       expect(await record(byId?.id ?? null, null)).toMatchObject({
@@ -215,13 +226,7 @@ describe('plans that do not depend on fresh statistics', () => {
     // One connection set up as the application's are (force_custom_plan), observed through
     // auto_explain, with the bulk repository's own statements on it.
     const fresh = await createTestDatabase();
-    const conn = new pg.Client({
-      connectionString: fresh.url,
-      options: '-c plan_cache_mode=force_custom_plan',
-    });
-    await conn.connect();
-    const ran: string[] = [];
-    conn.on('notice', (n) => ran.push(String(n.message)));
+    const { conn, ran } = await appConnection(fresh.url);
     const query = async <R>(sql: string, params?: readonly unknown[]) => {
       const r = await conn.query(sql, params as unknown[]);
       return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
@@ -257,13 +262,7 @@ describe('plans that do not depend on fresh statistics', () => {
       expect(rows).toHaveLength(n);
     };
     try {
-      await conn.query("INSERT INTO tenants (id, name) VALUES ('p', 'P')");
-      await conn.query("INSERT INTO templates (id, tenant_id, name) VALUES ($1, 'p', 't')", [template]);
-      await conn.query(
-        `INSERT INTO template_versions (template_id, version, tenant_id, subject_template, html_template)
-         VALUES ($1, 1, 'p', 's', 'h')`,
-        [template],
-      );
+      await seedTemplate(conn);
       await conn.query(
         `INSERT INTO bulk_jobs (id, tenant_id, template_id, template_version, status)
          VALUES ($1, 'p', $2, 1, 'processing')`,
@@ -280,10 +279,7 @@ describe('plans that do not depend on fresh statistics', () => {
         [template],
       );
       await other.end();
-      await conn.query(`LOAD 'auto_explain'`);
-      await conn.query('SET auto_explain.log_min_duration = 0');
-      await conn.query('SET auto_explain.log_nested_statements = on');
-      await conn.query('SET auto_explain.log_level = notice');
+      await explainNested(conn);
       await fanout(200);
       // The check of each event's email (SELECT 1 FROM ONLY emails … FOR KEY SHARE), by primary key.
       // (On this PostgreSQL it is an index scan even with sequential scans allowed; the test guards
