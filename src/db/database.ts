@@ -16,6 +16,18 @@ export interface Queryable {
 }
 
 export interface Database extends Queryable {
+  /**
+   * `query` for a hot statement whose plan cannot go stale: every other statement is planned
+   * again at each execution, for the tables as they are now (pg.database.ts); this one keeps its
+   * plan for the connection, and so do the foreign-key checks its writes fire, which would
+   * otherwise be planned once per row. No plan made for it may be a sequential scan. Forbidding
+   * sequential scans does not forbid a wrong index: only for statements that read no table but
+   * by a unique key (docs/performance.md, "Bulk accept and fan-out").
+   */
+  queryKeptPlans<R = Record<string, unknown>>(
+    sql: string,
+    params?: readonly unknown[],
+  ): Promise<QueryResult<R>>;
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /**
    * Runs `fn` only if this process wins the named lock among every process sharing the database

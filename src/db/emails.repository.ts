@@ -151,7 +151,7 @@ export function emailsRepository(db: Database) {
         attachments: e.attachments?.length ? e.attachments : null,
         send_batch: e.sendBatch ?? null,
       }));
-      const { rows } = await db.query<{
+      const { rows } = await db.queryKeptPlans<{
         id: string;
         status: EmailStatus;
         request_fingerprint: string | null;

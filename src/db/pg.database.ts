@@ -12,21 +12,40 @@ export interface PgOptions {
   applicationName?: string;
 }
 
+/** Connection settings of the pool that runs `queryKeptPlans` (see below). */
+export const KEPT_PLANS_OPTIONS = '-c plan_cache_mode=auto -c enable_seqscan=off';
+
 /** A `pg` connection pool behind the Database port. */
 export function createPgDatabase(url: string, opts: PgOptions = {}): Database {
-  const pool = new pg.Pool({
+  const max = opts.max ?? 20;
+  const settings = {
     connectionString: url,
-    max: opts.max ?? 20,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 5_000,
     application_name: opts.applicationName ?? 'mailsystem',
+    ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
+  };
+  // `queryKeptPlans` has connections of its own, opened at its first use (a process that accepts
+  // mail), up to half of `max` more: there a plan is made once per connection and kept
+  // (plan_cache_mode = auto), and no plan may be a sequential scan; each foreign-key check of a
+  // write is not planned again per row (docs/performance.md, "Bulk accept and fan-out").
+  let kept: pg.Pool | null = null;
+  const keptPool = () => {
+    if (!kept) {
+      kept = new pg.Pool({ ...settings, max: Math.max(1, Math.floor(max / 2)), options: KEPT_PLANS_OPTIONS });
+      kept.on('error', () => {});
+    }
+    return kept;
+  };
+  const pool = new pg.Pool({
+    ...settings,
+    max,
     // Every execution of a prepared statement is planned for its parameters and the tables' current
     // size. PostgreSQL would otherwise switch a statement to a generic plan after five executions
     // and keep it for the connection's life: planned while `emails` was small (a fresh install,
     // or autovacuum off or not yet run, so no ANALYZE ever invalidates it), a claim or a lookup
     // would stay a scan of `emails` as the table grows (docs/performance.md, "Stale statistics").
     options: '-c plan_cache_mode=force_custom_plan',
-    ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
   });
   // A dropped idle connection (PostgreSQL restart) must not crash the process; the next query
   // gets a fresh connection.
@@ -67,6 +86,7 @@ export function createPgDatabase(url: string, opts: PgOptions = {}): Database {
 
   return {
     query: (sql, params) => run(pool, sql, params),
+    queryKeptPlans: (sql, params) => run(keptPool(), sql, params),
     async transaction(fn) {
       const { client, release } = await checkout();
       try {
@@ -103,7 +123,7 @@ export function createPgDatabase(url: string, opts: PgOptions = {}): Database {
       await withTimeout(pool.query('SELECT 1'), timeoutMs, 'PostgreSQL did not answer');
     },
     async close() {
-      await pool.end();
+      await Promise.all([pool.end(), kept?.end()]);
     },
   };
 }

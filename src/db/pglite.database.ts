@@ -35,6 +35,8 @@ export async function createPgliteDatabase(dataDir: string): Promise<Database> {
 
   return {
     query: (sql, params) => run(db, sql, params),
+    // One connection, planned as PGlite's defaults have it: nothing to keep apart.
+    queryKeptPlans: (sql, params) => run(db, sql, params),
     transaction: (fn) =>
       db.transaction(async (tx) => {
         const q: Queryable = { query: (sql, params) => run(tx, sql, params) };

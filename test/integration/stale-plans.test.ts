@@ -3,7 +3,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bulkRepository } from '../../src/db/bulk.repository.js';
 import type { Database } from '../../src/db/database.js';
-import { createPgDatabase, statementName } from '../../src/db/pg.database.js';
+import { emailsRepository } from '../../src/db/emails.repository.js';
+import { createPgDatabase, KEPT_PLANS_OPTIONS, statementName } from '../../src/db/pg.database.js';
 import { createTestDatabase } from '../support/harness.js';
 
 /**
@@ -100,9 +101,9 @@ describe('plans that do not depend on fresh statistics', () => {
     expect(rows).toEqual([{ template_id: template, queued: 2503 }]);
   });
 
-  /** A connection set up as the application's are (force_custom_plan); `ran` collects its notices. */
-  const appConnection = async (url: string) => {
-    const conn = new pg.Client({ connectionString: url, options: '-c plan_cache_mode=force_custom_plan' });
+  /** A connection set up as the application's are (by default, its main pool's); `ran` collects its notices. */
+  const appConnection = async (url: string, options = '-c plan_cache_mode=force_custom_plan') => {
+    const conn = new pg.Client({ connectionString: url, options });
     await conn.connect();
     const ran: string[] = [];
     conn.on('notice', (n) => ran.push(String(n.message)));
@@ -233,6 +234,7 @@ describe('plans that do not depend on fresh statistics', () => {
     };
     const onConn: Database = {
       query,
+      queryKeptPlans: query,
       async transaction(fn) {
         await conn.query('BEGIN');
         try {
@@ -288,6 +290,78 @@ describe('plans that do not depend on fresh statistics', () => {
       expect(checks.length).toBeGreaterThanOrEqual(200);
       expect(checks.every((p) => /Index Scan using emails_pkey on emails/.test(p))).toBe(true);
       expect(ran.filter((p) => /Seq Scan on emails/.test(p))).toEqual([]);
+    } finally {
+      await conn.end();
+      await fresh.drop();
+    }
+  });
+
+  it("keeps the acceptance insert's plans from when emails was small, and they stay index plans", async () => {
+    // A connection of the pool that runs `queryKeptPlans`, with the repository's insert on it,
+    // prepared by name as the pool prepares it.
+    const fresh = await createTestDatabase();
+    const { conn, ran } = await appConnection(fresh.url, KEPT_PLANS_OPTIONS);
+    const query = async <R>(sql: string, params?: readonly unknown[]) => {
+      const r = await conn.query(
+        params?.length ? { name: statementName(sql), text: sql, values: params as unknown[] } : sql,
+      );
+      return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+    };
+    const emails = emailsRepository({ query, queryKeptPlans: query } as unknown as Database);
+    const accept = (n: number, key: (i: number) => string | null = () => null) =>
+      emails.insertMany(
+        Array.from({ length: n }, (_, i) => {
+          const id = randomUUID();
+          return {
+            id,
+            tenantId: 'p',
+            templateId: template,
+            templateVersion: 1,
+            recipientEmail: `${id}@example.com`,
+            recipientName: null,
+            variables: {},
+            metadata: {},
+            tags: [],
+            headers: {},
+            subject: null,
+            status: 'queued' as const,
+            idempotencyKey: key(i),
+            fingerprint: null,
+            sendAt: null,
+            provider: 'mock',
+            messageId: `<${id}@plans>`,
+            listUnsubscribe: false,
+          };
+        }),
+      );
+    try {
+      await seedTemplate(conn);
+      for (let i = 0; i < 10; i++) await accept(2, (k) => `small-${i}-${k}`);
+      const other = new pg.Client({ connectionString: fresh.url });
+      await other.connect();
+      await other.query(
+        `INSERT INTO emails (id, tenant_id, template_id, template_version, recipient_email, status, provider,
+                             message_id, idempotency_key)
+         SELECT gen_random_uuid(), 'p', $1, 1, 'g' || g || '@example.com', 'sent', 'mock', '<g' || g || '@plans>',
+                'grown-' || g
+           FROM generate_series(1, 20000) g`,
+        [template],
+      );
+      await other.end();
+      await explainNested(conn);
+      // Fifteen emails, the first of which reuses a key the table already holds.
+      const results = await accept(15, (i) => (i === 0 ? 'grown-12345' : `late-${i}`));
+      expect(results.map((r) => r.inserted)).toEqual([false, ...Array(14).fill(true)]);
+      // The statement's plan is the one kept (generic), not made again for this execution…
+      const { rows } = await conn.query<{ generic_plans: number }>(
+        `SELECT generic_plans::int FROM pg_prepared_statements WHERE statement LIKE 'WITH r AS%'`,
+      );
+      expect(rows[0]?.generic_plans).toBeGreaterThan(0);
+      // …and emails is read by its unique indexes only: the key's conflict, the events' checks.
+      const checks = ran.filter((p) => /FOR KEY SHARE/.test(p) && /"emails"/.test(p));
+      expect(checks).toHaveLength(14);
+      expect(checks.every((p) => /Index Scan using emails_pkey on emails/.test(p))).toBe(true);
+      expect(ran.filter((p) => /Seq Scan on emails|Bitmap Heap Scan on emails/.test(p))).toEqual([]);
     } finally {
       await conn.end();
       await fresh.drop();
