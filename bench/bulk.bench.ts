@@ -18,6 +18,7 @@ import { appendEventsFrom } from '../src/db/email-events.js';
 import { migrate } from '../src/db/migrator.js';
 import { createPgDatabase } from '../src/db/pg.database.js';
 import { CaptureSmtpServer } from '../src/dev/capture-server.js';
+import { FANOUT_CHUNK, FANOUT_WRITERS } from '../src/services/bulk.service.js';
 import { dbUrl, TEST_REDIS_URL } from '../test/support/env.js';
 import { deleteRedisPrefix, testEnv } from '../test/support/harness.js';
 import { startSystemProcess } from '../test/support/system-process.js';
@@ -165,7 +166,7 @@ async function main() {
         line(
           'baseline: the same rows by a bare INSERT … SELECT',
           `${fmt(rowsBaselineMs)} ms`,
-          `(${FANOUT_WRITERS} connections, ${fmt(BASELINE_CHUNK)}-row statements, same schema)`,
+          `(${FANOUT_WRITERS} connections, ${fmt(FANOUT_CHUNK)}-row statements, same schema)`,
         );
         line(
           `Mailsystem delivery rate (${DELIVERY_SECONDS} s window)`,
@@ -203,9 +204,6 @@ async function main() {
   }
 }
 
-const FANOUT_WRITERS = 2;
-const BASELINE_CHUNK = 5000;
-
 /** Writes RECIPIENTS emails of a copy of the bulk job `jobId` by bare statements; returns the ms taken. */
 async function bareFanout(pool: pg.Pool, jobId: string): Promise<number> {
   const copy = randomUUID();
@@ -232,12 +230,12 @@ async function bareFanout(pool: pg.Pool, jobId: string): Promise<number> {
        SELECT count(*) FROM ins`,
       [copy, from, to],
     );
-  const chunks = Array.from({ length: Math.ceil(RECIPIENTS / BASELINE_CHUNK) }, (_, i) => i);
+  const chunks = Array.from({ length: Math.ceil(RECIPIENTS / FANOUT_CHUNK) }, (_, i) => i);
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: FANOUT_WRITERS }, async () => {
       for (let i = chunks.shift(); i !== undefined; i = chunks.shift()) {
-        await statement(i * BASELINE_CHUNK, Math.min(RECIPIENTS, (i + 1) * BASELINE_CHUNK) - 1);
+        await statement(i * FANOUT_CHUNK, Math.min(RECIPIENTS, (i + 1) * FANOUT_CHUNK) - 1);
       }
     }),
   );

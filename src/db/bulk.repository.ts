@@ -216,7 +216,7 @@ export function bulkRepository(db: Database) {
         // (pg.database.ts) would plan again for every row: 20,000 plannings, most of a chunk's time.
         // Here they keep their plans, and no plan may be a sequential scan, so that a plan cached
         // while `emails` was small stays an index scan as it grows (docs/performance.md, "Bulk
-        // fan-out").
+        // accept and fan-out").
         await tx.query('SET LOCAL plan_cache_mode = auto; SET LOCAL enable_seqscan = off');
         const { rows: jobs } = await tx.query<BulkJobRow>(
           `SELECT ${COLUMNS} FROM bulk_jobs WHERE id = $1 FOR SHARE`,

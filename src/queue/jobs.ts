@@ -24,8 +24,8 @@ export const QUEUE_NAMES = Object.fromEntries(Object.entries(QUEUES).map(([role,
 
 export interface JobPayloads {
   /**
-   * Deliver one email, or the emails accepted together by one statement (each claimed in
-   * PostgreSQL before anything is sent).
+   * Deliver one email, or emails handed over together (one acceptance statement's, or a slice of
+   * a bulk fan-out), each claimed in PostgreSQL before anything is sent.
    */
   'mail.send': ({ emailId: string } | { emailIds: string[] }) & {
     /** Bulk mail: a worker delivers it after the transactional mail it holds. */
@@ -105,6 +105,27 @@ export function sendBatchJob(
     jobId: sendBatchJobId(batch),
     ...(o.bulk ? { priority: BULK_PRIORITY } : {}),
   };
+}
+
+/**
+ * The `mail.send` jobs for emails just stored: one per shared key (`sendBatchJob`), and one of its
+ * own (`sendJob`, first attempt) for each email without one.
+ */
+export function sendJobsFor(
+  emails: Iterable<{ id: string; sendBatch?: string | null | undefined }>,
+  o: { bulk?: boolean } = {},
+): DispatchRequest<'mail.send'>[] {
+  const alone: DispatchRequest<'mail.send'>[] = [];
+  const shared = new Map<string, string[]>();
+  for (const e of emails) {
+    if (!e.sendBatch) alone.push(sendJob(e.id, o));
+    else {
+      const ids = shared.get(e.sendBatch) ?? [];
+      ids.push(e.id);
+      shared.set(e.sendBatch, ids);
+    }
+  }
+  return [...alone, ...[...shared].map(([batch, ids]) => sendBatchJob(batch, ids, o))];
 }
 
 /**

@@ -7,7 +7,7 @@ import { AppError } from '../domain/errors.js';
 import { fingerprint } from '../lib/canonical-json.js';
 import { derivedUuid, isUuid, newId } from '../lib/ids.js';
 import { type Dispatcher, dispatchQuietly } from '../queue/dispatcher.js';
-import { BULK_JOB_EMAILS, type DispatchRequest, sendBatchJob } from '../queue/jobs.js';
+import { BULK_JOB_EMAILS, type DispatchRequest, sendJobsFor } from '../queue/jobs.js';
 import type { TemplateEngine } from '../templates/renderer.port.js';
 import type { AttachmentsService } from './attachments.service.js';
 import { templateSource } from './rendering.js';
@@ -27,8 +27,8 @@ import {
 
 export const MAX_BULK_RECIPIENTS = 100_000;
 /** Rows per INSERT of the fan-out: large enough to be set-based, small enough to resume cheaply. */
-const FANOUT_CHUNK = 5000;
-const FANOUT_WRITERS = 2;
+export const FANOUT_CHUNK = 5000;
+export const FANOUT_WRITERS = 2;
 /**
  * The shape nearly every address has (lower case, as normalized): dot-separated atoms of common
  * characters, a local part of at most 64, LDH labels and an alphabetic TLD. Everything it matches
@@ -320,14 +320,12 @@ export function bulkService(deps: {
               open = false; // cancelled, or finished by another worker
             else {
               created += rows.length;
-              const batches = new Map<string, string[]>();
-              for (const r of rows) {
-                const batch = batches.get(r.send_batch) ?? [];
-                batch.push(r.id);
-                batches.set(r.send_batch, batch);
-              }
-              for (const [batch, batchIds] of batches)
-                toDispatch.push(sendBatchJob(batch, batchIds, { bulk: true }));
+              toDispatch.push(
+                ...sendJobsFor(
+                  rows.map((r) => ({ id: r.id, sendBatch: r.send_batch })),
+                  { bulk: true },
+                ),
+              );
             }
           }
         } catch (e) {

@@ -5,7 +5,7 @@ import type { SuppressionRow, SuppressionsRepository } from '../db/suppressions.
 import type { TemplatesRepository, TemplateVersionRow } from '../db/templates.repository.js';
 import { batchedLookup, microBatch } from '../lib/micro-batch.js';
 import { type Dispatcher, dispatchQuietly } from '../queue/dispatcher.js';
-import { type DispatchRequest, scheduledJob, sendBatchJob, sendJob } from '../queue/jobs.js';
+import { type DispatchRequest, scheduledJob, sendJobsFor } from '../queue/jobs.js';
 
 export type InsertResult = {
   inserted: boolean;
@@ -55,22 +55,16 @@ export function sendBatcher(deps: {
 
   const dispatchAccepted = async (emails: NewEmail[], results: (InsertResult | Error)[]) => {
     const now = Date.now();
-    const alone: DispatchRequest<'mail.send'>[] = [];
-    const shared = new Map<string, string[]>();
+    const toSend: NewEmail[] = [];
     const scheduled: DispatchRequest<'mail.scheduled'>[] = [];
     for (const [i, e] of emails.entries()) {
       const r = results[i];
       if (!r || r instanceof Error || !r.inserted) continue;
       if (e.status === 'scheduled' && e.sendAt) {
         scheduled.push(scheduledJob(e.id, e.sendAt.getTime() - now));
-      } else if (!e.sendBatch) alone.push(sendJob(e.id));
-      else {
-        const ids = shared.get(e.sendBatch) ?? [];
-        ids.push(e.id);
-        shared.set(e.sendBatch, ids);
-      }
+      } else toSend.push(e);
     }
-    const send = [...alone, ...[...shared].map(([batch, ids]) => sendBatchJob(batch, ids))];
+    const send = sendJobsFor(toSend);
     await Promise.all([
       send.length > 0
         ? dispatchQuietly(() => deps.dispatcher.dispatch('mail.send', send), deps.onDispatchError)

@@ -109,8 +109,8 @@ describe('plans that do not depend on fresh statistics', () => {
     conn.on('notice', (n) => ran.push(String(n.message)));
     return { conn, ran };
   };
-  /** Tenant `p` with `template`, version 1. */
-  const seedTemplate = async (conn: pg.Client) => {
+  /** Tenant `p` with `template`, version 1 (through a client or the application's pool). */
+  const seedTemplate = async (conn: { query(sql: string, params?: unknown[]): Promise<unknown> }) => {
     await conn.query("INSERT INTO tenants (id, name) VALUES ('p', 'P')");
     await conn.query("INSERT INTO templates (id, tenant_id, name) VALUES ($1, 'p', 't')", [template]);
     await conn.query(
@@ -196,13 +196,7 @@ describe('plans that do not depend on fresh statistics', () => {
     const fresh = await createTestDatabase();
     const app = createPgDatabase(fresh.url, { max: 1 });
     try {
-      await app.query("INSERT INTO tenants (id, name) VALUES ('p', 'P')");
-      await app.query("INSERT INTO templates (id, tenant_id, name) VALUES ($1, 'p', 't')", [template]);
-      await app.query(
-        `INSERT INTO template_versions (template_id, version, tenant_id, subject_template, html_template)
-         VALUES ($1, 1, 'p', 's', 'h')`,
-        [template],
-      );
+      await seedTemplate(app);
       const lookup = 'SELECT status FROM emails WHERE tenant_id = $1 AND id = $2';
       // Executed often while `emails` is empty: PostgreSQL would settle on a generic plan here.
       for (let i = 0; i < 10; i++) await app.query(lookup, ['p', randomUUID()]);
